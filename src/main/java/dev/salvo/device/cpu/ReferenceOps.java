@@ -1,0 +1,222 @@
+package dev.salvo.device.cpu;
+
+import dev.salvo.device.Activation;
+import dev.salvo.device.AdamStep;
+import dev.salvo.device.Gemm;
+import dev.salvo.device.SgdStep;
+
+/**
+ * The specification of the op set: naive loops in float64, written for clarity, never for speed.
+ * Every provider is tested against these functions (see DESIGN.md, "Numbers"), and
+ * {@link ReferenceDevice} runs whole training steps with them. Arrays hold exactly the elements
+ * of the shapes named in each javadoc.
+ */
+public final class ReferenceOps {
+
+    private ReferenceOps() {
+    }
+
+    /** Loss per row and the gradient with respect to the input of a loss. */
+    public record LossResult(double[] rowLoss, double[] grad) {
+    }
+
+    /** {@code z (M,N) = op(a) op(b) + bias}; {@code bias (N)} may be null. */
+    public static double[] matmul(Gemm g, double[] a, double[] b, double[] bias) {
+        int m = g.m();
+        int n = g.n();
+        int k = g.k();
+        double[] z = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) {
+                    double av = g.transA() ? a[p * m + i] : a[i * k + p];
+                    double bv = g.transB() ? b[j * k + p] : b[p * n + j];
+                    s += av * bv;
+                }
+                z[i * n + j] = s + (bias == null ? 0.0 : bias[j]);
+            }
+        }
+        return z;
+    }
+
+    /** {@code y (N) = act(x)}. */
+    public static double[] activation(Activation act, double[] x) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            y[i] = act.apply(x[i]);
+        }
+        return y;
+    }
+
+    /** {@code dz (N) = dy * act'(z)}. */
+    public static double[] activationBackward(Activation act, double[] z, double[] dy) {
+        double[] dz = new double[z.length];
+        for (int i = 0; i < z.length; i++) {
+            dz[i] = dy[i] * act.derivative(z[i]);
+        }
+        return dz;
+    }
+
+    /** {@code out (C) = column sums of x (R,C)}. */
+    public static double[] columnSums(int rows, int cols, double[] x) {
+        double[] out = new double[cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                out[c] += x[r * cols + c];
+            }
+        }
+        return out;
+    }
+
+    public static double sum(double[] x) {
+        double s = 0;
+        for (double v : x) {
+            s += v;
+        }
+        return s;
+    }
+
+    /** Row-wise softmax of {@code x (R,C)}, max-subtracted. */
+    public static double[] softmax(int rows, int cols, double[] x) {
+        double[] y = new double[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < cols; c++) {
+                max = Math.max(max, x[o + c]);
+            }
+            double s = 0;
+            for (int c = 0; c < cols; c++) {
+                y[o + c] = Math.exp(x[o + c] - max);
+                s += y[o + c];
+            }
+            for (int c = 0; c < cols; c++) {
+                y[o + c] /= s;
+            }
+        }
+        return y;
+    }
+
+    /** {@code dx (R,C) = y * (dy - sum_j dy_j y_j)} per row. */
+    public static double[] softmaxBackward(int rows, int cols, double[] y, double[] dy) {
+        double[] dx = new double[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            double dot = 0;
+            for (int c = 0; c < cols; c++) {
+                dot += dy[o + c] * y[o + c];
+            }
+            for (int c = 0; c < cols; c++) {
+                dx[o + c] = y[o + c] * (dy[o + c] - dot);
+            }
+        }
+        return dx;
+    }
+
+    /** Softmax cross-entropy of logits {@code x (R,C)} against {@code labels (R)}; gradient scaled by {@code gradScale}. */
+    public static LossResult softmaxCrossEntropy(int rows, int cols, double[] x, int[] labels, double gradScale) {
+        double[] p = softmax(rows, cols, x);
+        double[] loss = new double[rows];
+        double[] grad = new double[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            int label = labels[r];
+            if (label < 0 || label >= cols) {
+                throw new IllegalArgumentException("label " + label + " of row " + r + " outside [0," + cols + ")");
+            }
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < cols; c++) {
+                max = Math.max(max, x[o + c]);
+            }
+            double s = 0;
+            for (int c = 0; c < cols; c++) {
+                s += Math.exp(x[o + c] - max);
+            }
+            loss[r] = max + Math.log(s) - x[o + label];
+            for (int c = 0; c < cols; c++) {
+                grad[o + c] = gradScale * (p[o + c] - (c == label ? 1.0 : 0.0));
+            }
+        }
+        return new LossResult(loss, grad);
+    }
+
+    /** Mean squared error per row of {@code p (R,C)} against {@code t (R,C)}. */
+    public static LossResult meanSquaredError(int rows, int cols, double[] p, double[] t, double gradScale) {
+        double[] loss = new double[rows];
+        double[] grad = new double[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            double s = 0;
+            for (int c = 0; c < cols; c++) {
+                int i = r * cols + c;
+                double d = p[i] - t[i];
+                s += d * d;
+                grad[i] = gradScale * 2.0 * d / cols;
+            }
+            loss[r] = cols == 0 ? 0.0 : s / cols;
+        }
+        return new LossResult(loss, grad);
+    }
+
+    /** Index of the first maximum of each row of {@code x (R,C)}. */
+    public static int[] argmax(int rows, int cols, double[] x) {
+        int[] out = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            int best = 0;
+            for (int c = 1; c < cols; c++) {
+                if (x[r * cols + c] > x[r * cols + best]) {
+                    best = c;
+                }
+            }
+            out[r] = best;
+        }
+        return out;
+    }
+
+    /** {@code dst (R,C) = src[index[r]]}. */
+    public static double[] gatherRows(int rows, int cols, double[] src, int[] index) {
+        double[] dst = new double[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(src, index[r] * cols, dst, r * cols, cols);
+        }
+        return dst;
+    }
+
+    public static boolean allFinite(double[] x) {
+        for (double v : x) {
+            if (!Double.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** One SGD step in place (see {@link SgdStep}); {@code v} may be null when momentum is 0. */
+    public static void sgd(double[] w, double[] g, double[] v, SgdStep s) {
+        for (int i = 0; i < w.length; i++) {
+            double d = g[i] + s.weightDecay() * w[i];
+            if (s.momentum() != 0) {
+                v[i] = s.momentum() * v[i] + d;
+                d = s.nesterov() ? d + s.momentum() * v[i] : v[i];
+            }
+            w[i] -= s.lr() * d;
+        }
+    }
+
+    /** One Adam/AdamW step in place (see {@link AdamStep}). */
+    public static void adam(double[] w, double[] g, double[] m, double[] v, AdamStep s) {
+        double bc1 = s.biasCorrection1();
+        double sqrtBc2 = Math.sqrt(s.biasCorrection2());
+        for (int i = 0; i < w.length; i++) {
+            double d = g[i];
+            if (s.decoupled()) {
+                w[i] *= 1.0 - s.lr() * s.weightDecay();
+            } else {
+                d += s.weightDecay() * w[i];
+            }
+            m[i] = s.beta1() * m[i] + (1 - s.beta1()) * d;
+            v[i] = s.beta2() * v[i] + (1 - s.beta2()) * d * d;
+            w[i] -= (s.lr() / bc1) * m[i] / (Math.sqrt(v[i]) / sqrtBc2 + s.eps());
+        }
+    }
+}
