@@ -1,0 +1,215 @@
+package dev.salvo.cli;
+
+import dev.salvo.data.Dataset;
+import dev.salvo.data.Digits;
+import dev.salvo.device.Activation;
+import dev.salvo.device.Device;
+import dev.salvo.device.Devices;
+import dev.salvo.nn.Init;
+import dev.salvo.nn.Loss;
+import dev.salvo.nn.Model;
+import dev.salvo.nn.NetworkSpec;
+import dev.salvo.train.Evaluation;
+import dev.salvo.train.History;
+import dev.salvo.train.Optimizer;
+import dev.salvo.train.Schedule;
+import dev.salvo.train.TrainConfig;
+import dev.salvo.train.Trainer;
+import dev.salvo.train.TrainingDivergedException;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code salvo train}: trains a multilayer perceptron and reports test accuracy. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a multilayer perceptron by backpropagation on a device.",
+                "With no options: the embedded UCI digits dataset (8x8 images, 1,797 samples, CC BY 4.0),",
+                "a fixed stratified 80/20 train/test split, 10% of train held out for validation."})
+final class TrainCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", defaultValue = "digits", description = "Dataset: digits (embedded). Default: ${DEFAULT-VALUE}.")
+    String data;
+
+    @Option(names = "--layers", defaultValue = "64,128,64,10", split = ",",
+            description = "All layer sizes from input to output; the first must equal the data's features, "
+                    + "the last its classes. Default: ${DEFAULT-VALUE}.")
+    List<Integer> layers;
+
+    @Option(names = "--activation", defaultValue = "relu",
+            description = "Hidden-layer activation: relu, leaky-relu, sigmoid, tanh, gelu. Default: ${DEFAULT-VALUE}.")
+    String activation;
+
+    @Option(names = "--loss", defaultValue = "cross-entropy",
+            description = "cross-entropy (softmax fused) or mse (on one-hot targets, after a softmax layer). Default: ${DEFAULT-VALUE}.")
+    String loss;
+
+    @Option(names = "--init", defaultValue = "auto", description = "Weight init: he, xavier, auto (he for ReLU-like). Default: ${DEFAULT-VALUE}.")
+    String init;
+
+    @Option(names = "--optimizer", defaultValue = "adam",
+            description = "sgd, momentum, nesterov, adam, adamw. Default: ${DEFAULT-VALUE}.")
+    String optimizer;
+
+    @Option(names = "--lr", defaultValue = "0.003", description = "Base learning rate (positive). Default: ${DEFAULT-VALUE}.")
+    double lr;
+
+    @Option(names = "--momentum", description = "Momentum for momentum/nesterov (default 0.9) or sgd (default 0).")
+    Double momentum;
+
+    @Option(names = "--weight-decay", description = "Weight decay (L2 for sgd/adam, decoupled for adamw; adamw default 0.01, others 0).")
+    Double weightDecay;
+
+    @Option(names = "--schedule", defaultValue = "cosine", description = "constant, step or cosine. Default: ${DEFAULT-VALUE}.")
+    String schedule;
+
+    @Option(names = "--warmup", defaultValue = "0", description = "Linear warm-up steps. Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Option(names = "--lr-step-epochs", defaultValue = "10", description = "step schedule: epochs between decays. Default: ${DEFAULT-VALUE}.")
+    int stepEpochs;
+
+    @Option(names = "--lr-gamma", defaultValue = "0.1", description = "step schedule: decay factor. Default: ${DEFAULT-VALUE}.")
+    double gamma;
+
+    @Option(names = "--lr-min-factor", defaultValue = "0", description = "cosine schedule: final rate as a fraction of --lr. Default: ${DEFAULT-VALUE}.")
+    double minFactor;
+
+    @Option(names = {"-b", "--batch-size"}, defaultValue = "32", description = "Mini-batch rows. Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = {"-e", "--epochs"}, defaultValue = "30", description = "Epochs. Default: ${DEFAULT-VALUE}.")
+    int epochs;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of weight init and batch order. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--device", description = "auto, cpu, opencl[:N], cuda[:N], reference (default: SALVO_DEVICE, -Dsalvo.device, else auto).")
+    String device;
+
+    @Option(names = "--patience", defaultValue = "0", description = "Early stopping: epochs without a better validation loss (0 = off). Default: ${DEFAULT-VALUE}.")
+    int patience;
+
+    @Option(names = "--val-fraction", defaultValue = "0.1", description = "Share of the training rows held out for validation, in (0, 0.5]. Default: ${DEFAULT-VALUE}.")
+    double valFraction;
+
+    @Option(names = "--loss-every", defaultValue = "1", description = "Read the loss back every k steps. Default: ${DEFAULT-VALUE}.")
+    int lossEvery;
+
+    @Option(names = "--no-progress", description = "No progress bar (epoch lines only).")
+    boolean noProgress;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+
+        // validate every option before any work
+        Activation act = opt("--activation", () -> Activation.parse(activation));
+        Loss lossKind = opt("--loss", () -> Loss.parse(loss));
+        Init initKind = opt("--init", () -> Init.parse(init));
+        Optimizer opt = opt("--optimizer", () -> Optimizer.parse(optimizer, momentum, weightDecay));
+        Schedule sched = opt("--schedule", () -> Schedule.parse(schedule, warmup, stepEpochs, gamma, minFactor));
+        TrainConfig config = new TrainConfig(opt, lr, sched, batchSize, epochs, seed, lossEvery, patience);
+        if (!(valFraction > 0 && valFraction <= 0.5)) {
+            throw new IllegalArgumentException("--val-fraction must be in (0, 0.5], got " + valFraction);
+        }
+        if (!data.equals("digits")) {
+            throw new IllegalArgumentException("--data: unknown dataset '" + data + "' (expected digits)");
+        }
+        Dataset.Split trainTest = Digits.trainTest();
+        Dataset.Split trainVal = trainTest.first().stratifiedSplit(valFraction, seed, "digits-train", "digits-val");
+        Dataset train = trainVal.first();
+        Dataset val = trainVal.second();
+        Dataset test = trainTest.second();
+        checkData(train);
+        NetworkSpec net = network(train, act, lossKind, initKind);
+
+        Devices.Selection sel = Devices.open(device);
+        try (Device dev = sel.device();
+             Model model = new Model(dev, net, seed, batchSize);
+             Trainer trainer = new Trainer(model, config)) {
+            out.println("device: " + sel.report().get(0));
+            for (String line : sel.report().subList(1, sel.report().size())) {
+                out.println("        " + line);
+            }
+            out.printf(Locale.ROOT, "data:   %s: %d train, %d validation, %d test rows%n", data, train.rows(), val.rows(), test.rows());
+            out.printf(Locale.ROOT, "model:  %s, %d parameters, init sha256 %s%n", net.describe(), model.layout().count(),
+                    model.initialSha256().substring(0, 16));
+            out.printf(Locale.ROOT, "train:  %s, lr %s %s, batch %d, %d epochs, seed %d%n", opt.describe(), lr,
+                    sched.describe(), batchSize, epochs, seed);
+            out.flush();
+            ProgressBar bar = new ProgressBar(out, err, !noProgress);
+            History h;
+            try {
+                h = trainer.fit(train, val, bar);
+            } catch (TrainingDivergedException e) {
+                bar.clear();
+                throw e;
+            }
+            Evaluation ev = trainer.evaluate(test);
+            out.printf(Locale.ROOT, "%stest accuracy %s (%d rows), test loss %.4f%n",
+                    h.stoppedEarly() ? "early stop: kept epoch " + h.bestEpoch() + "; " : "",
+                    Format.percent(ev.accuracy()), ev.rows(), ev.loss());
+            out.printf(Locale.ROOT, "wall time %.2fs, %d steps, %.0f samples/s, device %s (%s)%n", h.seconds(), h.steps(),
+                    h.samples() / h.seconds(), dev.info().id(), dev.info().name());
+        }
+        return 0;
+    }
+
+    private NetworkSpec network(Dataset train, Activation act, Loss lossKind, Init initKind) {
+        if (layers.size() < 2) {
+            throw new IllegalArgumentException("--layers needs at least an input and an output size, got " + layers);
+        }
+        for (int w : layers) {
+            if (w < 1) {
+                throw new IllegalArgumentException("--layers: every size must be at least 1, got " + layers);
+            }
+        }
+        if (layers.get(0) != train.width()) {
+            throw new IllegalArgumentException("--layers: the first size must equal the " + train.width()
+                    + " features of " + data + ", got " + layers.get(0));
+        }
+        int last = layers.get(layers.size() - 1);
+        if (last != train.classes()) {
+            throw new IllegalArgumentException("--layers: the last size must equal the " + train.classes()
+                    + " classes of " + data + ", got " + last);
+        }
+        NetworkSpec.Builder b = NetworkSpec.input(layers.get(0)).loss(lossKind).init(initKind);
+        for (int i = 1; i < layers.size() - 1; i++) {
+            b.dense(layers.get(i), act);
+        }
+        b.dense(last);
+        if (lossKind == Loss.MSE) {
+            b.softmax();
+        }
+        return b.build();
+    }
+
+    private static void checkData(Dataset train) {
+        if (train.rows() == 0) {
+            throw new IllegalArgumentException("--data: " + train.name() + " has no rows");
+        }
+        if (train.distinctLabels() < 2) {
+            throw new IllegalArgumentException("--data: " + train.name() + " has a single class; a classifier needs at least 2");
+        }
+    }
+
+    /** Runs a parser and prefixes its error with the option's name. */
+    private static <T> T opt(String name, Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            String m = e.getMessage();
+            throw new IllegalArgumentException(m.startsWith("--") ? m : name + ": " + m, e);
+        }
+    }
+}
