@@ -1,0 +1,567 @@
+package dev.salvo.device;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.salvo.Check;
+import dev.salvo.data.Dataset;
+import dev.salvo.device.cpu.ReferenceDevice;
+import dev.salvo.device.cpu.ReferenceOps;
+import dev.salvo.nn.Model;
+import dev.salvo.nn.NetworkSpec;
+import dev.salvo.train.Optimizer;
+import dev.salvo.train.Schedule;
+import dev.salvo.train.TrainConfig;
+import dev.salvo.train.TrainListener;
+import dev.salvo.train.Trainer;
+import dev.salvo.util.Rng;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The device contract every provider runs unchanged: each op against {@link ReferenceOps} within
+ * DESIGN.md's bounds, buffer lifetime, residency (exact transfer counts), determinism and
+ * training consistency against the float64 {@link ReferenceDevice}.
+ *
+ * <p>A subclass names its device with {@link #selector()}. When that device is unavailable the
+ * tests are skipped with the reason, unless {@code SALVO_REQUIRE} (comma-separated provider
+ * names, or {@code -Dsalvo.require}) lists the provider: then they fail.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class DeviceContract {
+
+    /** Device selector, e.g. {@code cpu} or {@code opencl:0}. */
+    protected abstract String selector();
+
+    /** Opens a fresh device (the default goes through {@link Devices#open}). */
+    protected Device openDevice() {
+        return Devices.open(selector()).device();
+    }
+
+    protected Device dev;
+    private final Rng rng = new Rng(20261123);
+
+    @BeforeAll
+    void openOnce() {
+        String provider = selector().split(":")[0];
+        try {
+            dev = openDevice();
+        } catch (DeviceException.Unavailable e) {
+            if (required(provider)) {
+                fail("SALVO_REQUIRE lists " + provider + " but it is unavailable: " + e.getMessage());
+            }
+            Assumptions.abort(selector() + " unavailable: " + e.reason());
+        }
+    }
+
+    @AfterAll
+    void closeOnce() {
+        if (dev != null) {
+            dev.close();
+        }
+    }
+
+    static boolean required(String provider) {
+        String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));
+        return req != null && Arrays.stream(req.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).anyMatch(provider::equals);
+    }
+
+    // ---- helpers --------------------------------------------------------------------------
+
+    protected DeviceBuffer put(double[] x) {
+        DeviceBuffer b = dev.allocFloat(x.length);
+        dev.upload(x, b);
+        return b;
+    }
+
+    protected DeviceBuffer putInts(int[] x) {
+        DeviceBuffer b = dev.allocInt(x.length);
+        dev.upload(x, b);
+        return b;
+    }
+
+    /** An output buffer poisoned with NaN so an unwritten element fails. */
+    protected DeviceBuffer poisoned(int n) {
+        DeviceBuffer b = dev.allocFloat(n);
+        dev.upload(Check.nans(n), b);
+        return b;
+    }
+
+    protected float[] get(DeviceBuffer b) {
+        float[] f = new float[(int) b.length()];
+        dev.download(b, f);
+        return f;
+    }
+
+    private static double[] d(float[] f) {
+        double[] x = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            x[i] = f[i];
+        }
+        return x;
+    }
+
+    // ---- matmul ---------------------------------------------------------------------------
+
+    static Stream<Arguments> gemmShapes() {
+        List<Arguments> list = new ArrayList<>();
+        int[][] mn = {{1, 1}, {5, 3}, {33, 17}, {97, 130}, {6, 32}, {13, 65}};
+        int[] ks = {1, 7, 64, 1000, 4097};
+        int i = 0;
+        for (int k : ks) {
+            for (int[] s : mn) {
+                if (k == 4097 && s[0] * s[1] > 2000) {
+                    continue; // keep the reference loop quick
+                }
+                boolean ta = (i & 1) != 0;
+                boolean tb = (i & 2) != 0;
+                list.add(Arguments.of(new Gemm(s[0], s[1], k, ta, tb)));
+                i++;
+            }
+        }
+        for (boolean ta : new boolean[] {false, true}) {
+            for (boolean tb : new boolean[] {false, true}) {
+                list.add(Arguments.of(new Gemm(129, 70, 300, ta, tb)));
+            }
+        }
+        return list.stream();
+    }
+
+    @ParameterizedTest
+    @MethodSource("gemmShapes")
+    void matmulMatchesReference(Gemm g) {
+        double[] a = Check.random(rng, (int) g.aLength(), 1);
+        double[] b = Check.random(rng, (int) g.bLength(), 1);
+        try (DeviceBuffer ab = put(a); DeviceBuffer bb = put(b); DeviceBuffer z = poisoned((int) g.cLength())) {
+            dev.matmul(g, ab, bb, null, Activation.IDENTITY, z, null);
+            Check.gemm("matmul", g, a, b, null, ReferenceOps.matmul(g, a, b, null), get(z));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void matmulEpilogueAddsBiasAndActivates(Activation act) {
+        Gemm g = new Gemm(37, 29, 71, false, true);
+        double[] a = Check.random(rng, (int) g.aLength(), 1);
+        double[] b = Check.random(rng, (int) g.bLength(), 0.5);
+        double[] bias = Check.random(rng, g.n(), 1);
+        try (DeviceBuffer ab = put(a); DeviceBuffer bb = put(b); DeviceBuffer biasb = put(bias);
+             DeviceBuffer z = poisoned((int) g.cLength()); DeviceBuffer y = poisoned((int) g.cLength())) {
+            dev.matmul(g, ab, bb, biasb, act, z, y);
+            float[] zf = get(z);
+            Check.gemm("matmul+bias", g, a, b, bias, ReferenceOps.matmul(g, a, b, bias), zf);
+            Check.elementwise("epilogue " + act, ReferenceOps.activation(act, d(zf)), get(y), zf.length);
+        }
+    }
+
+    @Test
+    void matmulWithZeroSizedDimensions() {
+        for (Gemm g : List.of(new Gemm(0, 5, 3, false, false), new Gemm(4, 0, 3, false, true), new Gemm(3, 4, 0, true, false))) {
+            double[] a = Check.random(rng, (int) g.aLength(), 1);
+            double[] b = Check.random(rng, (int) g.bLength(), 1);
+            double[] bias = Check.random(rng, g.n(), 1);
+            try (DeviceBuffer ab = dev.allocFloat(Math.max(1, a.length)); DeviceBuffer bb = dev.allocFloat(Math.max(1, b.length));
+                 DeviceBuffer biasb = put(bias.length == 0 ? new double[1] : bias);
+                 DeviceBuffer z = poisoned(Math.max(1, (int) g.cLength()))) {
+                dev.upload(a, ab.slice(0, a.length));
+                dev.upload(b, bb.slice(0, b.length));
+                dev.matmul(g, ab, bb, biasb, Activation.IDENTITY, z, null);
+                float[] got = get(z);
+                for (int i = 0; i < g.cLength(); i++) {
+                    assertEquals((float) bias[i % g.n()], got[i], 0.0, g + ": K = 0 gives the bias");
+                }
+                if (g.cLength() == 0) {
+                    assertTrue(Float.isNaN(got[0]), g + " wrote outside an empty output");
+                }
+            }
+        }
+    }
+
+    @Test
+    void matmulOnSlicesUsesOffsets() {
+        Gemm g = new Gemm(9, 11, 13, true, false);
+        double[] a = Check.random(rng, (int) g.aLength() + 5, 1);
+        double[] b = Check.random(rng, (int) g.bLength() + 3, 1);
+        try (DeviceBuffer ab = put(a); DeviceBuffer bb = put(b); DeviceBuffer z = poisoned((int) g.cLength() + 4)) {
+            dev.matmul(g, ab.slice(5, g.aLength()), bb.slice(3, g.bLength()), null, Activation.IDENTITY,
+                    z.slice(4, g.cLength()), null);
+            double[] as = Arrays.copyOfRange(a, 5, a.length);
+            double[] bs = Arrays.copyOfRange(b, 3, b.length);
+            float[] got = get(z);
+            assertTrue(Float.isNaN(got[3]), "wrote before the output slice");
+            Check.gemm("sliced matmul", g, as, bs, null, ReferenceOps.matmul(g, as, bs, null), Arrays.copyOfRange(got, 4, got.length));
+        }
+    }
+
+    // ---- elementwise ------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void activationForwardAndBackward(Activation act) {
+        int n = 1237;
+        double[] x = Check.random(rng, n, 6);
+        double[] dy = Check.random(rng, n, 2);
+        try (DeviceBuffer xb = put(x); DeviceBuffer dyb = put(dy); DeviceBuffer y = poisoned(n); DeviceBuffer dz = poisoned(n)) {
+            dev.activationForward(act, xb, y);
+            Check.elementwise(act + " forward", ReferenceOps.activation(act, x), get(y), n);
+            dev.activationBackward(act, xb, dyb, dz);
+            Check.elementwise(act + " backward", ReferenceOps.activationBackward(act, x, dy), get(dz), n);
+            dev.activationBackward(act, xb, dyb, dyb); // in place is allowed
+            Check.elementwise(act + " backward in place", ReferenceOps.activationBackward(act, x, dy), get(dyb), n);
+        }
+    }
+
+    @Test
+    void softmaxForwardAndBackward() {
+        int r = 17;
+        int c = 23;
+        double[] x = Check.random(rng, r * c, 8);
+        double[] dy = Check.random(rng, r * c, 1);
+        try (DeviceBuffer xb = put(x); DeviceBuffer dyb = put(dy); DeviceBuffer y = poisoned(r * c); DeviceBuffer dx = poisoned(r * c)) {
+            dev.softmaxForward(r, c, xb, y);
+            double[] ref = ReferenceOps.softmax(r, c, x);
+            Check.elementwise("softmax", ref, get(y), r * c);
+            dev.softmaxBackward(r, c, y, dyb, dx);
+            Check.elementwise("softmax backward", ReferenceOps.softmaxBackward(r, c, d(get(y)), dy), get(dx), r * c);
+        }
+    }
+
+    @Test
+    void softmaxCrossEntropyFused() {
+        int r = 31;
+        int c = 10;
+        double[] x = Check.random(rng, r * c, 10);
+        int[] labels = new int[r];
+        for (int i = 0; i < r; i++) {
+            labels[i] = rng.nextInt(c);
+        }
+        try (DeviceBuffer xb = put(x); DeviceBuffer lb = putInts(labels); DeviceBuffer loss = poisoned(r); DeviceBuffer dx = poisoned(r * c)) {
+            dev.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx);
+            ReferenceOps.LossResult ref = ReferenceOps.softmaxCrossEntropy(r, c, x, labels, 1.0 / r);
+            Check.elementwise("cross-entropy loss", ref.rowLoss(), get(loss), r);
+            Check.elementwise("cross-entropy gradient", ref.grad(), get(dx), r * c);
+        }
+    }
+
+    @Test
+    void meanSquaredError() {
+        int r = 19;
+        int c = 7;
+        double[] p = Check.random(rng, r * c, 3);
+        double[] t = Check.random(rng, r * c, 3);
+        try (DeviceBuffer pb = put(p); DeviceBuffer tb = put(t); DeviceBuffer loss = poisoned(r); DeviceBuffer dp = poisoned(r * c)) {
+            dev.meanSquaredError(r, c, pb, tb, 0.5, loss, dp);
+            ReferenceOps.LossResult ref = ReferenceOps.meanSquaredError(r, c, p, t, 0.5);
+            Check.elementwise("mse loss", ref.rowLoss(), get(loss), r);
+            Check.elementwise("mse gradient", ref.grad(), get(dp), r * c);
+        }
+    }
+
+    @Test
+    void columnSumsAndSum() {
+        for (int[] s : new int[][] {{1, 1}, {4097, 3}, {7, 1000}, {0, 5}, {300, 77}}) {
+            int r = s[0];
+            int c = s[1];
+            double[] x = Check.random(rng, r * c, 1);
+            try (DeviceBuffer xb = put(x.length == 0 ? new double[1] : x); DeviceBuffer out = poisoned(c); DeviceBuffer total = poisoned(1)) {
+                dev.columnSums(r, c, xb, out);
+                double[] ref = ReferenceOps.columnSums(r, c, x);
+                float[] got = get(out);
+                for (int j = 0; j < c; j++) {
+                    double abs = 0;
+                    for (int i = 0; i < r; i++) {
+                        abs += Math.abs(x[i * c + j]);
+                    }
+                    assertTrue(Math.abs(got[j] - ref[j]) <= 2 * Check.gamma(r) * abs, "column sum " + j + " of " + r + "x" + c);
+                }
+                dev.sum(xb.slice(0, x.length), total);
+                double abs = Arrays.stream(x).map(Math::abs).sum();
+                assertTrue(Math.abs(get(total)[0] - ReferenceOps.sum(x)) <= 2 * Check.gamma(x.length) * abs + Check.U * abs,
+                        "sum of " + x.length);
+            }
+        }
+    }
+
+    @Test
+    void argmaxGatherFillCopyScale() {
+        int r = 41;
+        int c = 13;
+        double[] x = Check.random(rng, r * c, 1);
+        int[] idx = new int[25];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = rng.nextInt(r);
+        }
+        int[] ints = new int[r];
+        for (int i = 0; i < r; i++) {
+            ints[i] = rng.nextInt(1000) - 500;
+        }
+        try (DeviceBuffer xb = put(x); DeviceBuffer am = dev.allocInt(r); DeviceBuffer ib = putInts(idx);
+             DeviceBuffer g = poisoned(idx.length * c); DeviceBuffer ig = dev.allocInt(idx.length); DeviceBuffer ie = putInts(ints)) {
+            dev.argmax(r, c, xb, am);
+            int[] got = new int[r];
+            dev.download(am, got);
+            assertArrayEquals(ReferenceOps.argmax(r, c, x), got);
+            dev.gatherRows(idx.length, c, xb, ib, g);
+            Check.elementwise("gatherRows", ReferenceOps.gatherRows(idx.length, c, x, idx), get(g), idx.length * c, 0, 0);
+            dev.gatherRows(idx.length, 1, ie, ib, ig);
+            int[] gi = new int[idx.length];
+            dev.download(ig, gi);
+            for (int i = 0; i < idx.length; i++) {
+                assertEquals(ints[idx[i]], gi[i]);
+            }
+            dev.fill(g, 2.5);
+            float[] filled = get(g);
+            for (float v : filled) {
+                assertEquals(2.5f, v);
+            }
+            dev.copy(xb.slice(0, 100), g.slice(7, 100));
+            dev.scale(g.slice(7, 100), -0.5);
+            float[] copied = get(g);
+            assertEquals(2.5f, copied[6]);
+            assertEquals(2.5f, copied[107]);
+            for (int i = 0; i < 100; i++) {
+                assertEquals((float) (-0.5 * (float) x[i]), copied[7 + i], 0f);
+            }
+        }
+    }
+
+    @Test
+    void checkFiniteFlagsNaNAndInfinity() {
+        double[] x = Check.random(rng, 5000, 1);
+        try (DeviceBuffer xb = put(x); DeviceBuffer flag = put(new double[] {1.5})) {
+            dev.checkFinite(xb, flag);
+            assertEquals(1.5f, get(flag)[0], "finite input leaves the flag alone");
+            for (double bad : new double[] {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}) {
+                x[4321] = bad;
+                dev.upload(x, xb);
+                dev.upload(new double[] {0}, flag);
+                dev.checkFinite(xb, flag);
+                assertTrue(Float.isNaN(get(flag)[0]), "checkFinite missed " + bad);
+            }
+        }
+    }
+
+    // ---- optimizers --------------------------------------------------------------------------
+
+    static Stream<Arguments> sgdSteps() {
+        return Stream.of(Arguments.of(new SgdStep(0.1, 0, false, 0)), Arguments.of(new SgdStep(0.05, 0.9, false, 1e-2)),
+                Arguments.of(new SgdStep(0.05, 0.9, true, 1e-3)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("sgdSteps")
+    void sgdUpdateMatchesReference(SgdStep s) {
+        int n = 3001;
+        double[] w = Check.random(rng, n, 1);
+        double[] g = Check.random(rng, n, 1);
+        double[] v = Check.random(rng, n, 0.1);
+        try (DeviceBuffer wb = put(w); DeviceBuffer gb = put(g); DeviceBuffer vb = put(v); DeviceBuffer ok = put(new double[] {0})) {
+            dev.sgdUpdate(wb, gb, vb, s, ok);
+            ReferenceOps.sgd(w, g, s.momentum() == 0 ? null : v, s);
+            Check.elementwise("sgd weights", w, get(wb), n);
+            if (s.momentum() != 0) {
+                Check.elementwise("sgd velocity", v, get(vb), n);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("adamSteps")
+    void adamUpdateMatchesReference(AdamStep s) {
+        int n = 2999;
+        double[] w = Check.random(rng, n, 1);
+        double[] g = Check.random(rng, n, 1);
+        double[] m = Check.random(rng, n, 0.1);
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (0.01 * rng.nextDouble());
+        }
+        try (DeviceBuffer wb = put(w); DeviceBuffer gb = put(g); DeviceBuffer mb = put(m); DeviceBuffer vb = put(v);
+             DeviceBuffer ok = put(new double[] {0})) {
+            dev.adamUpdate(wb, gb, mb, vb, s, ok);
+            ReferenceOps.adam(w, g, m, v, s);
+            Check.elementwise("adam weights", w, get(wb), n);
+            Check.elementwise("adam m", m, get(mb), n);
+            Check.elementwise("adam v", v, get(vb), n);
+        }
+    }
+
+    static Stream<Arguments> adamSteps() {
+        return Stream.of(Arguments.of(new AdamStep(1e-3, 0.9, 0.999, 1e-8, 0, false, 1)),
+                Arguments.of(new AdamStep(1e-2, 0.9, 0.999, 1e-8, 1e-2, false, 7)),
+                Arguments.of(new AdamStep(3e-3, 0.8, 0.99, 1e-6, 0.05, true, 123)));
+    }
+
+    @Test
+    void updatesAreSkippedWhenTheFlagIsNotFinite() {
+        double[] w = Check.random(rng, 100, 1);
+        double[] g = Check.random(rng, 100, 1);
+        try (DeviceBuffer wb = put(w); DeviceBuffer gb = put(g); DeviceBuffer mb = put(new double[100]);
+             DeviceBuffer vb = put(new double[100]); DeviceBuffer bad = put(new double[] {Double.NaN})) {
+            dev.sgdUpdate(wb, gb, vb, new SgdStep(0.1, 0.9, false, 0), bad);
+            dev.adamUpdate(wb, gb, mb, vb, new AdamStep(0.1, 0.9, 0.999, 1e-8, 0.1, true, 1), bad);
+            Check.elementwise("skipped update", w, get(wb), 100, 0, 0);
+            Check.elementwise("skipped state", new double[100], get(vb), 100, 0, 0);
+        }
+    }
+
+    // ---- buffers ---------------------------------------------------------------------------
+
+    @Test
+    void buffersAreFreedAndUseAfterCloseThrows() {
+        Counters before = dev.counters();
+        for (int i = 0; i < 10_000; i++) {
+            DeviceBuffer b = dev.allocFloat(64 + i % 7);
+            b.close();
+            b.close(); // twice is harmless
+        }
+        Counters after = dev.counters();
+        assertEquals(before.liveBuffers(), after.liveBuffers(), "live buffers after 10,000 allocate/close cycles");
+        assertEquals(before.liveBytes(), after.liveBytes(), "live bytes after 10,000 allocate/close cycles");
+        DeviceBuffer b = dev.allocFloat(8);
+        DeviceBuffer view = b.slice(2, 4);
+        b.close();
+        assertTrue(b.isClosed() && view.isClosed());
+        assertThrows(IllegalStateException.class, () -> dev.fill(b, 1));
+        assertThrows(IllegalStateException.class, () -> dev.download(view, new float[4]));
+        assertThrows(IndexOutOfBoundsException.class, () -> dev.allocFloat(4).slice(3, 2));
+    }
+
+    @Test
+    void closingTheDeviceFreesEverything() {
+        Device d = openDevice();
+        DeviceBuffer a = d.allocFloat(1000);
+        d.allocInt(10);
+        assertEquals(2, d.counters().liveBuffers());
+        d.close();
+        d.close();
+        assertTrue(a.isClosed());
+        assertEquals(0, d.counters().liveBuffers());
+        assertThrows(IllegalStateException.class, () -> d.allocFloat(1));
+        assertThrows(IllegalStateException.class, () -> d.fill(a, 0));
+    }
+
+    @Test
+    void argumentsAreChecked() {
+        try (DeviceBuffer small = dev.allocFloat(3); DeviceBuffer ints = dev.allocInt(3)) {
+            assertThrows(IllegalArgumentException.class, () -> dev.matmul(Gemm.of(2, 2, 2), small, small, null, Activation.IDENTITY, small, null));
+            assertThrows(IllegalArgumentException.class, () -> dev.fill(ints, 0));
+            assertThrows(IllegalArgumentException.class, () -> dev.upload(new float[2], small));
+        }
+    }
+
+    // ---- training: residency, determinism, consistency -----------------------------------
+
+    static final NetworkSpec NET = NetworkSpec.input(20).dense(32, Activation.TANH).dense(16, Activation.RELU).dense(5).build();
+
+    /**
+     * 100 steps copy in exactly the batch (features + labels) and copy out exactly the loss slots;
+     * parameters reach the host only when asked.
+     */
+    @Test
+    void trainingStepsCopyOnlyTheBatchAndTheLoss() {
+        int batch = 16;
+        int f = 20;
+        Dataset data = Check.clusters("residency", 100 * batch, f, 5, 3);
+        for (int lossEvery : new int[] {1, 10}) {
+            TrainConfig cfg = TrainConfig.defaults().withEpochs(1).withBatchSize(batch).withLossEvery(lossEvery)
+                    .withOptimizer(Optimizer.adamW(0.01));
+            try (Model model = new Model(dev, NET, 5, batch); Trainer trainer = new Trainer(model, cfg)) {
+                List<Counters> perStep = new ArrayList<>();
+                Counters start = dev.counters();
+                trainer.fit(data, null, new TrainListener() {
+                    @Override
+                    public void onStep(int epoch, long step, int rows) {
+                        perStep.add(dev.counters());
+                    }
+                });
+                assertEquals(100, perStep.size());
+                Counters prev = start;
+                for (int s = 0; s < 100; s++) {
+                    Counters delta = perStep.get(s).minus(prev);
+                    assertEquals(batch * f * 4L + batch * 4L, delta.bytesToDevice(), "bytes in, step " + s);
+                    long out = (s + 1) % lossEvery == 0 ? 4L * lossEvery : 0;
+                    assertEquals(out, delta.bytesToHost(), "bytes out, step " + s + " (loss read every " + lossEvery + ")");
+                    assertEquals(0, delta.allocations(), "allocations in step " + s);
+                    prev = perStep.get(s);
+                }
+                Counters beforeSave = dev.counters();
+                float[] p = model.parametersToHost();
+                Counters saved = dev.counters().minus(beforeSave);
+                assertEquals(4L * p.length, saved.bytesToHost(), "an explicit parameter read copies the parameters once");
+                assertEquals(0, saved.bytesToDevice());
+            }
+        }
+    }
+
+    private float[] train(Device d, long seed, int steps, List<Double> losses) {
+        Dataset data = Check.clusters("det", steps * 8, 20, 5, 11);
+        TrainConfig cfg = TrainConfig.defaults().withEpochs(1).withBatchSize(8).withSeed(seed)
+                .withOptimizer(new Optimizer.Sgd(0.9, true, 1e-4)).withLearningRate(0.05)
+                .withSchedule(new Schedule.Cosine(0.1, 5));
+        try (Model model = new Model(d, NET, seed, 8); Trainer trainer = new Trainer(model, cfg)) {
+            trainer.fit(data, null, new TrainListener() {
+                @Override
+                public void onLoss(long step, double loss) {
+                    losses.add(loss);
+                }
+            });
+            return model.parametersToHost();
+        }
+    }
+
+    @Test
+    void sameSeedSameDeviceIsBitwiseIdenticalAfter100Steps() {
+        float[] a = train(dev, 42, 100, new ArrayList<>());
+        float[] b = train(dev, 42, 100, new ArrayList<>());
+        assertArrayEquals(a, b, "parameters after 100 steps with the same seed");
+        float[] c = train(dev, 43, 100, new ArrayList<>());
+        assertTrue(!Arrays.equals(a, c), "a different seed gives different parameters");
+    }
+
+    @Test
+    void trainingAgreesWithTheFloat64Reference() {
+        try (Device ref = new ReferenceDevice()) {
+            try (Model m1 = new Model(dev, NET, 9, 8); Model m2 = new Model(ref, NET, 9, 8)) {
+                assertEquals(m2.initialSha256(), m1.initialSha256(), "initial parameters SHA-256");
+            }
+            List<Double> got = new ArrayList<>();
+            List<Double> want = new ArrayList<>();
+            train(dev, 9, 20, got);
+            train(ref, 9, 20, want);
+            assertEquals(20, got.size());
+            for (int s = 0; s < 20; s++) {
+                double rel = Math.abs(got.get(s) - want.get(s)) / Math.abs(want.get(s));
+                assertTrue(rel <= 1e-3, "step " + s + " loss " + got.get(s) + " vs reference " + want.get(s) + " (rel " + rel + ")");
+            }
+            Dataset all = Check.clusters("acc", 1200, 20, 5, 21);
+            Dataset.Split split = all.stratifiedSplit(0.25, 1, "train", "test");
+            double accDev = accuracy(dev, split);
+            double accRef = accuracy(ref, split);
+            assertTrue(Math.abs(accDev - accRef) <= 0.005, "accuracy " + accDev + " vs reference " + accRef);
+        }
+    }
+
+    private static double accuracy(Device d, Dataset.Split split) {
+        TrainConfig cfg = TrainConfig.defaults().withEpochs(3).withBatchSize(30).withSeed(4).withLearningRate(3e-3);
+        try (Model model = new Model(d, NET, 4, 30); Trainer trainer = new Trainer(model, cfg)) {
+            trainer.fit(split.first(), null, TrainListener.NONE);
+            return trainer.evaluate(split.second()).accuracy();
+        }
+    }
+}
