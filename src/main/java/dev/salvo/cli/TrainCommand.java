@@ -133,7 +133,9 @@ final class TrainCommand implements Callable<Integer> {
         checkData(train);
         NetworkSpec net = network(train, act, lossKind, initKind);
 
-        Devices.Selection sel = Devices.open(device);
+        String deviceSource = device != null ? "--device"
+                : System.getProperty("salvo.device") != null ? "-Dsalvo.device" : "SALVO_DEVICE";
+        Devices.Selection sel = opt(deviceSource, () -> Devices.open(device));
         try (Device dev = sel.device();
              Model model = new Model(dev, net, seed, batchSize);
              Trainer trainer = new Trainer(model, config)) {

@@ -1,0 +1,89 @@
+package dev.salvo.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+class CliTest {
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--epochs 0|--epochs",
+        "--epochs -3|--epochs",
+        "--batch-size 0|--batch-size",
+        "--lr 0|--lr",
+        "--lr NaN|--lr",
+        "--lr Infinity|--lr",
+        "--lr abc|--lr",
+        "--optimizer rmsprop|--optimizer",
+        "--activation swish|--activation",
+        "--schedule linear|--schedule",
+        "--device tpu|--device",
+        "--device cpu:x|--device",
+        "--layers 10,128,10|--layers",
+        "--layers 64,128,7|--layers",
+        "--layers 64|--layers",
+        "--loss hinge|--loss",
+        "--frobnicate|--frobnicate",
+        "--data nosuch|--data"})
+    void badInputIsOneLineNamingTheOptionWithExitCode2(String args, String option) {
+        Result r = run(("train --no-progress " + args).split(" "));
+        assertEquals(2, r.code(), r.err());
+        String msg = r.err().strip();
+        assertEquals(1, msg.lines().count(), "one line: " + msg);
+        assertTrue(msg.contains(option), "names " + option + ": " + msg);
+    }
+
+    @Test
+    void anUnavailableNamedDeviceIsAnErrorNotAFallback() {
+        Result r = run("train", "--no-progress", "--device", "cuda");
+        assertEquals(Main.EXIT_UNAVAILABLE, r.code(), r.err());
+        assertTrue(r.err().contains("cuda") && r.err().contains("unavailable"), r.err());
+        assertTrue(r.out().isEmpty(), "nothing trained: " + r.out());
+    }
+
+    @Test
+    void trainReportsDeviceEpochsAndTestAccuracy() {
+        Result r = run("train", "--epochs", "3", "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("device: using cpu:0"), r.out());
+        assertTrue(r.out().contains("epoch   3/3"), r.out());
+        assertTrue(r.out().contains("test accuracy"), r.out());
+        assertTrue(r.out().contains("samples/s"), r.out());
+        assertTrue(r.err().contains("ETA"), "progress bar: " + r.err());
+        double acc = Double.parseDouble(r.out().replaceAll("(?s).*test accuracy ([0-9.]+)%.*", "$1"));
+        assertTrue(acc > 85, "3 epochs already learn the digits: " + acc);
+    }
+
+    @Test
+    void devicesListsEveryProvider() {
+        Result r = run("devices");
+        assertEquals(0, r.code(), r.err());
+        for (String p : new String[] {"cpu", "reference", "opencl", "cuda"}) {
+            assertTrue(r.out().contains(p), p + " missing: " + r.out());
+        }
+        assertTrue(r.out().contains("compute units"), r.out());
+    }
+
+    @Test
+    void divergenceExitsWith4AndNamesTheLayer() {
+        Result r = run("train", "--no-progress", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "2", "--device", "cpu");
+        assertEquals(Main.EXIT_DIVERGED, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("diverged") && r.err().contains("epoch 1"), r.err());
+    }
+}
