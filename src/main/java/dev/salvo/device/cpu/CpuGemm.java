@@ -13,7 +13,10 @@ import java.util.Objects;
  * workers) / row blocks of at most {@code mc} ({@code ic}): pack {@code op(A)[ic:ic+mc, pc:pc+kc]}
  * into {@code MR}-row interleaved micro-panels (one buffer per worker) / micro-kernel over each
  * {@code MR x NR} tile. Packing absorbs the four transpose combinations and zero-pads the edges,
- * so one micro-kernel serves every shape; edge tiles are stored partially.
+ * so one micro-kernel serves every shape; edge tiles are stored partially. The Vector API kernel
+ * ({@link VectorGemmKernel}, 6 x 2*lanes) is only loaded when {@link #vectorApiAvailable()}; the
+ * scalar fallback ({@link ScalarGemmKernel}) packs op(B) as separate row arrays instead, a layout
+ * C2 can auto-vectorize.
  *
  * <p>Threading goes through {@link CpuPool} only. Each pool call splits its work into tasks whose
  * ranges depend only on the shape and the thread count, and every element of C is summed in the
@@ -48,6 +51,7 @@ public final class CpuGemm {
     private final float[][] tile;
     private final ScalarGemmKernel.Scratch[] scratch;
     private float[] bPack = new float[0];
+    private float[][] bRows = new float[0][];
 
     // arguments of the call in flight, read by the pool tasks (published by CpuPool's volatile job)
     private float[] curA;
@@ -132,13 +136,22 @@ public final class CpuGemm {
         // scratch for this shape
         int kbMax = Math.min(kc, k);
         int nbMax = Math.min(nc, roundUp(n, nr));
-        if (bPack.length < kbMax * nbMax) {
-            bPack = new float[kbMax * nbMax];
+        if (simd) {
+            if (bPack.length < kbMax * nbMax) {
+                bPack = new float[kbMax * nbMax];
+            }
+        } else if (bRows.length < kbMax || bRows[0].length < nbMax) {
+            int rows = Math.max(kbMax, bRows.length);
+            int width = bRows.length == 0 ? nbMax : Math.max(nbMax, bRows[0].length);
+            bRows = new float[rows][width];
         }
         int aNeed = Math.min(mc, roundUp(m, mr)) * kbMax;
         for (int w = 0; w < threads; w++) {
             if (aPack[w].length < aNeed) {
                 aPack[w] = new float[aNeed];
+            }
+            if (!simd) {
+                scratch[w].ensure(nbMax);
             }
         }
 
@@ -198,7 +211,11 @@ public final class CpuGemm {
         int p1 = CpuPool.bound(nPanels, packTasks, task + 1);
         int col0 = p0 * nr;
         int cols = Math.min(curNb, p1 * nr) - col0;
-        packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, curPc, curKb, bPack, col0 * curKb, nr);
+        if (simd) {
+            packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, curPc, curKb, bPack, col0 * curKb, nr);
+        } else {
+            ScalarGemmKernel.packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, curPc, curKb, bRows, col0);
+        }
     }
 
     /** One (row chunk, column chunk) of the current (pc, jc) block: pack A per mc rows, run the macro-kernel. */
@@ -225,11 +242,11 @@ public final class CpuGemm {
         for (int ic = row0; ic < row1; ic += mc) {
             int mb = Math.min(mc, row1 - ic);
             packA(curA, curAOff, curTransA, curM, curK, ic, mb, curPc, kb, ap, mr);
-            int cOff = curCOff + ic * ldc + curJc + col0;
+            int cRow0 = curCOff + ic * ldc + curJc;
             if (simd) {
-                VectorGemmKernel.macro(mb, cols, kb, ap, bPack, col0 * kb, curC, cOff, ldc, acc, tile[worker]);
+                VectorGemmKernel.macro(mb, cols, kb, ap, bPack, col0 * kb, curC, cRow0 + col0, ldc, acc, tile[worker]);
             } else {
-                ScalarGemmKernel.macro(mb, cols, kb, ap, bPack, col0 * kb, curC, cOff, ldc, acc, scratch[worker]);
+                ScalarGemmKernel.macro(mb, col0, cols, kb, ap, bRows, curC, cRow0, ldc, acc, scratch[worker]);
             }
         }
     }
