@@ -76,6 +76,12 @@ public final class MatmulReport {
             out.append('\n');
         }
 
+        boolean anyPair = Arrays.stream(new String[]{"NN", "TN", "NT"})
+                .anyMatch(f -> data.containsKey("salvo" + f) && data.containsKey("ejml" + f));
+        if (!anyPair) {
+            System.out.print(out);
+            return;
+        }
         out.append("\n| Salvo / EJML (medians) |");
         sizes.forEach(n -> out.append(" n=").append(n).append(" |"));
         out.append('\n').append("|---|");
