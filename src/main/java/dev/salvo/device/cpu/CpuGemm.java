@@ -1,0 +1,366 @@
+package dev.salvo.device.cpu;
+
+import dev.salvo.device.Gemm;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * Cache-blocked single-precision matrix multiply on the CPU, BLIS style.
+ *
+ * <p>Loop nest: column blocks of {@code nc} ({@code jc}) / depth blocks of {@code kc} ({@code pc}):
+ * pack {@code op(B)[pc:pc+kc, jc:jc+nc]} into {@code NR}-column micro-panels (shared by all
+ * workers) / row blocks of at most {@code mc} ({@code ic}): pack {@code op(A)[ic:ic+mc, pc:pc+kc]}
+ * into {@code MR}-row interleaved micro-panels (one buffer per worker) / micro-kernel over each
+ * {@code MR x NR} tile. Packing absorbs the four transpose combinations and zero-pads the edges,
+ * so one micro-kernel serves every shape; edge tiles are stored partially. The Vector API kernel
+ * ({@link VectorGemmKernel}, 6 x 2*lanes) is only loaded when {@link #vectorApiAvailable()}; the
+ * scalar fallback ({@link ScalarGemmKernel}) packs op(B) as separate row arrays instead, a layout
+ * C2 can auto-vectorize.
+ *
+ * <p>Threading goes through {@link CpuPool} only. Each pool call splits its work into tasks whose
+ * ranges depend only on the shape and the thread count, and every element of C is summed in the
+ * same order whichever thread (and however many threads) compute it, so results are bitwise
+ * reproducible. Problems below {@link #PARALLEL_MIN_VOLUME} multiply-adds run on the caller alone.
+ *
+ * <p>Packing buffers are kept per worker and grown only when a larger shape arrives; a call on
+ * already-seen shapes allocates nothing here. One instance serves one caller at a time
+ * ({@link #multiply} is synchronized).
+ */
+public final class CpuGemm {
+
+    /** Default block sizes, used when native-config gives none. */
+    public static final int DEFAULT_MC = 96, DEFAULT_KC = 256, DEFAULT_NC = 4096;
+
+    /** Below this many multiply-adds ({@code M*N*K}) a product runs single-threaded. */
+    static final long PARALLEL_MIN_VOLUME = 64L * 64 * 64;
+
+    private static final boolean VECTOR_MODULE =
+            ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    private final CpuPool pool;
+    private final boolean simd;
+    private final int mr;
+    private final int nr;
+    private final int mc;
+    private final int kc;
+    private final int nc;
+
+    // per-worker scratch, grown on demand (index = CpuPool worker)
+    private final float[][] aPack;
+    private final float[][] tile;
+    private final ScalarGemmKernel.Scratch[] scratch;
+    private float[] bPack = new float[0];
+    private float[][] bRows = new float[0][];
+
+    // arguments of the call in flight, read by the pool tasks (published by CpuPool's volatile job)
+    private float[] curA;
+    private float[] curB;
+    private float[] curC;
+    private int curAOff;
+    private int curBOff;
+    private int curCOff;
+    private int curM;
+    private int curN;
+    private int curK;
+    private boolean curTransA;
+    private boolean curTransB;
+    private int curJc;
+    private int curNb;
+    private int curPc;
+    private int curKb;
+    private int packTasks;
+    private int tasksM;
+    private int tasksN;
+
+    private final CpuPool.Task packBTask = this::packBTask;
+    private final CpuPool.Task computeTask = this::computeTask;
+
+    /** mc, kc, nc: cache-block sizes (rows of A per block, depth, columns of B per block); simd=false forces the scalar path. */
+    public CpuGemm(CpuPool pool, int mc, int kc, int nc, boolean simd) {
+        this.pool = Objects.requireNonNull(pool, "pool");
+        if (mc < 1 || kc < 1 || nc < 1) {
+            throw new IllegalArgumentException("block sizes must be >= 1: mc=" + mc + " kc=" + kc + " nc=" + nc);
+        }
+        this.simd = simd && vectorApiAvailable() && VectorGemmKernel.usable();
+        this.mr = this.simd ? VectorGemmKernel.MR : ScalarGemmKernel.MR;
+        this.nr = this.simd ? VectorGemmKernel.NR : ScalarGemmKernel.NR;
+        this.mc = roundUp(mc, mr);
+        this.kc = kc;
+        this.nc = roundUp(nc, nr);
+        int threads = pool.threads();
+        this.aPack = new float[threads][0];
+        this.tile = new float[threads][];
+        this.scratch = new ScalarGemmKernel.Scratch[threads];
+        for (int w = 0; w < threads; w++) {
+            if (this.simd) {
+                tile[w] = new float[mr * nr];
+            } else {
+                scratch[w] = new ScalarGemmKernel.Scratch();
+            }
+        }
+    }
+
+    /** True when the jdk.incubator.vector module is in the boot layer (JVM started with --add-modules jdk.incubator.vector). */
+    public static boolean vectorApiAvailable() {
+        return VECTOR_MODULE;
+    }
+
+    /** True when this instance uses the Vector API kernel. */
+    public boolean usesSimd() {
+        return simd;
+    }
+
+    /**
+     * c (M,N) = op(a) op(b), overwriting c (row-major, leading dimensions implied by the shapes:
+     * A stored (M,K) or (K,M) if transA; B stored (K,N) or (N,K) if transB; C (M,N)).
+     * aOff/bOff/cOff are element offsets into the arrays. K = 0 writes zeros; M or N = 0 does nothing.
+     */
+    public synchronized void multiply(Gemm g, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+        int m = g.m();
+        int n = g.n();
+        int k = g.k();
+        Objects.checkFromIndexSize(aOff, (int) Math.min(Integer.MAX_VALUE, g.aLength()), a.length);
+        Objects.checkFromIndexSize(bOff, (int) Math.min(Integer.MAX_VALUE, g.bLength()), b.length);
+        Objects.checkFromIndexSize(cOff, (int) Math.min(Integer.MAX_VALUE, g.cLength()), c.length);
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            Arrays.fill(c, cOff, cOff + m * n, 0f);
+            return;
+        }
+        boolean parallel = pool.threads() > 1 && (long) m * n * k >= PARALLEL_MIN_VOLUME;
+        int threads = parallel ? pool.threads() : 1;
+
+        // scratch for this shape
+        int kbMax = Math.min(kc, k);
+        int nbMax = Math.min(nc, roundUp(n, nr));
+        if (simd) {
+            if (bPack.length < kbMax * nbMax) {
+                bPack = new float[kbMax * nbMax];
+            }
+        } else if (bRows.length < kbMax || bRows[0].length < nbMax) {
+            int rows = Math.max(kbMax, bRows.length);
+            int width = bRows.length == 0 ? nbMax : Math.max(nbMax, bRows[0].length);
+            bRows = new float[rows][width];
+        }
+        int aNeed = Math.min(mc, roundUp(m, mr)) * kbMax;
+        for (int w = 0; w < threads; w++) {
+            if (aPack[w].length < aNeed) {
+                aPack[w] = new float[aNeed];
+            }
+            if (!simd) {
+                scratch[w].ensure(nbMax);
+            }
+        }
+
+        curA = a;
+        curB = b;
+        curC = c;
+        curAOff = aOff;
+        curBOff = bOff;
+        curCOff = cOff;
+        curM = m;
+        curN = n;
+        curK = k;
+        curTransA = g.transA();
+        curTransB = g.transB();
+        try {
+            int mPanels = ceilDiv(m, mr);
+            for (int jc = 0; jc < n; jc += nc) {
+                int nb = Math.min(nc, n - jc);
+                int nPanels = ceilDiv(nb, nr);
+                // row chunks: about one per mc rows, rounded up to a multiple of the threads;
+                // column chunks only when there are fewer row chunks than threads
+                int tm = Math.min(mPanels, roundUp(ceilDiv(m, mc), threads));
+                int tn = Math.min(nPanels, ceilDiv(threads, tm));
+                curJc = jc;
+                curNb = nb;
+                tasksM = tm;
+                tasksN = tn;
+                packTasks = Math.min(nPanels, threads);
+                for (int pc = 0; pc < k; pc += kc) {
+                    curPc = pc;
+                    curKb = Math.min(kc, k - pc);
+                    runTasks(parallel, packTasks, packBTask);
+                    runTasks(parallel, tm * tn, computeTask);
+                }
+            }
+        } finally {
+            curA = null;
+            curB = null;
+            curC = null;
+        }
+    }
+
+    private void runTasks(boolean parallel, int tasks, CpuPool.Task task) {
+        if (parallel && tasks > 1) {
+            pool.run(tasks, task);
+        } else {
+            for (int t = 0; t < tasks; t++) {
+                task.run(t, 0);
+            }
+        }
+    }
+
+    /** Packs this task's share of the B micro-panels of the current (pc, jc) block. */
+    private void packBTask(int task, int worker) {
+        int nPanels = ceilDiv(curNb, nr);
+        int p0 = CpuPool.bound(nPanels, packTasks, task);
+        int p1 = CpuPool.bound(nPanels, packTasks, task + 1);
+        int col0 = p0 * nr;
+        int cols = Math.min(curNb, p1 * nr) - col0;
+        if (simd) {
+            packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, curPc, curKb, bPack, col0 * curKb, nr);
+        } else {
+            ScalarGemmKernel.packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, curPc, curKb, bRows, col0);
+        }
+    }
+
+    /** One (row chunk, column chunk) of the current (pc, jc) block: pack A per mc rows, run the macro-kernel. */
+    private void computeTask(int task, int worker) {
+        int tm = tasksM;
+        int tn = tasksN;
+        int ti = task % tm;
+        int tj = task / tm;
+        int mPanels = ceilDiv(curM, mr);
+        int row0 = CpuPool.bound(mPanels, tm, ti) * mr;
+        int row1 = Math.min(curM, CpuPool.bound(mPanels, tm, ti + 1) * mr);
+        int nPanels = ceilDiv(curNb, nr);
+        int pj0 = CpuPool.bound(nPanels, tn, tj);
+        int pj1 = CpuPool.bound(nPanels, tn, tj + 1);
+        int col0 = pj0 * nr;
+        int cols = Math.min(curNb, pj1 * nr) - col0;
+        if (row1 <= row0 || cols <= 0) {
+            return;
+        }
+        int kb = curKb;
+        boolean acc = curPc > 0;
+        float[] ap = aPack[worker];
+        int ldc = curN;
+        for (int ic = row0; ic < row1; ic += mc) {
+            int mb = Math.min(mc, row1 - ic);
+            packA(curA, curAOff, curTransA, curM, curK, ic, mb, curPc, kb, ap, mr);
+            int cRow0 = curCOff + ic * ldc + curJc;
+            if (simd) {
+                VectorGemmKernel.macro(mb, cols, kb, ap, bPack, col0 * kb, curC, cRow0 + col0, ldc, acc, tile[worker]);
+            } else {
+                ScalarGemmKernel.macro(mb, col0, cols, kb, ap, bRows, curC, cRow0, ldc, acc, scratch[worker]);
+            }
+        }
+    }
+
+    /**
+     * Packs {@code op(A)[row0:row0+rows, pc:pc+kb]} into micro-panels of {@code mr} interleaved rows:
+     * {@code dst[ip*kb + p*mr + i] = op(A)[row0+ip+i][pc+p]}, rows past {@code rows} zero.
+     */
+    static void packA(float[] a, int aOff, boolean transA, int m, int k, int row0, int rows,
+                      int pc, int kb, float[] dst, int mr) {
+        for (int ip = 0; ip < rows; ip += mr) {
+            int r = Math.min(mr, rows - ip);
+            int base = ip * kb;
+            if (!transA) {
+                // A (M,K): row stride k
+                int src = aOff + (row0 + ip) * k + pc;
+                if (r == mr && mr == 6) {
+                    for (int p = 0; p < kb; p++) {
+                        int d = base + p * 6;
+                        int s = src + p;
+                        dst[d] = a[s];
+                        dst[d + 1] = a[s + k];
+                        dst[d + 2] = a[s + 2 * k];
+                        dst[d + 3] = a[s + 3 * k];
+                        dst[d + 4] = a[s + 4 * k];
+                        dst[d + 5] = a[s + 5 * k];
+                    }
+                } else {
+                    for (int i = 0; i < r; i++) {
+                        int s = src + i * k;
+                        for (int p = 0; p < kb; p++) {
+                            dst[base + p * mr + i] = a[s + p];
+                        }
+                    }
+                    for (int i = r; i < mr; i++) {
+                        for (int p = 0; p < kb; p++) {
+                            dst[base + p * mr + i] = 0f;
+                        }
+                    }
+                }
+            } else {
+                // A stored (K,M): op(A)[row][p] = a[p*m + row], mr rows contiguous per p
+                int src = aOff + pc * m + row0 + ip;
+                for (int p = 0; p < kb; p++) {
+                    int d = base + p * mr;
+                    System.arraycopy(a, src + p * m, dst, d, r);
+                    for (int i = r; i < mr; i++) {
+                        dst[d + i] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs {@code op(B)[pc:pc+kb, col0:col0+cols]} into micro-panels of {@code nr} columns from
+     * {@code dOff}: {@code dst[dOff + jp*kb + p*nr + j] = op(B)[pc+p][col0+jp+j]}, columns past
+     * {@code cols} zero.
+     */
+    static void packB(float[] b, int bOff, boolean transB, int n, int k, int col0, int cols,
+                      int pc, int kb, float[] dst, int dOff, int nr) {
+        for (int jp = 0; jp < cols; jp += nr) {
+            int w = Math.min(nr, cols - jp);
+            int base = dOff + jp * kb;
+            if (!transB) {
+                // B (K,N): nr columns contiguous per p
+                int src = bOff + pc * n + col0 + jp;
+                for (int p = 0; p < kb; p++) {
+                    int d = base + p * nr;
+                    System.arraycopy(b, src + p * n, dst, d, w);
+                    for (int j = w; j < nr; j++) {
+                        dst[d + j] = 0f;
+                    }
+                }
+            } else {
+                // B stored (N,K): op(B)[p][col] = b[col*k + p]
+                for (int j = 0; j < w; j++) {
+                    int s = bOff + (col0 + jp + j) * k + pc;
+                    for (int p = 0; p < kb; p++) {
+                        dst[base + p * nr + j] = b[s + p];
+                    }
+                }
+                for (int j = w; j < nr; j++) {
+                    for (int p = 0; p < kb; p++) {
+                        dst[base + p * nr + j] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Stores {@code mr x nr} of a tile (row stride {@code ld}) into C, adding to it if {@code acc}. */
+    static void storeEdge(float[] t, int ld, int mr, int nr, float[] c, int co, int ldc, boolean acc) {
+        for (int i = 0; i < mr; i++) {
+            storeRow(t, i * ld, nr, c, co + i * ldc, acc);
+        }
+    }
+
+    /** {@code c[co..co+n) = src[so..so+n)} or {@code +=} it if {@code acc}. */
+    static void storeRow(float[] src, int so, int n, float[] c, int co, boolean acc) {
+        if (acc) {
+            for (int j = 0; j < n; j++) {
+                c[co + j] += src[so + j];
+            }
+        } else {
+            System.arraycopy(src, so, c, co, n);
+        }
+    }
+
+    private static int ceilDiv(int x, int y) {
+        return (x + y - 1) / y;
+    }
+
+    private static int roundUp(int x, int y) {
+        return ceilDiv(x, y) * y;
+    }
+}
