@@ -1,0 +1,116 @@
+package dev.salvo.device;
+
+/**
+ * DESIGN.md's definition of "the same result" against the float64 reference, used by the tests
+ * and by {@code salvo check}:
+ * <ul>
+ * <li>elementwise ops: {@code |x - ref| <= ATOL + RTOL |ref|};</li>
+ * <li>sums over K terms: per element {@code |c - ref| <= 2 gamma(K) (|A||B|)_ij} with
+ * {@code gamma(K) = K u / (1 - K u)}, {@code u = 2^-24}, and normwise
+ * {@code ||C - Cref||_F / (sqrt(K+2) ||A||_F ||B||_F) < u}.</li>
+ * </ul>
+ */
+public final class Tolerance {
+
+    /** float32 unit roundoff. */
+    public static final double U = 0x1p-24;
+    public static final double RTOL = 1.3e-6;
+    public static final double ATOL = 1e-5;
+
+    private Tolerance() {
+    }
+
+    public static double gamma(long k) {
+        return k * U / (1 - k * U);
+    }
+
+    /**
+     * The worst element of a comparison: the one with the largest error-to-bound ratio.
+     * {@code index} is -1 for the normwise check of a matmul.
+     */
+    public record Worst(int index, double got, double ref, double error, double bound) {
+
+        public static final Worst NONE = new Worst(-1, 0, 0, 0, 0);
+
+        public boolean pass() {
+            return error <= bound && !Double.isNaN(error);
+        }
+
+        public double ratio() {
+            return error == 0 ? 0 : error / bound;
+        }
+
+        Worst worse(Worst o) {
+            if (!o.pass() && pass()) {
+                return o;
+            }
+            if (o.pass() == pass() && o.ratio() > ratio()) {
+                return o;
+            }
+            return this;
+        }
+
+        public String describe() {
+            return index < 0 ? "normwise error " + error + " (bound " + bound + ")"
+                    : "element " + index + " is " + got + ", reference " + ref + " (error " + error + ", bound " + bound + ")";
+        }
+    }
+
+    /** Elementwise comparison of the first {@code n} elements with bound {@code atol + rtol |ref|}. */
+    public static Worst elementwise(double[] ref, float[] got, int n, double atol, double rtol) {
+        Worst w = Worst.NONE;
+        for (int i = 0; i < n; i++) {
+            double err = Math.abs(got[i] - ref[i]);
+            w = w.worse(new Worst(i, got[i], ref[i], Float.isNaN(got[i]) ? Double.NaN : err, atol + rtol * Math.abs(ref[i])));
+        }
+        return w;
+    }
+
+    public static Worst elementwise(double[] ref, float[] got, int n) {
+        return elementwise(ref, got, n, ATOL, RTOL);
+    }
+
+    /**
+     * A matmul {@code got (M,N)} against {@code ref}, per element and normwise. A bias counts as
+     * one more term of the sum.
+     */
+    public static Worst gemm(Gemm g, double[] a, double[] b, double[] bias, double[] ref, float[] got) {
+        int m = g.m();
+        int n = g.n();
+        int k = g.k();
+        double diff2 = 0;
+        double a2 = 0;
+        double b2 = 0;
+        for (double v : a) {
+            a2 += v * v;
+        }
+        for (double v : b) {
+            b2 += v * v;
+        }
+        Worst w = Worst.NONE;
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double abs = 0;
+                for (int p = 0; p < k; p++) {
+                    double av = g.transA() ? a[p * m + i] : a[i * k + p];
+                    double bv = g.transB() ? b[j * k + p] : b[p * n + j];
+                    abs += Math.abs(av * bv);
+                }
+                int idx = i * n + j;
+                double r = ref[idx];
+                double bound = bias == null ? 2 * gamma(k) * abs : 2 * gamma(k + 1L) * (abs + Math.abs(bias[j]));
+                double err = Math.abs(got[idx] - r);
+                w = w.worse(new Worst(idx, got[idx], r, Float.isNaN(got[idx]) ? Double.NaN : err, bound));
+                diff2 += err * err;
+            }
+        }
+        if (k > 0 && a2 > 0 && b2 > 0) {
+            double rel = Math.sqrt(diff2) / (Math.sqrt(k + 2.0) * Math.sqrt(a2) * Math.sqrt(b2));
+            Worst norm = new Worst(-1, 0, 0, rel, U);
+            if (!norm.pass()) {
+                return norm;
+            }
+        }
+        return w;
+    }
+}
