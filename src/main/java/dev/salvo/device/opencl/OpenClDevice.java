@@ -1,0 +1,575 @@
+package dev.salvo.device.opencl;
+
+import static org.jocl.CL.*;
+
+import dev.salvo.device.Activation;
+import dev.salvo.device.AdamStep;
+import dev.salvo.device.BaseBuffer;
+import dev.salvo.device.BaseDevice;
+import dev.salvo.device.DType;
+import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.DeviceException;
+import dev.salvo.device.DeviceInfo;
+import dev.salvo.device.Gemm;
+import dev.salvo.device.SgdStep;
+import dev.salvo.kernel.CompileCache;
+import dev.salvo.kernel.KernelSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_command_queue;
+import org.jocl.cl_context;
+import org.jocl.cl_device_id;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+import org.jocl.cl_program;
+
+/**
+ * One OpenCL device: a context, an in-order queue, the programs built from {@code kernels/}
+ * (cached as binaries), and buffers as {@code cl_mem} with element offsets passed to every kernel.
+ * Copies are blocking; kernels run in issue order. Reductions have a fixed order and no atomics,
+ * so the same inputs give bitwise identical results.
+ */
+public final class OpenClDevice extends BaseDevice {
+
+    /** Kernel families (one program each) and the kernels each defines. */
+    private static final Map<String, List<String>> FAMILIES = new LinkedHashMap<>();
+
+    static {
+        FAMILIES.put("matmul.kernel", List.of("matmul"));
+        FAMILIES.put("elementwise.kernel", List.of("fill", "scale", "copy_f", "act_forward", "act_backward", "check_finite"));
+        FAMILIES.put("optimizer.kernel", List.of("sgd_update", "adam_update"));
+        FAMILIES.put("rows.kernel", List.of("softmax_forward", "softmax_backward", "softmax_xent", "mse", "argmax_rows",
+                "gather_rows_f", "gather_rows_i"));
+        FAMILIES.put("reduce.kernel", List.of("column_sums", "sum_all"));
+    }
+
+    static final class Buf extends BaseBuffer {
+        final cl_mem mem;
+
+        Buf(OpenClDevice d, DType t, long n, cl_mem mem) {
+            super(d, t, n);
+            this.mem = mem;
+        }
+
+        private Buf(Buf parent, long off, long len) {
+            super(parent, off, len);
+            this.mem = parent.mem;
+        }
+
+        @Override
+        protected BaseBuffer newSlice(long off, long len) {
+            return new Buf(this, off, len);
+        }
+
+        int off() {
+            return (int) offset();
+        }
+    }
+
+    /** Build statistics of this device's programs. */
+    public record BuildReport(int programs, int fromCache, double seconds) {
+    }
+
+    private final DeviceInfo info;
+    private final cl_device_id device;
+    private final cl_context context;
+    private final cl_command_queue queue;
+    private final OpenClSettings settings;
+    private final List<cl_program> programs = new ArrayList<>();
+    private final Map<String, cl_kernel> kernels = new HashMap<>();
+    private final cl_mem dummy;
+    private final long maxAlloc;
+    private final BuildReport buildReport;
+
+    OpenClDevice(OpenClProvider.Found found) {
+        this.info = found.info();
+        this.device = found.device();
+        this.settings = OpenClSettings.load(info.name());
+        int[] err = new int[1];
+        cl_context ctx = clCreateContext(null, 1, new cl_device_id[] {device}, null, null, err);
+        Cl.check("clCreateContext", err[0]);
+        this.context = ctx;
+        cl_command_queue q = null;
+        cl_mem d = null;
+        try {
+            @SuppressWarnings("deprecation")
+            cl_command_queue created = clCreateCommandQueue(context, device, 0, err);
+            q = created;
+            Cl.check("clCreateCommandQueue", err[0]);
+            d = clCreateBuffer(context, CL_MEM_READ_WRITE, 16, null, err);
+            Cl.check("clCreateBuffer", err[0]);
+            this.maxAlloc = Cl.deviceLong(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+        } catch (RuntimeException e) {
+            if (d != null) {
+                clReleaseMemObject(d);
+            }
+            if (q != null) {
+                clReleaseCommandQueue(q);
+            }
+            clReleaseContext(ctx);
+            throw e;
+        }
+        this.queue = q;
+        this.dummy = d;
+        try {
+            this.buildReport = buildAll();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    @Override
+    public DeviceInfo info() {
+        return info;
+    }
+
+    @Override
+    public String precision() {
+        return "float32";
+    }
+
+    /** How the programs were built at open (cold compile or from the binary cache) and how long it took. */
+    public BuildReport buildReport() {
+        return buildReport;
+    }
+
+    /** The tuning-table row in use. */
+    public String tuningRow() {
+        return settings.tuningRow();
+    }
+
+    // ---- programs -------------------------------------------------------------------------
+
+    private BuildReport buildAll() {
+        long t0 = System.nanoTime();
+        Map<String, String> defines = new LinkedHashMap<>();
+        defines.put("TILE", Integer.toString(settings.tile()));
+        defines.put("SUM_WG", Integer.toString(settings.sumWg()));
+        CompileCache cache = new CompileCache("opencl");
+        String driver = info.details();
+        int hits = 0;
+        for (Map.Entry<String, List<String>> fam : FAMILIES.entrySet()) {
+            String src = KernelSource.unit("prelude-opencl.h", fam.getKey(), defines);
+            String key = CompileCache.key(src, settings.buildOptions(), info.name(), driver);
+            cl_program program = null;
+            if (settings.cache()) {
+                byte[] bin = cache.get(key, ".clbin");
+                if (bin != null) {
+                    program = fromBinary(bin);
+                    if (program != null) {
+                        hits++;
+                    }
+                }
+            }
+            if (program == null) {
+                program = fromSource(fam.getKey(), src);
+                if (settings.cache()) {
+                    byte[] bin = binary(program);
+                    if (bin != null) {
+                        cache.put(key, ".clbin", bin);
+                    }
+                }
+            }
+            programs.add(program);
+            int[] err = new int[1];
+            for (String k : fam.getValue()) {
+                cl_kernel kernel = clCreateKernel(program, k, err);
+                Cl.check("clCreateKernel(" + k + ") from " + fam.getKey(), err[0]);
+                kernels.put(k, kernel);
+            }
+        }
+        return new BuildReport(FAMILIES.size(), hits, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private cl_program fromSource(String file, String src) {
+        int[] err = new int[1];
+        cl_program program = clCreateProgramWithSource(context, 1, new String[] {src}, null, err);
+        Cl.check("clCreateProgramWithSource(" + file + ")", err[0]);
+        int status = clBuildProgram(program, 1, new cl_device_id[] {device}, settings.buildOptions(), null, null);
+        if (status != CL_SUCCESS) {
+            String log = Cl.buildLog(program, device);
+            clReleaseProgram(program);
+            throw new DeviceException.KernelCompile(KernelSource.locate(file), info.id() + " (" + info.name() + ")",
+                    "clBuildProgram: " + Cl.status(status) + ", options '" + settings.buildOptions() + "'\n" + log);
+        }
+        return program;
+    }
+
+    /** A program from a cached binary, or null when the driver rejects it (then it is rebuilt from source). */
+    private cl_program fromBinary(byte[] bin) {
+        int[] err = new int[1];
+        int[] binStatus = new int[1];
+        cl_program program = clCreateProgramWithBinary(context, 1, new cl_device_id[] {device}, new long[] {bin.length},
+                new byte[][] {bin}, binStatus, err);
+        if (err[0] != CL_SUCCESS || binStatus[0] != CL_SUCCESS) {
+            if (program != null && err[0] == CL_SUCCESS) {
+                clReleaseProgram(program);
+            }
+            return null;
+        }
+        if (clBuildProgram(program, 1, new cl_device_id[] {device}, settings.buildOptions(), null, null) != CL_SUCCESS) {
+            clReleaseProgram(program);
+            return null;
+        }
+        return program;
+    }
+
+    private static byte[] binary(cl_program program) {
+        long[] size = new long[1];
+        if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, Sizeof.size_t, Pointer.to(size), null) != CL_SUCCESS
+                || size[0] <= 0) {
+            return null;
+        }
+        byte[] bin = new byte[(int) size[0]];
+        Pointer p = Pointer.to(bin);
+        if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, Sizeof.POINTER, Pointer.to(p), null) != CL_SUCCESS) {
+            return null;
+        }
+        return bin;
+    }
+
+    // ---- memory ---------------------------------------------------------------------------
+
+    @Override
+    public DeviceBuffer allocFloat(long length) {
+        return alloc(DType.FLOAT, length);
+    }
+
+    @Override
+    public DeviceBuffer allocInt(long length) {
+        return alloc(DType.INT, length);
+    }
+
+    private DeviceBuffer alloc(DType t, long length) {
+        ensureOpen();
+        if (length < 0) {
+            throw new IllegalArgumentException("negative buffer length " + length);
+        }
+        long bytes = 4 * Math.max(1, length);
+        long free = info.memoryBytes() - counters().liveBytes();
+        if (bytes > maxAlloc || bytes > free || length > Integer.MAX_VALUE) {
+            throw new DeviceException.OutOfMemory(info.id(), bytes, Math.max(0, Math.min(free, maxAlloc)));
+        }
+        int[] err = new int[1];
+        cl_mem mem = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, err);
+        if (err[0] == CL_MEM_OBJECT_ALLOCATION_FAILURE || err[0] == CL_OUT_OF_RESOURCES || err[0] == CL_OUT_OF_HOST_MEMORY
+                || err[0] == CL_INVALID_BUFFER_SIZE) {
+            throw new DeviceException.OutOfMemory(info.id(), bytes, Math.max(0, free));
+        }
+        Cl.check("clCreateBuffer", err[0]);
+        return register(new Buf(this, t, length, mem));
+    }
+
+    @Override
+    protected void free(BaseBuffer root) {
+        clReleaseMemObject(((Buf) root).mem);
+    }
+
+    @Override
+    protected void shutdown() {
+        for (cl_kernel k : kernels.values()) {
+            clReleaseKernel(k);
+        }
+        kernels.clear();
+        for (cl_program p : programs) {
+            clReleaseProgram(p);
+        }
+        programs.clear();
+        if (dummy != null) {
+            clReleaseMemObject(dummy);
+        }
+        if (queue != null) {
+            clFinish(queue);
+            clReleaseCommandQueue(queue);
+        }
+        clReleaseContext(context);
+    }
+
+    private Buf f(DeviceBuffer b, long n, String name) {
+        return arg(b, Buf.class, DType.FLOAT, n, name);
+    }
+
+    private Buf in(DeviceBuffer b, long n, String name) {
+        return arg(b, Buf.class, DType.INT, n, name);
+    }
+
+    private void write(Buf d, Pointer src, long bytes) {
+        if (bytes > 0) {
+            Cl.check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(queue, d.mem, CL_TRUE, 4L * d.offset(), bytes, src, 0, null, null));
+        }
+        countToDevice(bytes);
+    }
+
+    private void read(Buf s, Pointer dst, long bytes) {
+        if (bytes > 0) {
+            Cl.check("clEnqueueReadBuffer", clEnqueueReadBuffer(queue, s.mem, CL_TRUE, 4L * s.offset(), bytes, dst, 0, null, null));
+        }
+        countToHost(bytes);
+    }
+
+    @Override
+    public void upload(float[] src, DeviceBuffer dst) {
+        Buf d = f(dst, 0, "dst");
+        checkHost(src.length, d.length(), "upload");
+        write(d, Pointer.to(src), 4 * d.length());
+    }
+
+    @Override
+    public void upload(double[] src, DeviceBuffer dst) {
+        Buf d = f(dst, 0, "dst");
+        checkHost(src.length, d.length(), "upload");
+        float[] tmp = new float[(int) d.length()];
+        for (int i = 0; i < tmp.length; i++) {
+            tmp[i] = (float) src[i];
+        }
+        write(d, Pointer.to(tmp), 4 * d.length());
+    }
+
+    @Override
+    public void upload(int[] src, DeviceBuffer dst) {
+        Buf d = in(dst, 0, "dst");
+        checkHost(src.length, d.length(), "upload");
+        write(d, Pointer.to(src), 4 * d.length());
+    }
+
+    @Override
+    public void download(DeviceBuffer src, float[] dst) {
+        Buf s = f(src, 0, "src");
+        checkHost(dst.length, s.length(), "download");
+        read(s, Pointer.to(dst), 4 * s.length());
+    }
+
+    @Override
+    public void download(DeviceBuffer src, double[] dst) {
+        Buf s = f(src, 0, "src");
+        checkHost(dst.length, s.length(), "download");
+        float[] tmp = new float[(int) s.length()];
+        read(s, Pointer.to(tmp), 4 * s.length());
+        for (int i = 0; i < tmp.length; i++) {
+            dst[i] = tmp[i];
+        }
+    }
+
+    @Override
+    public void download(DeviceBuffer src, int[] dst) {
+        Buf s = in(src, 0, "src");
+        checkHost(dst.length, s.length(), "download");
+        read(s, Pointer.to(dst), 4 * s.length());
+    }
+
+    @Override
+    public void synchronize() {
+        ensureOpen();
+        Cl.check("clFinish", clFinish(queue));
+    }
+
+    // ---- launching ------------------------------------------------------------------------
+
+    /**
+     * Sets the arguments (a {@link Buf} is passed as its {@code cl_mem} followed by its element
+     * offset; null as the 16-byte dummy buffer with offset 0) and enqueues {@code name} over
+     * {@code global} items rounded up to {@code local}.
+     */
+    private void launch(String name, long[] global, long[] local, Object... args) {
+        cl_kernel k = kernels.get(name);
+        int i = 0;
+        for (Object a : args) {
+            int s;
+            if (a instanceof Buf b) {
+                s = clSetKernelArg(k, i++, Sizeof.cl_mem, Pointer.to(b.mem));
+                if (s == CL_SUCCESS) {
+                    s = clSetKernelArg(k, i++, Sizeof.cl_int, Pointer.to(new int[] {b.off()}));
+                }
+            } else if (a == null) {
+                s = clSetKernelArg(k, i++, Sizeof.cl_mem, Pointer.to(dummy));
+                if (s == CL_SUCCESS) {
+                    s = clSetKernelArg(k, i++, Sizeof.cl_int, Pointer.to(new int[] {0}));
+                }
+            } else if (a instanceof Integer v) {
+                s = clSetKernelArg(k, i++, Sizeof.cl_int, Pointer.to(new int[] {v}));
+            } else if (a instanceof Boolean v) {
+                s = clSetKernelArg(k, i++, Sizeof.cl_int, Pointer.to(new int[] {v ? 1 : 0}));
+            } else if (a instanceof Double v) {
+                s = clSetKernelArg(k, i++, Sizeof.cl_float, Pointer.to(new float[] {v.floatValue()}));
+            } else {
+                throw new IllegalArgumentException("unsupported kernel argument " + a);
+            }
+            Cl.check("clSetKernelArg(" + name + ", " + (i - 1) + ")", s);
+        }
+        long[] g = new long[global.length];
+        for (int d = 0; d < g.length; d++) {
+            g[d] = (global[d] + local[d] - 1) / local[d] * local[d];
+        }
+        countLaunch();
+        Cl.check("clEnqueueNDRangeKernel(" + name + ")", clEnqueueNDRangeKernel(queue, k, g.length, null, g, local, 0, null, null));
+    }
+
+    private void launch1(String name, long n, int wg, Object... args) {
+        if (n > 0) {
+            launch(name, new long[] {n}, new long[] {wg}, args);
+        }
+    }
+
+    // ---- ops ------------------------------------------------------------------------------
+
+    @Override
+    public void fill(DeviceBuffer x, double value) {
+        Buf b = f(x, 0, "x");
+        launch1("fill", b.length(), settings.wgElementwise(), (int) b.length(), b, value);
+    }
+
+    @Override
+    public void copy(DeviceBuffer src, DeviceBuffer dst) {
+        Buf s = f(src, 0, "src");
+        Buf d = f(dst, s.length(), "dst");
+        launch1("copy_f", s.length(), settings.wgElementwise(), (int) s.length(), s, d);
+    }
+
+    @Override
+    public void scale(DeviceBuffer x, double alpha) {
+        Buf b = f(x, 0, "x");
+        launch1("scale", b.length(), settings.wgElementwise(), (int) b.length(), b, alpha);
+    }
+
+    @Override
+    public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
+        Buf xb = f(x, 0, "x");
+        Buf yb = f(y, xb.length(), "y");
+        launch1("act_forward", xb.length(), settings.wgElementwise(), (int) xb.length(), act.ordinal(), xb, yb);
+    }
+
+    @Override
+    public void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz) {
+        Buf zb = f(z, 0, "z");
+        long n = zb.length();
+        Buf dyb = f(dy, n, "dy");
+        Buf dzb = f(dz, n, "dz");
+        launch1("act_backward", n, settings.wgElementwise(), (int) n, act.ordinal(), zb, dyb, dzb);
+    }
+
+    @Override
+    public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
+                       DeviceBuffer z, DeviceBuffer y) {
+        if (y == null && act != Activation.IDENTITY) {
+            throw new IllegalArgumentException("matmul: activation " + act + " needs an output y");
+        }
+        Buf ab = f(a, g.aLength(), "a");
+        Buf bb = f(b, g.bLength(), "b");
+        Buf biasb = bias == null ? null : f(bias, g.n(), "bias");
+        Buf zb = f(z, g.cLength(), "z");
+        Buf yb = y == null ? null : f(y, g.cLength(), "y");
+        if (g.m() == 0 || g.n() == 0) {
+            return;
+        }
+        int t = settings.tile();
+        launch("matmul", new long[] {g.n(), g.m()}, new long[] {t, t}, g.m(), g.n(), g.k(), g.transA(), g.transB(),
+                ab, bb, biasb, biasb != null, act.ordinal(), zb, yb, yb != null);
+    }
+
+    @Override
+    public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
+        Buf xb = f(x, (long) rows * cols, "x");
+        Buf ob = f(out, cols, "out");
+        launch1("column_sums", cols, settings.wgRows(), rows, cols, xb, ob);
+    }
+
+    @Override
+    public void sum(DeviceBuffer x, DeviceBuffer out) {
+        Buf xb = f(x, 0, "x");
+        Buf ob = f(out, 1, "out");
+        launch("sum_all", new long[] {settings.sumWg()}, new long[] {settings.sumWg()}, (int) xb.length(), xb, ob);
+    }
+
+    @Override
+    public void softmaxForward(int rows, int cols, DeviceBuffer x, DeviceBuffer y) {
+        long n = (long) rows * cols;
+        Buf xb = f(x, n, "x");
+        Buf yb = f(y, n, "y");
+        launch1("softmax_forward", rows, settings.wgRows(), rows, cols, xb, yb);
+    }
+
+    @Override
+    public void softmaxBackward(int rows, int cols, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx) {
+        long n = (long) rows * cols;
+        Buf yb = f(y, n, "y");
+        Buf dyb = f(dy, n, "dy");
+        Buf dxb = f(dx, n, "dx");
+        launch1("softmax_backward", rows, settings.wgRows(), rows, cols, yb, dyb, dxb);
+    }
+
+    @Override
+    public void softmaxCrossEntropy(int rows, int cols, DeviceBuffer logits, DeviceBuffer labels,
+                                    double gradScale, DeviceBuffer rowLoss, DeviceBuffer dlogits) {
+        long n = (long) rows * cols;
+        Buf xb = f(logits, n, "logits");
+        Buf lb = in(labels, rows, "labels");
+        Buf rb = f(rowLoss, rows, "rowLoss");
+        Buf db = f(dlogits, n, "dlogits");
+        launch1("softmax_xent", rows, settings.wgRows(), rows, cols, xb, lb, gradScale, rb, db);
+    }
+
+    @Override
+    public void meanSquaredError(int rows, int cols, DeviceBuffer pred, DeviceBuffer target,
+                                 double gradScale, DeviceBuffer rowLoss, DeviceBuffer dpred) {
+        long n = (long) rows * cols;
+        Buf pb = f(pred, n, "pred");
+        Buf tb = f(target, n, "target");
+        Buf rb = f(rowLoss, rows, "rowLoss");
+        Buf db = f(dpred, n, "dpred");
+        launch1("mse", rows, settings.wgRows(), rows, cols, pb, tb, gradScale, rb, db);
+    }
+
+    @Override
+    public void argmax(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
+        Buf xb = f(x, (long) rows * cols, "x");
+        Buf ob = in(out, rows, "out");
+        launch1("argmax_rows", rows, settings.wgRows(), rows, cols, xb, ob);
+    }
+
+    @Override
+    public void gatherRows(int rows, int cols, DeviceBuffer src, DeviceBuffer index, DeviceBuffer dst) {
+        Buf ib = in(index, rows, "index");
+        Buf sb = arg(src, Buf.class, src.dtype(), 0, "src");
+        Buf db = arg(dst, Buf.class, src.dtype(), (long) rows * cols, "dst");
+        int srcRows = cols == 0 ? 0 : (int) (sb.length() / cols);
+        launch1(sb.dtype() == DType.FLOAT ? "gather_rows_f" : "gather_rows_i", (long) rows * cols, settings.wgElementwise(),
+                rows, cols, srcRows, sb, ib, db);
+    }
+
+    @Override
+    public void checkFinite(DeviceBuffer x, DeviceBuffer flag) {
+        Buf xb = f(x, 0, "x");
+        Buf fb = f(flag, 1, "flag");
+        launch1("check_finite", xb.length(), settings.wgElementwise(), (int) xb.length(), xb, fb);
+    }
+
+    @Override
+    public void sgdUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer flag) {
+        Buf wb = f(w, 0, "w");
+        long n = wb.length();
+        Buf gb = f(g, n, "g");
+        Buf vb = s.momentum() == 0 ? null : f(velocity, n, "velocity");
+        Buf fb = f(flag, 1, "flag");
+        launch1("sgd_update", n, settings.wgElementwise(), (int) n, wb, gb, vb, vb != null, s.lr(), s.momentum(), s.nesterov(),
+                s.weightDecay(), fb);
+    }
+
+    @Override
+    public void adamUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag) {
+        Buf wb = f(w, 0, "w");
+        long n = wb.length();
+        Buf gb = f(g, n, "g");
+        Buf mb = f(m, n, "m");
+        Buf vb = f(v, n, "v");
+        Buf fb = f(flag, 1, "flag");
+        launch1("adam_update", n, settings.wgElementwise(), (int) n, wb, gb, mb, vb, s.beta1(), 1 - s.beta1(), s.beta2(),
+                1 - s.beta2(), s.eps(), s.weightDecay(), s.decoupled(), 1 - s.lr() * s.weightDecay(),
+                s.lr() / s.biasCorrection1(), Math.sqrt(s.biasCorrection2()), fb);
+    }
+}

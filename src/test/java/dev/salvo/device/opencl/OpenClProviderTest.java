@@ -1,0 +1,99 @@
+package dev.salvo.device.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.salvo.device.Device;
+import dev.salvo.device.DeviceException;
+import dev.salvo.device.Devices;
+import dev.salvo.device.Probe;
+import dev.salvo.kernel.KernelSource;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Provider-level behaviour of OpenCL: compile errors, the program cache, and "unavailable" without a platform. */
+class OpenClProviderTest {
+
+    @BeforeAll
+    static void needOpenCl() {
+        Probe p = new OpenClProvider().probe();
+        if (!p.isAvailable()) {
+            String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));
+            if (req != null && List.of(req.split(",")).contains("opencl")) {
+                throw new AssertionError("SALVO_REQUIRE lists opencl but it is unavailable: " + p.unavailableReason());
+            }
+            Assumptions.abort("opencl unavailable: " + p.unavailableReason());
+        }
+    }
+
+    private static void withProps(Runnable r, String... kv) {
+        try {
+            for (int i = 0; i < kv.length; i += 2) {
+                System.setProperty(kv[i], kv[i + 1]);
+            }
+            r.run();
+        } finally {
+            for (int i = 0; i < kv.length; i += 2) {
+                System.clearProperty(kv[i]);
+            }
+        }
+    }
+
+    @Test
+    void aBrokenKernelNamesTheFileTheDeviceAndTheLog(@TempDir Path dir) throws IOException {
+        String good = KernelSource.read("elementwise.kernel");
+        Files.writeString(dir.resolve("elementwise.kernel"), good.replace("if (i < n) x[xo + i] = v;", "if (i < n) x[xo + i] = v"),
+                StandardCharsets.UTF_8);
+        withProps(() -> {
+            DeviceException.KernelCompile e = assertThrows(DeviceException.KernelCompile.class, () -> Devices.open("opencl:0"));
+            assertTrue(e.file().endsWith(dir.resolve("elementwise.kernel").toString()), e.file());
+            assertTrue(e.device().startsWith("opencl:0"), e.device());
+            assertTrue(e.log().contains("elementwise.kernel") && e.log().toLowerCase().contains("error"), e.log());
+            assertTrue(e.getMessage().contains(e.log()), "the message carries the full log");
+        }, "salvo.kernels", dir.toString(), "salvo.opencl.cache", "false");
+        // the untouched files still come from the jar: a good override builds
+        Files.writeString(dir.resolve("elementwise.kernel"), good, StandardCharsets.UTF_8);
+        withProps(() -> Devices.open("opencl:0").device().close(), "salvo.kernels", dir.toString(), "salvo.opencl.cache", "false");
+    }
+
+    @Test
+    void aWarmStartLoadsEveryProgramFromTheCache(@TempDir Path cache) {
+        withProps(() -> {
+            OpenClDevice.BuildReport cold;
+            OpenClDevice.BuildReport warm;
+            try (Device d = Devices.open("opencl:0").device()) {
+                cold = ((OpenClDevice) d).buildReport();
+            }
+            try (Device d = Devices.open("opencl:0").device()) {
+                warm = ((OpenClDevice) d).buildReport();
+            }
+            assertEquals(0, cold.fromCache(), "cold start compiles");
+            assertEquals(warm.programs(), warm.fromCache(), "warm start rebuilds nothing");
+        }, "salvo.cacheDir", cache.toString());
+    }
+
+    @Test
+    void noPlatformIsUnavailableNotACrash() throws Exception {
+        // a child JVM whose ICD loader finds no vendor: OpenCL must be "unavailable", the CPU still works
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.salvo.cli.Main", "devices");
+        pb.environment().put("OCL_ICD_VENDORS", "/nonexistent-salvo-test");
+        pb.environment().remove("OCL_ICD_FILENAMES");
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("opencl") && l.contains("unavailable")), out);
+        assertTrue(out.contains("cpu:0"), out);
+    }
+}
