@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "salvo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train neural networks on a GPU, OpenCL device or the CPU.",
-        subcommands = {TrainCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, DevicesCommand.class, CheckCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static final int EXIT_USAGE = 2;

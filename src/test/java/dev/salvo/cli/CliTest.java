@@ -81,6 +81,25 @@ class CliTest {
     }
 
     @Test
+    void checkPrintsATableAndWritesJson(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path json = dir.resolve("check.json");
+        Result r = run("check", "--device", "cpu", "--json", json.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("matmul") && r.out().contains("adamw") && r.out().contains("train: per-step loss"), r.out());
+        assertTrue(r.out().contains("0 failed"), r.out());
+        var doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
+        assertTrue(doc.get("passed").asBoolean());
+        assertTrue(doc.get("results").size() > 40, doc.toString());
+        assertEquals("cpu:0", doc.get("results").get(0).get("device").asText());
+    }
+
+    @Test
+    void checkOfAnUnknownDeviceIsBadInput() {
+        Result r = run("check", "--device", "tpu");
+        assertEquals(2, r.code(), r.err());
+    }
+
+    @Test
     void divergenceExitsWith4AndNamesTheLayer() {
         Result r = run("train", "--no-progress", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "2", "--device", "cpu");
         assertEquals(Main.EXIT_DIVERGED, r.code(), r.out() + r.err());

@@ -66,6 +66,22 @@ class OpenClProviderTest {
     }
 
     @Test
+    void salvoCheckCatchesAWrongKernel(@TempDir Path dir) throws IOException {
+        // a kernel that compiles but computes LeakyReLU with the wrong slope
+        String common = KernelSource.read("common.kernel");
+        Files.writeString(dir.resolve("common.kernel"), common.replace("z > 0.0f ? z : 0.01f * z", "z > 0.0f ? z : 0.02f * z"),
+                StandardCharsets.UTF_8);
+        java.io.StringWriter out = new java.io.StringWriter();
+        int[] code = new int[1];
+        withProps(() -> code[0] = dev.salvo.cli.Main.run(new String[] {"check", "--device", "opencl:0"},
+                new java.io.PrintWriter(out, true), new java.io.PrintWriter(out, true)),
+                "salvo.kernels", dir.toString(), "salvo.opencl.cache", "false");
+        assertEquals(1, code[0], out.toString());
+        assertTrue(out.toString().lines().anyMatch(l -> l.startsWith("leaky-relu forward") && l.contains("FAIL")), out.toString());
+        assertTrue(out.toString().lines().anyMatch(l -> l.startsWith("relu forward") && l.contains("pass")), out.toString());
+    }
+
+    @Test
     void aWarmStartLoadsEveryProgramFromTheCache(@TempDir Path cache) {
         withProps(() -> {
             OpenClDevice.BuildReport cold;

@@ -1,0 +1,115 @@
+package dev.salvo.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.salvo.check.ConsistencyCheck;
+import dev.salvo.device.Device;
+import dev.salvo.device.DeviceInfo;
+import dev.salvo.device.DeviceKind;
+import dev.salvo.device.Devices;
+import dev.salvo.device.Probe;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code salvo check}: every op and short training runs of each device against the float64 reference. */
+@Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Check devices against the float64 reference: every op within DESIGN.md's bounds,",
+                "and training (same initial SHA-256, per-step loss within 1e-3 relative over 20 steps,",
+                "accuracy within 0.5 points). Each line shows the element with the largest error/bound ratio.",
+                "Exits 1 when any check fails. Run it after installing a driver or dropping in a tuned kernel."})
+final class CheckCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--device", split = ",", description = "Devices to check (default: every available device but the reference), e.g. cpu,opencl:0.")
+    List<String> devices;
+
+    @Option(names = "--json", description = "Also write the results as JSON to this file.")
+    Path json;
+
+    @Option(names = "--seed", defaultValue = "7", description = "Seed of the random inputs. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        List<String> targets = devices != null ? devices : available();
+        if (json != null && json.getParent() != null && !Files.isDirectory(json.getParent())) {
+            throw new IllegalArgumentException("--json: directory " + json.getParent() + " does not exist");
+        }
+        List<ConsistencyCheck.Result> all = new ArrayList<>();
+        Map<String, String> names = new LinkedHashMap<>();
+        for (String t : targets) {
+            Devices.Selection sel = Devices.open(t);
+            try (Device d = sel.device()) {
+                names.put(d.info().id(), d.info().name());
+                out.printf("== %s (%s)%n", d.info().id(), d.info().name());
+                out.printf("%-36s %-40s %12s %12s %-5s %9s%n", "check", "shape", "worst error", "its bound", "", "ms");
+                out.flush();
+                for (ConsistencyCheck.Result r : new ConsistencyCheck(d, seed).run()) {
+                    all.add(r);
+                    out.printf(Locale.ROOT, "%-36s %-40s %12.3e %12.3e %-5s %9.1f%n", r.check(), r.shape(), r.error(), r.bound(),
+                            r.pass() ? "pass" : "FAIL", r.millis());
+                    if (!r.pass()) {
+                        out.println("    " + r.detail());
+                    }
+                    out.flush();
+                }
+            }
+        }
+        long failed = all.stream().filter(r -> !r.pass()).count();
+        out.printf("%d checks on %d device(s): %d passed, %d failed%n", all.size(), targets.size(), all.size() - failed, failed);
+        if (json != null) {
+            write(json, targets, names, all, failed);
+            out.println("wrote " + json);
+        }
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static List<String> available() {
+        List<String> ids = new ArrayList<>();
+        for (Probe p : Devices.probeAll()) {
+            for (DeviceInfo d : p.devices()) {
+                if (d.kind() != DeviceKind.REFERENCE) {
+                    ids.add(d.id());
+                }
+            }
+        }
+        return ids;
+    }
+
+    private static void write(Path file, List<String> targets, Map<String, String> names, List<ConsistencyCheck.Result> results,
+                              long failed) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("tool", "salvo check");
+        doc.put("time", Instant.now().toString());
+        doc.put("java", Runtime.version().toString());
+        doc.put("devices", names);
+        doc.put("requested", targets);
+        doc.put("passed", failed == 0);
+        doc.put("results", results);
+        try {
+            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), doc);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("--json: cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
