@@ -1,8 +1,7 @@
 package dev.salvo.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,14 +19,15 @@ import java.util.TreeMap;
  */
 public final class MatmulReport {
 
-    private static final String[] ORDER = {"salvoNN", "salvoTN", "salvoNT", "ejmlNN", "ejmlTN", "ejmlNT", "naive"};
+    private static final String[] ORDER = {"salvoNN", "salvoTN", "salvoNT", "ejmlNN", "ejmlTN", "ejmlNT", "naive",
+        "deviceNN cpu:0", "deviceNN opencl:0"};
 
     private MatmulReport() {
     }
 
     public static void main(String[] args) throws IOException {
         Path file = Path.of(args.length > 0 ? args[0] : "target/jmh.json");
-        Object root = new Json(Files.readString(file, StandardCharsets.UTF_8)).parse();
+        Object root = new ObjectMapper().readValue(file.toFile(), List.class);
         // benchmark -> n -> GFLOP/s per iteration
         Map<String, Map<Integer, double[]>> data = new LinkedHashMap<>();
         String jdk = "?";
@@ -35,6 +35,10 @@ public final class MatmulReport {
             Map<?, ?> run = (Map<?, ?>) o;
             String name = (String) run.get("benchmark");
             name = name.substring(name.lastIndexOf('.') + 1);
+            Object device = ((Map<?, ?>) run.get("params")).get("device");
+            if (device != null) {
+                name = name + " " + device;
+            }
             jdk = run.get("jdkVersion") + " (" + run.get("vmName") + " " + run.get("vmVersion") + ")";
             int n = Integer.parseInt((String) ((Map<?, ?>) run.get("params")).get("n"));
             Map<?, ?> metric = (Map<?, ?>) run.get("primaryMetric");
@@ -118,157 +122,5 @@ public final class MatmulReport {
             case "ns/op" -> 1e-9;
             default -> throw new IllegalArgumentException("expected an average-time unit, got " + unit);
         };
-    }
-
-    /** Just enough JSON for JMH's result file: objects, arrays, strings, numbers, literals. */
-    private static final class Json {
-        private final String s;
-        private int i;
-
-        Json(String s) {
-            this.s = s;
-        }
-
-        Object parse() {
-            Object v = value();
-            ws();
-            if (i != s.length()) {
-                throw error("trailing data");
-            }
-            return v;
-        }
-
-        private Object value() {
-            ws();
-            char c = s.charAt(i);
-            switch (c) {
-                case '{':
-                    return object();
-                case '[':
-                    return array();
-                case '"':
-                    return string();
-                default:
-                    if (s.startsWith("true", i)) {
-                        i += 4;
-                        return Boolean.TRUE;
-                    }
-                    if (s.startsWith("false", i)) {
-                        i += 5;
-                        return Boolean.FALSE;
-                    }
-                    if (s.startsWith("null", i)) {
-                        i += 4;
-                        return null;
-                    }
-                    return number();
-            }
-        }
-
-        private Map<String, Object> object() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            i++;
-            ws();
-            if (s.charAt(i) == '}') {
-                i++;
-                return m;
-            }
-            while (true) {
-                ws();
-                String key = string();
-                ws();
-                expect(':');
-                m.put(key, value());
-                ws();
-                if (s.charAt(i) == ',') {
-                    i++;
-                } else {
-                    expect('}');
-                    return m;
-                }
-            }
-        }
-
-        private List<Object> array() {
-            List<Object> l = new ArrayList<>();
-            i++;
-            ws();
-            if (s.charAt(i) == ']') {
-                i++;
-                return l;
-            }
-            while (true) {
-                l.add(value());
-                ws();
-                if (s.charAt(i) == ',') {
-                    i++;
-                } else {
-                    expect(']');
-                    return l;
-                }
-            }
-        }
-
-        private String string() {
-            expect('"');
-            StringBuilder b = new StringBuilder();
-            while (true) {
-                char c = s.charAt(i++);
-                if (c == '"') {
-                    return b.toString();
-                }
-                if (c == '\\') {
-                    char e = s.charAt(i++);
-                    switch (e) {
-                        case 'n' -> b.append('\n');
-                        case 't' -> b.append('\t');
-                        case 'r' -> b.append('\r');
-                        case 'b' -> b.append('\b');
-                        case 'f' -> b.append('\f');
-                        case 'u' -> {
-                            b.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
-                            i += 4;
-                        }
-                        default -> b.append(e);
-                    }
-                } else {
-                    b.append(c);
-                }
-            }
-        }
-
-        private Double number() {
-            int start = i;
-            while (i < s.length() && "+-0123456789.eE".indexOf(s.charAt(i)) >= 0) {
-                i++;
-            }
-            String t = s.substring(start, i);
-            if (t.isEmpty()) {
-                // JMH writes "NaN" for missing values
-                if (s.startsWith("\"NaN\"", i) || s.startsWith("NaN", i)) {
-                    i += s.charAt(i) == '"' ? 5 : 3;
-                    return Double.NaN;
-                }
-                throw error("unexpected character");
-            }
-            return Double.parseDouble(t);
-        }
-
-        private void expect(char c) {
-            if (s.charAt(i) != c) {
-                throw error("expected '" + c + "'");
-            }
-            i++;
-        }
-
-        private void ws() {
-            while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
-                i++;
-            }
-        }
-
-        private IllegalArgumentException error(String what) {
-            return new IllegalArgumentException("bad JSON at " + i + ": " + what);
-        }
     }
 }
