@@ -89,6 +89,9 @@ public final class Trainer implements AutoCloseable {
         if (train.rows() == 0) {
             throw new IllegalArgumentException(train.name() + ": the training set is empty");
         }
+        if (model.spec().loss() == Loss.SOFTMAX_CROSS_ENTROPY && train.distinctLabels() < 2) {
+            throw new IllegalArgumentException(train.name() + ": every training row has the same label; a classifier needs at least 2 classes");
+        }
         int rows = train.rows();
         int f = train.width();
         int c = model.spec().outputs();

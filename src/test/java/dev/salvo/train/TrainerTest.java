@@ -108,6 +108,19 @@ class TrainerTest {
     }
 
     @Test
+    void emptyAndOneClassDataAreRejected() {
+        NetworkSpec spec = NetworkSpec.input(4).dense(3).build();
+        try (Device d = cpu(); Model m = new Model(d, spec, 1, 4); Trainer t = new Trainer(m, TrainConfig.defaults().withBatchSize(4))) {
+            Dataset empty = new Dataset("empty", new float[0], new int[0], 0, 4, 3);
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> t.fit(empty, null, TrainListener.NONE))
+                    .getMessage().contains("empty"));
+            Dataset one = new Dataset("one", new float[8], new int[] {2, 2}, 2, 4, 3);
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> t.fit(one, null, TrainListener.NONE))
+                    .getMessage().contains("same label"));
+        }
+    }
+
+    @Test
     void initialWeightsArePinnedForASeed() {
         // the host RNG is ours (xoshiro256** + StrictMath), so these never change across JDKs or devices
         NetworkSpec spec = NetworkSpec.input(64).dense(128, Activation.RELU).dense(64, Activation.RELU).dense(10).build();
