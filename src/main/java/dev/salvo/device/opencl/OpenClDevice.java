@@ -13,10 +13,11 @@ import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.SgdStep;
 import dev.salvo.kernel.CompileCache;
+import dev.salvo.kernel.KernelDevice;
+import dev.salvo.kernel.KernelFamilies;
 import dev.salvo.kernel.KernelSource;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jocl.Pointer;
@@ -34,19 +35,7 @@ import org.jocl.cl_program;
  * Copies are blocking; kernels run in issue order. Reductions have a fixed order and no atomics,
  * so the same inputs give bitwise identical results.
  */
-public final class OpenClDevice extends BaseDevice {
-
-    /** Kernel families (one program each) and the kernels each defines. */
-    private static final Map<String, List<String>> FAMILIES = new LinkedHashMap<>();
-
-    static {
-        FAMILIES.put("matmul.kernel", List.of("matmul"));
-        FAMILIES.put("elementwise.kernel", List.of("fill", "scale", "copy_f", "act_forward", "act_backward", "check_finite"));
-        FAMILIES.put("optimizer.kernel", List.of("sgd_update", "adam_update"));
-        FAMILIES.put("rows.kernel", List.of("softmax_forward", "softmax_backward", "softmax_xent", "mse", "argmax_rows",
-                "gather_rows_f", "gather_rows_i"));
-        FAMILIES.put("reduce.kernel", List.of("column_sums", "sum_all"));
-    }
+public final class OpenClDevice extends KernelDevice {
 
     static final class Buf extends BaseBuffer {
         final cl_mem mem;
@@ -148,13 +137,11 @@ public final class OpenClDevice extends BaseDevice {
 
     private BuildReport buildAll() {
         long t0 = System.nanoTime();
-        Map<String, String> defines = new LinkedHashMap<>();
-        defines.put("TILE", Integer.toString(settings.tile()));
-        defines.put("SUM_WG", Integer.toString(settings.sumWg()));
+        Map<String, String> defines = KernelFamilies.defines(settings.tile(), settings.sumWg());
         CompileCache cache = new CompileCache("opencl");
         String driver = info.details();
         int hits = 0;
-        for (Map.Entry<String, List<String>> fam : FAMILIES.entrySet()) {
+        for (Map.Entry<String, List<String>> fam : KernelFamilies.ALL.entrySet()) {
             String src = KernelSource.unit("prelude-opencl.h", fam.getKey(), defines);
             String key = CompileCache.key(src, settings.buildOptions(), info.name(), driver);
             cl_program program = null;
@@ -184,7 +171,7 @@ public final class OpenClDevice extends BaseDevice {
                 kernels.put(k, kernel);
             }
         }
-        return new BuildReport(FAMILIES.size(), hits, (System.nanoTime() - t0) / 1e9);
+        return new BuildReport(KernelFamilies.ALL.size(), hits, (System.nanoTime() - t0) / 1e9);
     }
 
     private cl_program fromSource(String file, String src) {
@@ -369,6 +356,31 @@ public final class OpenClDevice extends BaseDevice {
         Cl.check("clFinish", clFinish(queue));
     }
 
+    @Override
+    protected Class<? extends BaseBuffer> bufferType() {
+        return Buf.class;
+    }
+
+    @Override
+    protected int tile() {
+        return settings.tile();
+    }
+
+    @Override
+    protected int wgElementwise() {
+        return settings.wgElementwise();
+    }
+
+    @Override
+    protected int wgRows() {
+        return settings.wgRows();
+    }
+
+    @Override
+    protected int sumWg() {
+        return settings.sumWg();
+    }
+
     // ---- launching ------------------------------------------------------------------------
 
     /**
@@ -376,7 +388,8 @@ public final class OpenClDevice extends BaseDevice {
      * offset; null as the 16-byte dummy buffer with offset 0) and enqueues {@code name} over
      * {@code global} items rounded up to {@code local}.
      */
-    private void launch(String name, long[] global, long[] local, Object... args) {
+    @Override
+    protected void launch(String name, long[] global, long[] local, Object... args) {
         cl_kernel k = kernels.get(name);
         int i = 0;
         for (Object a : args) {
@@ -408,168 +421,5 @@ public final class OpenClDevice extends BaseDevice {
         }
         countLaunch();
         Cl.check("clEnqueueNDRangeKernel(" + name + ")", clEnqueueNDRangeKernel(queue, k, g.length, null, g, local, 0, null, null));
-    }
-
-    private void launch1(String name, long n, int wg, Object... args) {
-        if (n > 0) {
-            launch(name, new long[] {n}, new long[] {wg}, args);
-        }
-    }
-
-    // ---- ops ------------------------------------------------------------------------------
-
-    @Override
-    public void fill(DeviceBuffer x, double value) {
-        Buf b = f(x, 0, "x");
-        launch1("fill", b.length(), settings.wgElementwise(), (int) b.length(), b, value);
-    }
-
-    @Override
-    public void copy(DeviceBuffer src, DeviceBuffer dst) {
-        Buf s = f(src, 0, "src");
-        Buf d = f(dst, s.length(), "dst");
-        launch1("copy_f", s.length(), settings.wgElementwise(), (int) s.length(), s, d);
-    }
-
-    @Override
-    public void scale(DeviceBuffer x, double alpha) {
-        Buf b = f(x, 0, "x");
-        launch1("scale", b.length(), settings.wgElementwise(), (int) b.length(), b, alpha);
-    }
-
-    @Override
-    public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
-        Buf xb = f(x, 0, "x");
-        Buf yb = f(y, xb.length(), "y");
-        launch1("act_forward", xb.length(), settings.wgElementwise(), (int) xb.length(), act.ordinal(), xb, yb);
-    }
-
-    @Override
-    public void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz) {
-        Buf zb = f(z, 0, "z");
-        long n = zb.length();
-        Buf dyb = f(dy, n, "dy");
-        Buf dzb = f(dz, n, "dz");
-        launch1("act_backward", n, settings.wgElementwise(), (int) n, act.ordinal(), zb, dyb, dzb);
-    }
-
-    @Override
-    public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
-                       DeviceBuffer z, DeviceBuffer y) {
-        if (y == null && act != Activation.IDENTITY) {
-            throw new IllegalArgumentException("matmul: activation " + act + " needs an output y");
-        }
-        Buf ab = f(a, g.aLength(), "a");
-        Buf bb = f(b, g.bLength(), "b");
-        Buf biasb = bias == null ? null : f(bias, g.n(), "bias");
-        Buf zb = f(z, g.cLength(), "z");
-        Buf yb = y == null ? null : f(y, g.cLength(), "y");
-        if (g.m() == 0 || g.n() == 0) {
-            return;
-        }
-        int t = settings.tile();
-        launch("matmul", new long[] {g.n(), g.m()}, new long[] {t, t}, g.m(), g.n(), g.k(), g.transA(), g.transB(),
-                ab, bb, biasb, biasb != null, act.ordinal(), zb, yb, yb != null);
-    }
-
-    @Override
-    public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
-        Buf xb = f(x, (long) rows * cols, "x");
-        Buf ob = f(out, cols, "out");
-        launch1("column_sums", cols, settings.wgRows(), rows, cols, xb, ob);
-    }
-
-    @Override
-    public void sum(DeviceBuffer x, DeviceBuffer out) {
-        Buf xb = f(x, 0, "x");
-        Buf ob = f(out, 1, "out");
-        launch("sum_all", new long[] {settings.sumWg()}, new long[] {settings.sumWg()}, (int) xb.length(), xb, ob);
-    }
-
-    @Override
-    public void softmaxForward(int rows, int cols, DeviceBuffer x, DeviceBuffer y) {
-        long n = (long) rows * cols;
-        Buf xb = f(x, n, "x");
-        Buf yb = f(y, n, "y");
-        launch1("softmax_forward", rows, settings.wgRows(), rows, cols, xb, yb);
-    }
-
-    @Override
-    public void softmaxBackward(int rows, int cols, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx) {
-        long n = (long) rows * cols;
-        Buf yb = f(y, n, "y");
-        Buf dyb = f(dy, n, "dy");
-        Buf dxb = f(dx, n, "dx");
-        launch1("softmax_backward", rows, settings.wgRows(), rows, cols, yb, dyb, dxb);
-    }
-
-    @Override
-    public void softmaxCrossEntropy(int rows, int cols, DeviceBuffer logits, DeviceBuffer labels,
-                                    double gradScale, DeviceBuffer rowLoss, DeviceBuffer dlogits) {
-        long n = (long) rows * cols;
-        Buf xb = f(logits, n, "logits");
-        Buf lb = in(labels, rows, "labels");
-        Buf rb = f(rowLoss, rows, "rowLoss");
-        Buf db = f(dlogits, n, "dlogits");
-        launch1("softmax_xent", rows, settings.wgRows(), rows, cols, xb, lb, gradScale, rb, db);
-    }
-
-    @Override
-    public void meanSquaredError(int rows, int cols, DeviceBuffer pred, DeviceBuffer target,
-                                 double gradScale, DeviceBuffer rowLoss, DeviceBuffer dpred) {
-        long n = (long) rows * cols;
-        Buf pb = f(pred, n, "pred");
-        Buf tb = f(target, n, "target");
-        Buf rb = f(rowLoss, rows, "rowLoss");
-        Buf db = f(dpred, n, "dpred");
-        launch1("mse", rows, settings.wgRows(), rows, cols, pb, tb, gradScale, rb, db);
-    }
-
-    @Override
-    public void argmax(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
-        Buf xb = f(x, (long) rows * cols, "x");
-        Buf ob = in(out, rows, "out");
-        launch1("argmax_rows", rows, settings.wgRows(), rows, cols, xb, ob);
-    }
-
-    @Override
-    public void gatherRows(int rows, int cols, DeviceBuffer src, DeviceBuffer index, DeviceBuffer dst) {
-        Buf ib = in(index, rows, "index");
-        Buf sb = arg(src, Buf.class, src.dtype(), 0, "src");
-        Buf db = arg(dst, Buf.class, src.dtype(), (long) rows * cols, "dst");
-        int srcRows = cols == 0 ? 0 : (int) (sb.length() / cols);
-        launch1(sb.dtype() == DType.FLOAT ? "gather_rows_f" : "gather_rows_i", (long) rows * cols, settings.wgElementwise(),
-                rows, cols, srcRows, sb, ib, db);
-    }
-
-    @Override
-    public void checkFinite(DeviceBuffer x, DeviceBuffer flag) {
-        Buf xb = f(x, 0, "x");
-        Buf fb = f(flag, 1, "flag");
-        launch1("check_finite", xb.length(), settings.wgElementwise(), (int) xb.length(), xb, fb);
-    }
-
-    @Override
-    public void sgdUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer flag) {
-        Buf wb = f(w, 0, "w");
-        long n = wb.length();
-        Buf gb = f(g, n, "g");
-        Buf vb = s.momentum() == 0 ? null : f(velocity, n, "velocity");
-        Buf fb = f(flag, 1, "flag");
-        launch1("sgd_update", n, settings.wgElementwise(), (int) n, wb, gb, vb, vb != null, s.lr(), s.momentum(), s.nesterov(),
-                s.weightDecay(), fb);
-    }
-
-    @Override
-    public void adamUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag) {
-        Buf wb = f(w, 0, "w");
-        long n = wb.length();
-        Buf gb = f(g, n, "g");
-        Buf mb = f(m, n, "m");
-        Buf vb = f(v, n, "v");
-        Buf fb = f(flag, 1, "flag");
-        launch1("adam_update", n, settings.wgElementwise(), (int) n, wb, gb, mb, vb, s.beta1(), 1 - s.beta1(), s.beta2(),
-                1 - s.beta2(), s.eps(), s.weightDecay(), s.decoupled(), 1 - s.lr() * s.weightDecay(),
-                s.lr() / s.biasCorrection1(), Math.sqrt(s.biasCorrection2()), fb);
     }
 }

@@ -1,0 +1,34 @@
+package dev.salvo.kernel;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The shared kernel families of {@code kernels/} and the kernels each file defines. */
+public final class KernelFamilies {
+
+    private KernelFamilies() {
+    }
+
+    /** File name to kernel names, in build order. */
+    public static final Map<String, List<String>> ALL;
+
+    static {
+        Map<String, List<String>> m = new LinkedHashMap<>();
+        m.put("matmul.kernel", List.of("matmul"));
+        m.put("elementwise.kernel", List.of("fill", "scale", "copy_f", "act_forward", "act_backward", "check_finite"));
+        m.put("optimizer.kernel", List.of("sgd_update", "adam_update"));
+        m.put("rows.kernel", List.of("softmax_forward", "softmax_backward", "softmax_xent", "mse", "argmax_rows",
+                "gather_rows_f", "gather_rows_i"));
+        m.put("reduce.kernel", List.of("column_sums", "sum_all"));
+        ALL = java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** The tunables every unit is compiled with. */
+    public static Map<String, String> defines(int tile, int sumWg) {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("TILE", Integer.toString(tile));
+        d.put("SUM_WG", Integer.toString(sumWg));
+        return d;
+    }
+}
