@@ -12,3 +12,9 @@
 #define LOCAL_ARRAY(type, name, size) __shared__ type name[size]
 #define DEVICE_FN static __device__ __forceinline__
 #define IS_FINITE(x) isfinite(x)
+#ifndef NAN
+#define NAN __int_as_float(0x7fffffff)
+#endif
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
