@@ -14,8 +14,15 @@ final class Cu {
     private Cu() {
     }
 
+    /** Why the driver binding failed to load the first time (a JVM loads a native library once). */
+    private static volatile String loadFailure;
+
     /** Loads JCuda's driver binding, which links {@code libcuda.so.1}; turns failure into Unavailable. */
     static void load() {
+        String failed = loadFailure;
+        if (failed != null) {
+            throw new DeviceException.Unavailable("cuda", failed);
+        }
         try {
             JCudaDriver.setExceptionsEnabled(false);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
@@ -23,6 +30,7 @@ final class Cu {
             String reason = msg.contains("libcuda") && msg.contains("cannot open") ? "libcuda.so.1 not found (no NVIDIA driver installed)"
                     : msg.contains("undefined symbol") ? "the NVIDIA driver is too old for " + CudaProvider.BINDINGS + " (" + msg + ")"
                     : "the JCuda driver binding could not be loaded (" + msg + ")";
+            loadFailure = reason;
             throw new DeviceException.Unavailable("cuda", reason, e);
         }
     }

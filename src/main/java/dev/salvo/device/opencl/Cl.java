@@ -24,15 +24,22 @@ final class Cl {
     private Cl() {
     }
 
+    /** Why the library failed to load the first time (a JVM loads a native library once). */
+    private static volatile String loadFailure;
+
     /** Loads JOCL and the OpenCL library; turns a missing library into Unavailable. */
     static void load() {
+        String failed = loadFailure;
+        if (failed != null) {
+            throw new DeviceException.Unavailable("opencl", failed);
+        }
         try {
             CL.setExceptionsEnabled(false);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
             String msg = e.getMessage() == null ? e.toString() : e.getMessage();
-            throw new DeviceException.Unavailable("opencl",
-                    "the OpenCL library could not be loaded (" + msg + "); install an ICD loader (libOpenCL.so, "
-                            + "Debian: ocl-icd-opencl-dev) and a platform (for example pocl-opencl-icd)", e);
+            loadFailure = "the OpenCL library could not be loaded (" + msg + "); install an ICD loader (libOpenCL.so, "
+                    + "Debian: ocl-icd-opencl-dev) and a platform (for example pocl-opencl-icd)";
+            throw new DeviceException.Unavailable("opencl", loadFailure, e);
         }
     }
 
