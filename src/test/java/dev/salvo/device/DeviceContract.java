@@ -26,6 +26,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -56,8 +57,20 @@ public abstract class DeviceContract {
     protected Device dev;
     private final Rng rng = new Rng(20261123);
 
+    /** A reason to skip before trying to open (for example "no OpenCL GPU"), or null. */
+    protected String skipReason() {
+        return null;
+    }
+
+    /** Why this class's tests are skipped (reported on every test), or null. */
+    private String unavailable;
+
     @BeforeAll
     void openOnce() {
+        unavailable = skipReason();
+        if (unavailable != null) {
+            return;
+        }
         String provider = selector().split(":")[0];
         try {
             dev = openDevice();
@@ -65,8 +78,14 @@ public abstract class DeviceContract {
             if (required(provider)) {
                 fail("SALVO_REQUIRE lists " + provider + " but it is unavailable: " + e.getMessage());
             }
-            Assumptions.abort(selector() + " unavailable: " + e.reason());
+            unavailable = selector() + " unavailable: " + e.reason();
         }
+    }
+
+    /** Each test is reported as skipped, with the reason, when the device is missing. */
+    @BeforeEach
+    void needDevice() {
+        Assumptions.assumeTrue(unavailable == null, unavailable);
     }
 
     @AfterAll

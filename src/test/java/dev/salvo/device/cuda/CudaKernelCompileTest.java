@@ -15,7 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,8 +28,8 @@ class CudaKernelCompileTest {
 
     static Path nvcc;
 
-    @BeforeAll
-    static void findNvcc() {
+    @BeforeEach
+    void findNvcc() {
         nvcc = CudaSettings.nvcc("auto");
         if (nvcc == null) {
             String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));

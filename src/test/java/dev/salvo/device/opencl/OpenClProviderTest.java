@@ -16,15 +16,16 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Provider-level behaviour of OpenCL: compile errors, the program cache, and "unavailable" without a platform. */
 class OpenClProviderTest {
 
-    @BeforeAll
-    static void needOpenCl() {
+    /** Reported as a skip on every test (not only on the class) when OpenCL is missing. */
+    @BeforeEach
+    void needOpenCl() {
         Probe p = new OpenClProvider().probe();
         if (!p.isAvailable()) {
             String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));

@@ -1,0 +1,82 @@
+package dev.salvo.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.salvo.device.Device;
+import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.DeviceException;
+import dev.salvo.device.Devices;
+import dev.salvo.device.cuda.CudaDevice;
+import java.util.Arrays;
+import java.util.Locale;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** CUDA-only checks: out-of-memory is typed and recoverable, memory comes back on close, how kernels were built. */
+class CudaDeviceTest {
+
+    static CudaDevice dev;
+    static String unavailable;
+
+    @BeforeAll
+    static void open() {
+        try {
+            dev = (CudaDevice) Devices.open("cuda:0").device();
+            System.out.println("cuda:0 kernels: " + dev.buildReport());
+        } catch (DeviceException.Unavailable e) {
+            String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));
+            if (req != null && Arrays.stream(req.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).anyMatch("cuda"::equals)) {
+                throw new AssertionError("SALVO_REQUIRE lists cuda but it is unavailable: " + e.getMessage());
+            }
+            unavailable = "cuda unavailable: " + e.reason();
+        }
+    }
+
+    /** Reported as a skip on every test, with the reason, when there is no CUDA device. */
+    @BeforeEach
+    void needCuda() {
+        Assumptions.assumeTrue(unavailable == null, unavailable);
+    }
+
+    @AfterAll
+    static void close() {
+        if (dev != null) {
+            dev.close();
+        }
+    }
+
+    @Test
+    void outOfMemoryIsTypedAndASmallerAllocationWorksAfterwards() {
+        long[] mem = dev.memoryInfo();
+        long tooMany = (mem[0] + (1L << 30)) / 4;
+        DeviceException.OutOfMemory e = assertThrows(DeviceException.OutOfMemory.class, () -> dev.allocFloat(Math.min(tooMany, Integer.MAX_VALUE)));
+        assertTrue(e.requestedBytes() > 0 && e.freeBytes() > 0, e.getMessage());
+        try (DeviceBuffer b = dev.allocFloat(1 << 20)) {
+            dev.fill(b, 1);
+            float[] h = new float[1 << 20];
+            dev.download(b, h);
+            assertEquals(1f, h[12345]);
+        }
+    }
+
+    @Test
+    void memoryComesBackOnClose() {
+        long before = dev.memoryInfo()[0];
+        try (Device d = Devices.open("cuda:0").device()) {
+            for (int i = 0; i < 64; i++) {
+                d.allocFloat(1 << 22); // 16 MiB each, freed by closing the device
+            }
+        }
+        for (int i = 0; i < 10_000; i++) {
+            dev.allocFloat(1024).close();
+        }
+        long after = dev.memoryInfo()[0];
+        assertTrue(Math.abs(before - after) < (64L << 20), "free memory before " + before + ", after " + after);
+        assertEquals(0, dev.counters().liveBuffers());
+    }
+}
