@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds a self-contained bundle for GPU nodes that have no Java and no network:
+#   runtime/            a jlink'ed Java runtime (only the modules Salvo and JUnit need)
+#   lib/salvo-all.jar   Salvo with its dependencies (JOCL, JCuda and its linux-x86_64 natives, ...)
+#   lib/salvo-tests.jar the test classes of both tiers (src/test/java and tests-gpu/src/test/java)
+#   lib/junit-platform-console-standalone.jar
+#   kernels/            the kernel source (also inside the jar; SALVO_KERNELS may point here)
+#   prebuilt/           cubins of every kernel for the architectures below (when nvcc is here)
+#   run-gpu-tests.sh    runs the tests, salvo devices/check/train, writes JUnit XML under results/
+# Usage: tests-gpu/build-bundle.sh [OUT_DIR]   (default tests-gpu/bundle; git ignores it)
+# Environment: JAVA_HOME (a JDK 17+ with jlink), SALVO_CUDA_ARCHS (default "sm_90 sm_80").
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="${1:-$root/tests-gpu/bundle}"
+archs="${SALVO_CUDA_ARCHS:-sm_90 sm_80}"
+jdk="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
+junit_console_version=1.11.3
+
+cd "$root"
+echo "build-bundle: packaging with Maven (-Pgpu, tests compiled, not run)"
+mvn -q -B -ntp -Pgpu -DskipTests package
+rm -rf "$out"
+mkdir -p "$out/lib" "$out/prebuilt" "$out/results"
+cp target/salvo-all.jar "$out/lib/"
+cp target/salvo-tests.jar "$out/lib/"
+mvn -q -B -ntp dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit_console_version" \
+    -DoutputDirectory="$out/lib" -Dmdep.stripVersion=true
+cp -r kernels "$out/kernels"
+
+echo "build-bundle: jlink runtime from $jdk"
+"$jdk/bin/jlink" --add-modules java.base,java.logging,java.xml,java.management,java.sql,jdk.incubator.vector,jdk.unsupported,jdk.zipfs \
+    --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/runtime" 2>&1 | grep -v "incubator" || true
+
+if command -v nvcc >/dev/null 2>&1 || [[ -x "${CUDA_HOME:-/nonexistent}/bin/nvcc" ]]; then
+  echo "build-bundle: prebuilt cubins for $archs"
+  # shellcheck disable=SC2086
+  "$out/runtime/bin/java" --add-modules=jdk.incubator.vector -cp "$out/lib/salvo-all.jar" \
+      dev.salvo.device.cuda.CudaPrebuild --out "$out/prebuilt" $archs 2>&1 | grep -v "incubator"
+else
+  echo "build-bundle: no nvcc here: no prebuilt cubins (the node then needs NVRTC 12 or nvcc)"
+fi
+
+cp tests-gpu/run-gpu-tests.sh "$out/run-gpu-tests.sh"
+chmod +x "$out/run-gpu-tests.sh"
+size="$(du -sm "$out" | cut -f1)"
+echo "build-bundle: $out is ${size} MB"
+if (( size >= 60 )); then
+  echo "build-bundle: the bundle must stay under 60 MB" >&2
+  exit 1
+fi

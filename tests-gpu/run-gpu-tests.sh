@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs Salvo's tests on this node with the bundled Java runtime, then salvo devices, salvo check
+# and salvo train on CUDA and on the CPU. Needs nothing installed but the NVIDIA driver.
+# Results (JUnit XML under junit/, and text logs) go to RESULTS_DIR (default: results/ beside this script).
+# SALVO_REQUIRE (default cuda) lists providers whose absence must fail the tests instead of skipping them.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+results="${1:-$here/results}"
+java="$here/runtime/bin/java"
+export SALVO_REQUIRE="${SALVO_REQUIRE:-cuda}"
+export SALVO_CUDA_PREBUILT="${SALVO_CUDA_PREBUILT:-$here/prebuilt}"
+export SALVO_CACHE_DIR="${SALVO_CACHE_DIR:-$here/cache}"
+mkdir -p "$results/junit"
+flags=(--add-modules=jdk.incubator.vector -Xmx8g)
+status=0
+
+echo "== node"; { uname -a; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true; } | tee "$results/node.txt"
+
+echo "== tests (SALVO_REQUIRE=$SALVO_REQUIRE)"
+"$java" "${flags[@]}" -jar "$here/lib/junit-platform-console-standalone.jar" execute \
+    --class-path "$here/lib/salvo-all.jar:$here/lib/salvo-tests.jar" \
+    --scan-class-path "$here/lib/salvo-tests.jar" \
+    --reports-dir "$results/junit" --details=summary --details-theme=ascii --disable-banner 2>&1 | tee "$results/tests.txt"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+
+salvo() { "$java" "${flags[@]}" -jar "$here/lib/salvo-all.jar" "$@" 2> >(grep -v "incubator" >&2); }
+echo "== salvo devices"; salvo devices | tee "$results/devices.txt"
+echo "== salvo check"; salvo check --json "$results/check.json" | tee "$results/check.txt"; [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+echo "== salvo train --device cuda"; salvo train --no-progress --device cuda | tee "$results/train-cuda.txt"; [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+echo "== salvo train --device cpu"; salvo train --no-progress --device cpu | tee "$results/train-cpu.txt"
+echo "== exit $status (results in $results)"
+exit $status
