@@ -55,9 +55,9 @@ public final class CudaProvider implements DeviceProvider {
         try {
             return Probe.available(name(), find().stream().map(Found::info).toList());
         } catch (DeviceException.Unavailable e) {
-            return Probe.unavailable(name(), e.reason());
+            return Probe.unavailable(name(), e.reason() + " [bindings: " + BINDINGS + "]");
         } catch (DeviceException e) {
-            return Probe.unavailable(name(), e.getMessage());
+            return Probe.unavailable(name(), e.getMessage() + " [bindings: " + BINDINGS + "]");
         }
     }
 
