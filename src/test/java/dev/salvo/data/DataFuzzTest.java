@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DataFuzzTest {
 
-    static final int ITERATIONS = 1500;
+    static final int ITERATIONS = 1000;
 
     @TempDir
     Path dir;
