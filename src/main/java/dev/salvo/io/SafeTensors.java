@@ -382,9 +382,12 @@ public final class SafeTensors {
         Iterator<Map.Entry<String, JsonNode>> it = m.fields();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
+            String where = "__metadata__." + abbreviate(e.getKey());
             if (!e.getValue().isTextual()) {
-                throw new SafeTensorsException(file, "__metadata__." + abbreviate(e.getKey()),
-                        "metadata values must be strings, got " + describe(e.getValue()));
+                throw new SafeTensorsException(file, where, "metadata values must be strings, got " + describe(e.getValue()));
+            }
+            if (!wellFormed(e.getKey()) || !wellFormed(e.getValue().textValue())) {
+                throw new SafeTensorsException(file, where, "not valid Unicode: a \\u escape encodes an unpaired surrogate");
             }
             out.put(e.getKey(), e.getValue().textValue());
         }
@@ -392,6 +395,9 @@ public final class SafeTensors {
 
     private static Entry entry(Path file, String name, int index, JsonNode node, long dataLen) {
         String where = tensorLocation(name);
+        if (!wellFormed(name)) {
+            throw new SafeTensorsException(file, where, "name is not valid Unicode: a \\u escape encodes an unpaired surrogate");
+        }
         if (!node.isObject()) {
             throw new SafeTensorsException(file, where, "expected an object with dtype, shape and data_offsets, got " + describe(node));
         }
@@ -522,6 +528,19 @@ public final class SafeTensors {
             throw new SafeTensorsException(file, "byte 8", "header is " + describe(root) + ", expected a JSON object");
         }
         return root;
+    }
+
+    /** False for strings with unpaired surrogates, which JSON u-escapes can encode (serde_json rejects them). */
+    private static boolean wellFormed(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static long utf8Length(String s, int chars) {

@@ -249,8 +249,9 @@ class SafeTensorsTest {
         bad(raw("{} {}", new byte[0]), "byte 11", "not valid JSON");
         bad(raw("{}\0\0", new byte[0]), "byte 11", "not valid JSON");
         bad(raw("{/*c*/}", new byte[0]), "byte 9", "not valid JSON");
-        bad(raw("{\"é\":NaN}", new byte[0]), "byte 15", "not valid JSON");
-        bad(raw("[".repeat(10_000), new byte[0]), "byte 136", "not valid JSON"); // nesting limit, no stack overflow
+        bad(raw("{\"é\":NaN}", new byte[0]), "byte 17", "not valid JSON");
+        // nesting limit, no stack overflow; Jackson gives no position for constraint violations
+        bad(raw("[".repeat(10_000), new byte[0]), "byte 8", "nesting depth (129) exceeds the maximum allowed (128");
     }
 
     @Test
@@ -260,7 +261,7 @@ class SafeTensorsTest {
         bad(raw("{" + e + "," + e.replace("[0,4]", "[4,8]") + "}", new byte[8]), "byte 65", "Duplicate field 'a'");
         bad(raw("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[4]),
                 "byte 35", "Duplicate field 'dtype'");
-        bad(raw("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", new byte[0]), "byte 33", "Duplicate field 'k'");
+        bad(raw("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", new byte[0]), "byte 36", "Duplicate field 'k'");
     }
 
     @Test
@@ -346,6 +347,16 @@ class SafeTensorsTest {
         bad(raw("{\"__metadata__\":{\"a\":{\"x\":\"y\"}}}", new byte[0]), "__metadata__.a", "got an object");
         bad(raw("{\"__metadata__\":[\"a\"]}", new byte[0]), "__metadata__", "expected an object of strings, got an array");
         assertTrue(SafeTensors.read(raw("{\"__metadata__\":null}", new byte[0])).metadata().isEmpty());
+    }
+
+    @Test
+    void unpairedSurrogateEscapes() throws IOException {
+        bad(raw("{\"__metadata__\":{\"k\":\"a\\ud800\"}}", new byte[0]), "__metadata__.k", "unpaired surrogate");
+        bad(raw("{\"__metadata__\":{\"\\udc00\":\"v\"}}", new byte[0]), "__metadata__.\udc00", "unpaired surrogate");
+        bad(raw("{" + entry("w\\ud800", "F32", "[1]", 0, 4) + "}", new byte[4]), "tensor w\ud800", "name is not valid Unicode");
+        // a proper pair is fine
+        assertEquals("\uD83D\uDE00", SafeTensors.read(raw("{\"__metadata__\":{\"k\":\"\\ud83d\\ude00\"}}", new byte[0]))
+                .metadata().get("k"));
     }
 
     @Test
