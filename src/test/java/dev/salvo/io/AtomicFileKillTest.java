@@ -1,0 +1,206 @@
+package dev.salvo.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Kills a real child JVM (SIGKILL through {@link Process#destroyForcibly()}) that saves an 8 MB
+ * file through {@link AtomicFile} in a loop, at random moments, and checks after every kill that
+ * the file is absent (nothing saved yet) or one complete generation: every byte matches the
+ * pattern of the generation written in it, the generation is at least the last one the child
+ * reported saved and at most one more, and generations never go backwards across kills. Stray
+ * temporary files (a kill between creating and renaming the temp file) are allowed and counted.
+ *
+ * <p>This covers process crashes, not power loss: after a SIGKILL the kernel still holds the
+ * written pages, so it cannot show that the fsync calls are needed, only that the rename
+ * protocol never exposes a partial file.
+ */
+class AtomicFileKillTest {
+
+    private static final long SEED = Long.getLong("salvo.kill.seed", 20240611L);
+    private static final int KILLS = Integer.getInteger("salvo.kill.count", 30);
+    private static final int BASE_SIZE = 8 << 20;
+    private static final byte[] MAGIC = "SALVOKT1".getBytes(StandardCharsets.US_ASCII);
+    private static final Pattern TEMP = Pattern.compile("\\.model\\.bin\\.[0-9a-f]{12}\\.tmp");
+
+    @TempDir
+    Path dir;
+
+    /** The child: saves generation after generation of the pattern until it is killed. */
+    public static final class Saver {
+        public static void main(String[] args) throws IOException {
+            Path target = Path.of(args[0]);
+            long gen = 0;
+            if (Files.exists(target)) {
+                gen = generationOf(Files.readAllBytes(target)) + 1; // continue after the last complete save
+            }
+            System.out.println("ready " + gen);
+            System.out.flush();
+            while (true) {
+                AtomicFile.write(target, content(gen));
+                System.out.println("saved " + gen);
+                System.out.flush();
+                gen++;
+            }
+        }
+    }
+
+    /** Generation {@code gen}: magic, generation, length, then a pseudo-random pattern seeded by gen. */
+    static byte[] content(long gen) {
+        int size = BASE_SIZE + (int) (gen % 7) * 4104; // sizes differ, so old length with new bytes shows
+        ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(MAGIC).putLong(gen).putInt(size);
+        long x = gen * 0x9E3779B97F4A7C15L + 1;
+        while (b.remaining() >= 8) {
+            x += 0x9E3779B97F4A7C15L; // splitmix64
+            long z = x;
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            b.putLong(z ^ (z >>> 31));
+        }
+        while (b.hasRemaining()) {
+            b.put((byte) 0x5A);
+        }
+        return b.array();
+    }
+
+    /** The generation of a complete, valid file; {@link IllegalStateException} describing what is wrong otherwise. */
+    static long generationOf(byte[] file) {
+        if (file.length < 20 || !Arrays.equals(Arrays.copyOf(file, 8), MAGIC)) {
+            throw new IllegalStateException("file of " + file.length + " bytes does not start with the magic");
+        }
+        long gen = ByteBuffer.wrap(file, 8, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (gen < 0 || gen > 1_000_000) {
+            throw new IllegalStateException("implausible generation " + gen);
+        }
+        byte[] expected = content(gen);
+        if (!Arrays.equals(expected, file)) {
+            int i = Arrays.mismatch(expected, file);
+            throw new IllegalStateException("generation " + gen + ": " + file.length + " bytes, expected " + expected.length
+                    + ", first difference at byte " + i);
+        }
+        return gen;
+    }
+
+    private static String classpath() throws URISyntaxException {
+        // surefire's java.class.path may be a manifest-only jar; add where these classes really are
+        return System.getProperty("java.class.path")
+                + File.pathSeparator + Path.of(AtomicFile.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                + File.pathSeparator + Path.of(Saver.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    }
+
+    @Test
+    void killedWriterLeavesOldOrNewCompleteFile() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String cp = classpath();
+        Path target = dir.resolve("model.bin");
+        Random r = new Random(SEED);
+        long lastGen = -1; // generation found after the previous kill
+        long totalSaves = 0;
+        int strays = 0;
+        int midSave = 0; // kills after which the file was not the last acknowledged save
+        long t0 = System.nanoTime();
+        for (int k = 0; k < KILLS; k++) {
+            String where = "seed " + SEED + ", kill " + k;
+            Process p = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+                    "-cp", cp, Saver.class.getName(), target.toString())
+                    .redirectErrorStream(true).start();
+            AtomicLong acked = new AtomicLong(-1);
+            AtomicLong saves = new AtomicLong();
+            CountDownLatch ready = new CountDownLatch(1);
+            List<String> other = new ArrayList<>();
+            Thread reader = new Thread(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line; (line = in.readLine()) != null; ) {
+                        if (line.startsWith("saved ")) {
+                            acked.set(Long.parseLong(line.substring(6)));
+                            saves.incrementAndGet();
+                        } else if (line.startsWith("ready ")) {
+                            ready.countDown();
+                        } else {
+                            synchronized (other) {
+                                other.add(line);
+                            }
+                        }
+                    }
+                } catch (IOException e) {
+                    // stream closed by the kill
+                }
+            });
+            reader.start();
+            if (!ready.await(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                fail(where + ": child did not start: " + other);
+            }
+            int delay = 20 + r.nextInt(281);
+            Thread.sleep(delay);
+            p.destroyForcibly();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), where + ": child did not die");
+            reader.join(10_000);
+            synchronized (other) {
+                if (!other.isEmpty()) {
+                    fail(where + ": child wrote " + other);
+                }
+            }
+            totalSaves += saves.get();
+
+            if (!Files.exists(target)) {
+                assertEquals(-1, lastGen, where + ": the file vanished after generation " + lastGen);
+                assertEquals(-1, acked.get(), where + ": generation " + acked.get() + " was reported saved but there is no file");
+            } else {
+                long gen;
+                try {
+                    gen = generationOf(Files.readAllBytes(target));
+                } catch (IllegalStateException e) {
+                    throw new AssertionError(where + " (after " + delay + " ms): torn file: " + e.getMessage(), e);
+                }
+                assertTrue(gen >= lastGen, where + ": generation went back from " + lastGen + " to " + gen);
+                assertTrue(gen >= acked.get(), where + ": generation " + gen + " but " + acked.get() + " was reported saved");
+                assertTrue(gen <= Math.max(acked.get(), lastGen) + 1, where + ": generation " + gen + " from the future");
+                if (gen != acked.get()) {
+                    midSave++;
+                }
+                lastGen = gen;
+            }
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path q : s.toList()) {
+                    String name = q.getFileName().toString();
+                    if (!name.equals("model.bin")) {
+                        assertTrue(TEMP.matcher(name).matches(), where + ": unexpected file " + name);
+                        strays++;
+                        Files.delete(q); // readers ignore them; remove so they do not pile up
+                    }
+                }
+            }
+        }
+        System.out.printf("AtomicFileKillTest: seed %d, %d kills in %.1f s, %d saves reported, last generation %d,"
+                + " %d kills left a stray temp file, %d found the file at the generation after the last reported save%n",
+                SEED, KILLS, (System.nanoTime() - t0) / 1e9, totalSaves, lastGen, strays, midSave);
+        assertNotNull(target);
+        assertTrue(totalSaves > 0, "the child never completed a save: the test proved nothing");
+    }
+}
