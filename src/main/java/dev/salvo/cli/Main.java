@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "salvo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train neural networks on a GPU, OpenCL device or the CPU.",
-        subcommands = {TrainCommand.class, DevicesCommand.class, CheckCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, PlotCommand.class, DevicesCommand.class,
+                CheckCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static final int EXIT_USAGE = 2;
@@ -35,7 +36,8 @@ public final class Main {
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             String cmd = qualified(commandLine);
-            if (ex instanceof IllegalArgumentException) {
+            if (ex instanceof IllegalArgumentException || ex instanceof dev.salvo.data.DataFormatException
+                    || ex instanceof dev.salvo.io.SafeTensorsException) {
                 err.println(cmd + ": " + ex.getMessage());
                 return EXIT_USAGE;
             }

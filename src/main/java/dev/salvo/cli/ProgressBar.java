@@ -9,7 +9,7 @@ import java.util.Locale;
  * Training progress: a bar with ETA and the running loss on {@code err} (redrawn in place, at most
  * ten times a second), and one summary line per epoch on {@code out}.
  */
-final class ProgressBar implements TrainListener {
+class ProgressBar implements TrainListener {
 
     private static final int WIDTH = 24;
     private final PrintWriter out;

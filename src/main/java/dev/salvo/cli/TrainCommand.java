@@ -1,7 +1,7 @@
 package dev.salvo.cli;
 
 import dev.salvo.data.Dataset;
-import dev.salvo.data.Digits;
+import dev.salvo.data.InputTransform;
 import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
@@ -9,6 +9,10 @@ import dev.salvo.nn.Init;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
+import dev.salvo.io.ModelFile;
+import dev.salvo.io.RunFolder;
+import dev.salvo.train.Checkpoint;
+import dev.salvo.train.EpochStats;
 import dev.salvo.train.Evaluation;
 import dev.salvo.train.History;
 import dev.salvo.train.Optimizer;
@@ -17,7 +21,11 @@ import dev.salvo.train.TrainConfig;
 import dev.salvo.train.Trainer;
 import dev.salvo.train.TrainingDivergedException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
@@ -30,18 +38,36 @@ import picocli.CommandLine.Spec;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train a multilayer perceptron by backpropagation on a device.",
                 "With no options: the embedded UCI digits dataset (8x8 images, 1,797 samples, CC BY 4.0),",
-                "a fixed stratified 80/20 train/test split, 10% of train held out for validation."})
+                "a fixed stratified 80/20 train/test split, 10% of train held out for validation.",
+                "Writes a run folder (metrics.csv, summary.json, curves.png, model.safetensors)."})
 final class TrainCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--data", defaultValue = "digits", description = "Dataset: digits (embedded). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--data", defaultValue = "digits",
+            description = "digits (embedded), fashion-mnist, mnist, or csv:PATH. Default: ${DEFAULT-VALUE}.")
     String data;
 
-    @Option(names = "--layers", defaultValue = "64,128,64,10", split = ",",
+    @Option(names = "--data-dir", description = "Directory of the IDX files of fashion-mnist/mnist (default: /usr/share/datasets/<name>).")
+    Path dataDir;
+
+    @Option(names = "--label-column", description = "CSV: the label column, by header name or 0-based index (default: the last).")
+    String labelColumn;
+
+    @Option(names = "--header", negatable = true, description = "CSV: the first row is (--header) or is not (--no-header) a header (default: detected).")
+    Boolean header;
+
+    @Option(names = "--test-fraction", defaultValue = "0.2", description = "CSV: share of rows held out for the test. Default: ${DEFAULT-VALUE}.")
+    double testFraction;
+
+    @Option(names = "--normalize", defaultValue = "none",
+            description = "Input normalisation fitted on the training split: none, scale ([0,1]), standardize. Default: ${DEFAULT-VALUE}.")
+    String normalize;
+
+    @Option(names = "--layers", split = ",",
             description = "All layer sizes from input to output; the first must equal the data's features, "
-                    + "the last its classes. Default: ${DEFAULT-VALUE}.")
+                    + "the last its classes (default: features,128,64,classes).")
     List<Integer> layers;
 
     @Option(names = "--activation", defaultValue = "relu",
@@ -107,6 +133,22 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar (epoch lines only).")
     boolean noProgress;
 
+    @Option(names = "--out", description = "Run folder for metrics.csv, summary.json, curves.png and the model (default: runs/<timestamp>).")
+    Path outDir;
+
+    @Option(names = "--save", description = "Also write the trained model (safetensors) here.")
+    Path save;
+
+    @Option(names = "--checkpoint-dir", description = "Save checkpoints (parameters, optimizer state, data order, RNG) here.")
+    Path checkpointDir;
+
+    @Option(names = "--checkpoint-every", defaultValue = "0",
+            description = "Checkpoint every N steps (0: at the end of each epoch when --checkpoint-dir is set).")
+    int checkpointEvery;
+
+    @Option(names = "--resume", description = "Continue from the checkpoint in this directory (same options as the run that wrote it).")
+    Path resume;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -122,14 +164,19 @@ final class TrainCommand implements Callable<Integer> {
         if (!(valFraction > 0 && valFraction <= 0.5)) {
             throw new IllegalArgumentException("--val-fraction must be in (0, 0.5], got " + valFraction);
         }
-        if (!data.equals("digits")) {
-            throw new IllegalArgumentException("--data: unknown dataset '" + data + "' (expected digits)");
+        if (checkpointEvery < 0) {
+            throw new IllegalArgumentException("--checkpoint-every must be 0 or more steps, got " + checkpointEvery);
         }
-        Dataset.Split trainTest = Digits.trainTest();
-        Dataset.Split trainVal = trainTest.first().stratifiedSplit(valFraction, seed, "digits-train", "digits-val");
-        Dataset train = trainVal.first();
-        Dataset val = trainVal.second();
-        Dataset test = trainTest.second();
+        if (checkpointEvery > 0 && checkpointDir == null) {
+            throw new IllegalArgumentException("--checkpoint-every needs --checkpoint-dir");
+        }
+        Checkpoint.Snapshot resumed = resume == null ? null : Checkpoint.load(resume);
+        DataSource.Loaded source = DataSource.load(data, dataDir, labelColumn, header, testFraction, seed);
+        Dataset.Split trainVal = source.train().stratifiedSplit(valFraction, seed, source.name() + "-train", source.name() + "-val");
+        InputTransform transform = opt("--normalize", () -> InputTransform.fit(normalize, trainVal.first()));
+        Dataset train = transform.apply(trainVal.first());
+        Dataset val = transform.apply(trainVal.second());
+        Dataset test = transform.apply(source.test());
         checkData(train);
         NetworkSpec net = network(train, act, lossKind, initKind);
 
@@ -139,20 +186,36 @@ final class TrainCommand implements Callable<Integer> {
         try (Device dev = sel.device();
              Model model = new Model(dev, net, seed, batchSize);
              Trainer trainer = new Trainer(model, config)) {
+            if (resumed != null) {
+                trainer.resume(resumed);
+            }
+            RunFolder run = RunFolder.create(outDir, dev.info().id());
             out.println("device: " + sel.report().get(0));
             for (String line : sel.report().subList(1, sel.report().size())) {
                 out.println("        " + line);
             }
-            out.printf(Locale.ROOT, "data:   %s: %d train, %d validation, %d test rows%n", data, train.rows(), val.rows(), test.rows());
+            out.printf(Locale.ROOT, "data:   %s: %d train, %d validation, %d test rows (%s; normalize %s)%n", source.name(),
+                    train.rows(), val.rows(), test.rows(), source.origin(), normalize);
             out.printf(Locale.ROOT, "model:  %s, %d parameters, init sha256 %s%n", net.describe(), model.layout().count(),
                     model.initialSha256().substring(0, 16));
             out.printf(Locale.ROOT, "train:  %s, lr %s %s, batch %d, %d epochs, seed %d%n", opt.describe(), lr,
                     sched.describe(), batchSize, epochs, seed);
             out.flush();
-            ProgressBar bar = new ProgressBar(out, err, !noProgress);
+            out.println("run:    " + run.dir() + (resumed == null ? "" : " (resumed at epoch " + (resumed.epoch() + 1)
+                    + ", step " + resumed.step() + " from " + resume + ")"));
+            out.flush();
+            ProgressBar bar = new ProgressBar(out, err, !noProgress) {
+                @Override
+                public void onEpoch(EpochStats s) {
+                    super.onEpoch(s);
+                    run.epoch(s, (long) s.epoch() * trainer.stepsPerEpoch(train.rows()));
+                }
+            };
+            Checkpoint.Policy policy = checkpointDir == null ? null
+                    : new Checkpoint.Policy(checkpointDir, checkpointEvery > 0 ? checkpointEvery : Integer.MAX_VALUE, checkpointEvery == 0);
             History h;
             try {
-                h = trainer.fit(train, val, bar);
+                h = trainer.fit(train, val, bar, policy);
             } catch (TrainingDivergedException e) {
                 bar.clear();
                 throw e;
@@ -163,11 +226,60 @@ final class TrainCommand implements Callable<Integer> {
                     Format.percent(ev.accuracy()), ev.rows(), ev.loss());
             out.printf(Locale.ROOT, "wall time %.2fs, %d steps, %.0f samples/s, device %s (%s)%n", h.seconds(), h.steps(),
                     h.samples() / h.seconds(), dev.info().id(), dev.info().name());
+
+            float[] params = model.parametersToHost();
+            Map<String, String> facts = new LinkedHashMap<>();
+            facts.put("dataset", source.name());
+            facts.put("classes", Integer.toString(net.outputs()));
+            facts.put("normalize", normalize);
+            facts.put("device", dev.info().id() + " (" + dev.info().name() + ")");
+            facts.put("epochs", Integer.toString(h.epochs().size()));
+            facts.put("optimizer", opt.describe());
+            facts.put("learning_rate", Double.toString(lr));
+            facts.put("batch_size", Integer.toString(batchSize));
+            facts.put("seed", Long.toString(seed));
+            facts.put("init_sha256", model.initialSha256());
+            facts.put("test_accuracy", String.format(Locale.ROOT, "%.6f", ev.accuracy()));
+            facts.put("created", Instant.now().toString());
+            Path modelFile = run.dir().resolve(RunFolder.MODEL);
+            ModelFile.save(modelFile, net, params, transform, facts);
+            if (save != null) {
+                ModelFile.save(save, net, params, transform, facts);
+            }
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("command", "salvo train");
+            summary.put("dataset", source.name());
+            summary.put("data", source.origin());
+            summary.put("network", net.describe());
+            summary.put("parameters", model.layout().count());
+            summary.put("optimizer", opt.describe());
+            summary.put("learning_rate", lr);
+            summary.put("schedule", sched.describe());
+            summary.put("batch_size", batchSize);
+            summary.put("epochs_run", h.epochs().size());
+            summary.put("seed", seed);
+            summary.put("device", dev.info().id());
+            summary.put("device_name", dev.info().name());
+            summary.put("init_sha256", model.initialSha256());
+            summary.put("test_accuracy", ev.accuracy());
+            summary.put("test_loss", ev.loss());
+            summary.put("wall_seconds", h.seconds());
+            summary.put("samples_per_second", h.samples() / h.seconds());
+            summary.put("stopped_early", h.stoppedEarly());
+            summary.put("model", modelFile.toString());
+            run.summary(summary);
+            boolean drew = run.curves(source.name() + " " + net.describe());
+            out.println("wrote " + run.dir() + ": " + RunFolder.METRICS + ", " + RunFolder.SUMMARY + ", "
+                    + (drew ? RunFolder.CURVES + ", " : "") + RunFolder.MODEL + (save == null ? "" : "; model also at " + save)
+                    + (drew ? "" : " (curves.png skipped: this Java runtime has no java.desktop module)"));
         }
         return 0;
     }
 
     private NetworkSpec network(Dataset train, Activation act, Loss lossKind, Init initKind) {
+        if (layers == null) {
+            layers = List.of(train.width(), 128, 64, train.classes());
+        }
         if (layers.size() < 2) {
             throw new IllegalArgumentException("--layers needs at least an input and an output size, got " + layers);
         }

@@ -49,8 +49,13 @@ public final class Csv {
      * @param labelColumn the label column, by header name or by 0-based index written as text
      *                    (a header name wins over an index); {@code null}: the last column
      * @param separator   the cell separator, usually {@code ','}
+     * @param labelled    {@code false}: every column is a feature and the labels are all 0 (input for prediction)
      */
-    public record Options(Boolean header, String labelColumn, char separator) {
+    public record Options(Boolean header, String labelColumn, char separator, boolean labelled) {
+
+        public Options(Boolean header, String labelColumn, char separator) {
+            this(header, labelColumn, separator, true);
+        }
 
         public Options {
             if (separator == '"' || separator == '\n' || separator == '\r') {
@@ -74,6 +79,18 @@ public final class Csv {
         public Options withSeparator(char sep) {
             return new Options(header, labelColumn, sep);
         }
+    }
+
+    /**
+     * Reads a CSV of feature columns only (header optional, detected), as prediction input: every
+     * column is a feature, labels are 0. {@code width} is the number of columns the model expects.
+     */
+    public static Dataset readFeatures(Path file, int width) {
+        Dataset d = read(file, new Options(null, null, ',', false));
+        if (d.width() != width) {
+            throw new DataFormatException(file, "line 1", d.width() + " columns, the model expects " + width + " features");
+        }
+        return d;
     }
 
     /** {@link #read(Path, Options)} with {@link Options#defaults()}. */
@@ -143,12 +160,12 @@ public final class Csv {
             if (header) {
                 names = cells.toArray(new String[0]);
             }
-            if (ncols < 2) {
+            if (ncols < (opts.labelled() ? 2 : 1)) {
                 throw new DataFormatException(file, "line " + firstLine, "only " + ncols
                         + " column; a dataset needs at least one feature column and a label column");
             }
-            int labelCol = labelColumn(ncols, firstLine);
-            int width = ncols - 1;
+            int labelCol = opts.labelled() ? labelColumn(ncols, firstLine) : -1;
+            int width = opts.labelled() ? ncols - 1 : ncols;
             int capRows = 1024;
             float[] features = new float[capRows * width];
             int[] labels = new int[capRows];
@@ -199,7 +216,7 @@ public final class Csv {
                 throw new DataFormatException(file, "line " + lineNo, "no data rows after the header on line " + firstLine);
             }
             return new Dataset(file.getFileName().toString(), Arrays.copyOf(features, rows * width),
-                    Arrays.copyOf(labels, rows), rows, width, maxLabel + 1);
+                    Arrays.copyOf(labels, rows), rows, width, Math.max(1, maxLabel + 1));
         }
 
         private int labelColumn(int ncols, long firstLine) {

@@ -15,6 +15,10 @@ public interface TrainListener {
     default void onLoss(long step, double loss) {
     }
 
+    /** After a checkpoint was written (atomically) to {@code file} at global step {@code step}. */
+    default void onCheckpoint(java.nio.file.Path file, long step) {
+    }
+
     /** After each epoch, with the validation results. */
     default void onEpoch(EpochStats stats) {
     }

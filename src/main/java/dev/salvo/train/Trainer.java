@@ -35,8 +35,10 @@ public final class Trainer implements AutoCloseable {
     private final DeviceBuffer lossSlots;
     private final DeviceBuffer health;
     private final List<DeviceBuffer> owned = new ArrayList<>();
-    private final Rng shuffleRng;
+    private Rng shuffleRng;
     private long optimizerSteps;
+    private Progress progress;
+    private DeviceBuffer best;
 
     public Trainer(Model model, TrainConfig config) {
         if (config.batchSize() > model.batchCapacity()) {
@@ -82,6 +84,15 @@ public final class Trainer implements AutoCloseable {
      * @throws TrainingDivergedException when a loss or gradient becomes non-finite
      */
     public History fit(Dataset train, Dataset validation, TrainListener listener) {
+        return fit(train, validation, listener, null);
+    }
+
+    /**
+     * As {@link #fit(Dataset, Dataset, TrainListener)}, saving a checkpoint every
+     * {@code checkpoints.everySteps()} steps when {@code checkpoints} is not null. After
+     * {@link #resume}, continues from the checkpoint's exact step.
+     */
+    public History fit(Dataset train, Dataset validation, TrainListener listener, Checkpoint.Policy checkpoints) {
         checkFits(train);
         if (validation != null) {
             checkFits(validation);
@@ -105,32 +116,36 @@ public final class Trainer implements AutoCloseable {
         float[] slotHost = new float[k];
         int[] slotRows = new int[k];
         long[] slotStep = new long[k];
-        int[] order = new int[rows];
-        for (int i = 0; i < rows; i++) {
-            order[i] = i;
+        Progress p = progress;
+        if (p == null) {
+            p = new Progress(rows);
+        } else if (p.order.length != rows) {
+            throw new IllegalArgumentException("the checkpoint was taken on " + p.order.length + " training rows, this data has " + rows);
         }
-        DeviceBuffer best = config.patience() > 0 && validation != null ? own(device.allocFloat(model.layout().size())) : null;
-        double bestLoss = Double.POSITIVE_INFINITY;
-        int bestEpoch = 0;
-        int sinceBest = 0;
-        boolean stoppedEarly = false;
-        List<EpochStats> stats = new ArrayList<>();
+        progress = p;
+        boolean early = config.patience() > 0 && validation != null;
+        if (early && best == null) {
+            best = own(device.allocFloat(model.layout().size()));
+            device.copy(model.parameters(), best);
+        }
         long start = System.nanoTime();
-        long step = 0;
-        long samples = 0;
+        long startSamples = p.samples;
         device.fill(health, 0);
         listener.onStart(config.epochs(), steps, rows);
-        for (int epoch = 0; epoch < config.epochs(); epoch++) {
-            shuffleRng.shuffle(order);
+        boolean stoppedEarly = false;
+        while (p.epoch < config.epochs()) {
+            if (p.stepInEpoch == 0) {
+                shuffleRng.shuffle(p.order);
+                p.lossSum = 0;
+                p.lossCount = 0;
+                p.epochSeconds = 0;
+            }
             long epochStart = System.nanoTime();
-            double lossSum = 0;
-            int lossCount = 0;
             int pending = 0;
-            double lr = 0;
-            for (int s = 0; s < steps; s++) {
+            for (int s = p.stepInEpoch; s < steps; s++) {
                 int from = s * batch;
                 int n = Math.min(batch, rows - from);
-                stage(train, order, from, n, xStage, yStage, tStage);
+                stage(train, p.order, from, n, xStage, yStage, tStage);
                 upload(n, f, c, xStage, yStage, tStage);
                 model.forward(n);
                 model.loss(n);
@@ -139,67 +154,177 @@ public final class Trainer implements AutoCloseable {
                 model.backward(n);
                 device.checkFinite(model.gradients(), slot);
                 device.checkFinite(slot, health);
-                lr = config.schedule().lr(config.learningRate(), step, total, epoch);
-                update(lr);
+                p.lr = config.schedule().lr(config.learningRate(), p.step, total, p.epoch);
+                update(p.lr);
                 slotRows[pending] = n;
-                slotStep[pending] = step;
+                slotStep[pending] = p.step;
                 pending++;
-                step++;
-                samples += n;
-                if (pending == k || s == steps - 1) {
+                p.step++;
+                p.samples += n;
+                p.stepInEpoch = s + 1;
+                boolean checkpointDue = checkpoints != null && p.step % checkpoints.everySteps() == 0;
+                if (pending == k || s == steps - 1 || checkpointDue) {
                     device.download(lossSlots.slice(0, pending), slotHost);
                     for (int j = 0; j < pending; j++) {
                         double loss = slotHost[j] / slotRows[j];
                         if (!Double.isFinite(loss)) {
-                            int badStep = (int) (slotStep[j] - (long) epoch * steps);
-                            stage(train, order, badStep * batch, slotRows[j], xStage, yStage, tStage);
+                            int badStep = (int) (slotStep[j] - (long) p.epoch * steps);
+                            stage(train, p.order, badStep * batch, slotRows[j], xStage, yStage, tStage);
                             upload(slotRows[j], f, c, xStage, yStage, tStage);
                             String where = model.locateNonFinite(slotRows[j]);
-                            throw new TrainingDivergedException(epoch + 1, slotStep[j] + 1, badStep + 1, where);
+                            throw new TrainingDivergedException(p.epoch + 1, slotStep[j] + 1, badStep + 1, where);
                         }
-                        lossSum += loss;
-                        lossCount++;
+                        p.lossSum += loss;
+                        p.lossCount++;
                         listener.onLoss(slotStep[j], loss);
                     }
                     pending = 0;
                 }
-                listener.onStep(epoch, step - 1, n);
-            }
-            double seconds = (System.nanoTime() - epochStart) / 1e9;
-            Evaluation val = validation == null ? null : evaluate(validation);
-            EpochStats es = new EpochStats(epoch + 1, lossSum / lossCount, val == null ? Double.NaN : val.loss(),
-                    val == null ? Double.NaN : val.accuracy(), lr, seconds, rows / seconds);
-            stats.add(es);
-            listener.onEpoch(es);
-            bestEpoch = epoch + 1;
-            if (best != null) {
-                if (val.loss() < bestLoss) {
-                    bestLoss = val.loss();
-                    sinceBest = 0;
-                    device.copy(model.parameters(), best);
-                } else if (++sinceBest >= config.patience()) {
-                    stoppedEarly = epoch + 1 < config.epochs();
-                    break;
+                listener.onStep(p.epoch, p.step - 1, n);
+                if (checkpointDue) {
+                    p.epochSeconds += (System.nanoTime() - epochStart) / 1e9;
+                    epochStart = System.nanoTime();
+                    if (p.stepInEpoch == steps) {
+                        break; // the epoch's end (validation, early stopping) happens below, then is checkpointed again
+                    }
+                    Checkpoint.save(checkpoints.file(), snapshot());
+                    listener.onCheckpoint(checkpoints.file(), p.step);
                 }
             }
+            p.epochSeconds += (System.nanoTime() - epochStart) / 1e9;
+            Evaluation val = validation == null ? null : evaluate(validation);
+            EpochStats es = new EpochStats(p.epoch + 1, p.lossSum / p.lossCount, val == null ? Double.NaN : val.loss(),
+                    val == null ? Double.NaN : val.accuracy(), p.lr, p.epochSeconds, rows / p.epochSeconds);
+            p.history.add(es);
+            listener.onEpoch(es);
+            p.epoch++;
+            p.stepInEpoch = 0;
+            if (early) {
+                if (val.loss() < p.bestLoss) {
+                    p.bestLoss = val.loss();
+                    p.sinceBest = 0;
+                    device.copy(model.parameters(), best);
+                } else if (++p.sinceBest >= config.patience()) {
+                    stoppedEarly = p.epoch < config.epochs();
+                    p.epoch = config.epochs();
+                }
+            }
+            if (checkpoints != null && (p.step % checkpoints.everySteps() == 0 || checkpoints.atEpochEnd())) {
+                Checkpoint.save(checkpoints.file(), snapshot());
+                listener.onCheckpoint(checkpoints.file(), p.step);
+            }
         }
-        if (best != null) {
+        int bestEpoch = p.history.isEmpty() ? 0 : p.history.get(p.history.size() - 1).epoch();
+        if (early) {
             device.copy(best, model.parameters());
-            bestEpoch = bestEpochOf(stats);
-            best.close();
-            owned.remove(best);
+            bestEpoch = bestEpochOf(p.history);
         }
-        return new History(stats, step, samples, (System.nanoTime() - start) / 1e9, stoppedEarly, bestEpoch);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return new History(p.history, p.step, p.samples - startSamples, seconds, stoppedEarly, bestEpoch);
+    }
+
+    /** Where training stands: everything a checkpoint must hold besides the device buffers. */
+    static final class Progress {
+        int epoch;
+        int stepInEpoch;
+        long step;
+        long samples;
+        double lr;
+        double lossSum;
+        int lossCount;
+        double epochSeconds;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        int sinceBest;
+        final int[] order;
+        final List<EpochStats> history = new ArrayList<>();
+
+        Progress(int rows) {
+            order = new int[rows];
+            for (int i = 0; i < rows; i++) {
+                order[i] = i;
+            }
+        }
+
+        Progress(int[] order) {
+            this.order = order;
+        }
+    }
+
+    /** The full training state: progress, host RNG, and the device buffers (copied to the host: an explicit save). */
+    Checkpoint.Snapshot snapshot() {
+        Progress p = progress;
+        List<float[]> state = new ArrayList<>();
+        for (DeviceBuffer b : new DeviceBuffer[] {velocity, m1, m2}) {
+            if (b != null) {
+                float[] h = new float[(int) b.length()];
+                device.download(b, h);
+                state.add(h);
+            }
+        }
+        float[] bestHost = null;
+        if (best != null) {
+            bestHost = new float[(int) best.length()];
+            device.download(best, bestHost);
+        }
+        return new Checkpoint.Snapshot(model.spec().describe(), config.seed(), p.epoch, p.stepInEpoch, p.step, p.samples,
+                optimizerSteps, p.lr, p.lossSum, p.lossCount, p.epochSeconds, p.bestLoss, p.sinceBest, shuffleRng.state(),
+                p.order.clone(), List.copyOf(p.history), model.parametersToHost(), state, bestHost);
+    }
+
+    /** Restores a checkpoint taken by this network and optimizer; the next {@link #fit} continues from it. */
+    public void resume(Checkpoint.Snapshot s) {
+        if (!s.network().equals(model.spec().describe())) {
+            throw new IllegalArgumentException("--resume: the checkpoint is of network " + s.network() + ", not "
+                    + model.spec().describe());
+        }
+        List<DeviceBuffer> state = new ArrayList<>();
+        for (DeviceBuffer b : new DeviceBuffer[] {velocity, m1, m2}) {
+            if (b != null) {
+                state.add(b);
+            }
+        }
+        if (state.size() != s.optimizerState().size()) {
+            throw new IllegalArgumentException("--resume: the checkpoint holds " + s.optimizerState().size()
+                    + " optimizer state buffers, " + config.optimizer().describe() + " needs " + state.size());
+        }
+        model.loadParameters(s.parameters());
+        for (int i = 0; i < state.size(); i++) {
+            if (s.optimizerState().get(i).length != model.layout().size()) {
+                throw new IllegalArgumentException("--resume: optimizer state " + i + " has the wrong size");
+            }
+            device.upload(s.optimizerState().get(i), state.get(i));
+        }
+        if (s.best() != null) {
+            if (best == null) {
+                best = own(device.allocFloat(model.layout().size()));
+            }
+            device.upload(s.best(), best);
+        }
+        Progress p = new Progress(s.order().clone());
+        p.epoch = s.epoch();
+        p.stepInEpoch = s.stepInEpoch();
+        p.step = s.step();
+        p.samples = s.samples();
+        p.lr = s.lr();
+        p.lossSum = s.lossSum();
+        p.lossCount = s.lossCount();
+        p.epochSeconds = s.epochSeconds();
+        p.bestLoss = s.bestLoss();
+        p.sinceBest = s.sinceBest();
+        p.history.addAll(s.history());
+        progress = p;
+        optimizerSteps = s.optimizerSteps();
+        shuffleRng = Rng.fromState(s.rngState());
     }
 
     private static int bestEpochOf(List<EpochStats> stats) {
-        int best = 0;
+        int b = 0;
         for (int i = 1; i < stats.size(); i++) {
-            if (stats.get(i).valLoss() < stats.get(best).valLoss()) {
-                best = i;
+            if (stats.get(i).valLoss() < stats.get(b).valLoss()) {
+                b = i;
             }
         }
-        return stats.get(best).epoch();
+        return stats.get(b).epoch();
     }
 
     private void checkFits(Dataset d) {
@@ -248,38 +373,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Mean loss and accuracy over {@code data}, in batches; copies back only per-row losses and predictions. */
     public Evaluation evaluate(Dataset data) {
-        checkFits(data);
-        int batch = model.batchCapacity();
-        int f = data.width();
-        int c = model.spec().outputs();
-        float[] x = new float[batch * f];
-        int[] y = new int[batch];
-        float[] t = model.spec().loss() == Loss.MSE ? new float[batch * c] : null;
-        float[] loss = new float[batch];
-        int[] pred = new int[batch];
-        int[] order = new int[data.rows()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        double lossSum = 0;
-        long correct = 0;
-        for (int from = 0; from < data.rows(); from += batch) {
-            int n = Math.min(batch, data.rows() - from);
-            stage(data, order, from, n, x, y, t);
-            upload(n, f, c, x, y, t);
-            model.forward(n);
-            model.loss(n);
-            device.download(model.rowLoss().slice(0, n), loss);
-            model.predict(n, pred);
-            for (int r = 0; r < n; r++) {
-                lossSum += loss[r];
-                if (pred[r] == y[r]) {
-                    correct++;
-                }
-            }
-        }
-        int rows = data.rows();
-        return new Evaluation(rows == 0 ? Double.NaN : lossSum / rows, rows == 0 ? Double.NaN : (double) correct / rows, rows);
+        return Evaluator.run(model, data).evaluation();
     }
 
     @Override

@@ -1,0 +1,169 @@
+package dev.salvo.train;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.salvo.io.AtomicFile;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A training checkpoint: everything needed to continue a run so that the result is bitwise the
+ * same as a run that never stopped (on the same device): parameters, optimizer state, schedule
+ * position (global step, optimizer step), epoch and step within it, the epoch's data order, the
+ * host RNG state, the history so far and the early-stopping state.
+ *
+ * <p>File format ({@code checkpoint.bin}): the 8 ASCII bytes {@code SALVOCK1}; a big-endian int
+ * {@code n} and {@code n} bytes of UTF-8 JSON (every scalar, the order and the history); then
+ * float arrays, each a big-endian int count followed by that many little-endian float32 values:
+ * parameters, each optimizer state buffer, and the best parameters when early stopping is on.
+ * Saved with {@link AtomicFile}: a process killed during a save leaves the previous checkpoint.
+ */
+public final class Checkpoint {
+
+    static final byte[] MAGIC = "SALVOCK1".getBytes(StandardCharsets.US_ASCII);
+    public static final String FILE = "checkpoint.bin";
+    private static final ObjectMapper JSON = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    private Checkpoint() {
+    }
+
+    /** Where and how often to save: every {@code everySteps} optimizer steps and, when asked, at each epoch's end. */
+    public record Policy(Path dir, int everySteps, boolean atEpochEnd) {
+        public Policy {
+            if (everySteps < 1) {
+                throw new IllegalArgumentException("--checkpoint-every must be at least 1 step, got " + everySteps);
+            }
+        }
+
+        public Path file() {
+            return dir.resolve(FILE);
+        }
+    }
+
+    /** Scalars of a checkpoint (the JSON part). */
+    record Meta(String network, long seed, int epoch, int stepInEpoch, long step, long samples, long optimizerSteps,
+                double lr, double lossSum, int lossCount, double epochSeconds, double bestLoss, int sinceBest,
+                long[] rngState, int[] order, List<EpochStats> history, int stateBuffers, boolean hasBest) {
+    }
+
+    /** Everything in a checkpoint. */
+    public record Snapshot(String network, long seed, int epoch, int stepInEpoch, long step, long samples,
+                           long optimizerSteps, double lr, double lossSum, int lossCount, double epochSeconds,
+                           double bestLoss, int sinceBest, long[] rngState, int[] order, List<EpochStats> history,
+                           float[] parameters, List<float[]> optimizerState, float[] best) {
+    }
+
+    public static void save(Path file, Snapshot s) {
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            // infinities are not JSON: store the best loss as a string
+            Meta m = new Meta(s.network(), s.seed(), s.epoch(), s.stepInEpoch(), s.step(), s.samples(), s.optimizerSteps(),
+                    s.lr(), s.lossSum(), s.lossCount(), s.epochSeconds(), s.bestLoss(), s.sinceBest(), s.rngState(), s.order(),
+                    s.history(), s.optimizerState().size(), s.best() != null);
+            byte[] json = JSON.writeValueAsBytes(m);
+            AtomicFile.write(file, out -> {
+                DataOutputStream d = new DataOutputStream(new BufferedOutputStream(out, 1 << 16));
+                d.write(MAGIC);
+                d.writeInt(json.length);
+                d.write(json);
+                writeFloats(d, s.parameters());
+                for (float[] a : s.optimizerState()) {
+                    writeFloats(d, a);
+                }
+                if (s.best() != null) {
+                    writeFloats(d, s.best());
+                }
+                d.flush();
+            });
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot save checkpoint " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeFloats(DataOutputStream d, float[] a) throws IOException {
+        d.writeInt(a.length);
+        ByteBuffer bb = ByteBuffer.allocate(4 * 8192).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < a.length; i += 8192) {
+            bb.clear();
+            int n = Math.min(8192, a.length - i);
+            bb.asFloatBuffer().put(a, i, n);
+            d.write(bb.array(), 0, 4 * n);
+        }
+    }
+
+    /**
+     * Loads {@code file} (or {@code file/checkpoint.bin} when it is a directory).
+     *
+     * @throws IllegalArgumentException naming the file and what is wrong with it
+     */
+    public static Snapshot load(Path file) {
+        Path f = Files.isDirectory(file) ? file.resolve(FILE) : file;
+        if (!Files.isRegularFile(f)) {
+            throw new IllegalArgumentException("--resume: no checkpoint at " + f);
+        }
+        try (InputStream in = Files.newInputStream(f)) {
+            long size = Files.size(f);
+            DataInputStream d = new DataInputStream(new BufferedInputStream(in, 1 << 16));
+            byte[] magic = new byte[MAGIC.length];
+            d.readFully(magic);
+            if (!Arrays.equals(magic, MAGIC)) {
+                throw new IllegalArgumentException(f + ": byte 0: not a Salvo checkpoint (expected SALVOCK1)");
+            }
+            int n = d.readInt();
+            if (n < 2 || n > size) {
+                throw new IllegalArgumentException(f + ": byte 8: header length " + n + " does not fit the file (" + size + " bytes)");
+            }
+            byte[] json = new byte[n];
+            d.readFully(json);
+            Meta m = JSON.readValue(json, Meta.class);
+            long budget = size - 12 - n;
+            float[] params = readFloats(d, f, budget);
+            budget -= 4 + 4L * params.length;
+            List<float[]> state = new ArrayList<>();
+            for (int i = 0; i < m.stateBuffers(); i++) {
+                float[] a = readFloats(d, f, budget);
+                budget -= 4 + 4L * a.length;
+                state.add(a);
+            }
+            float[] best = m.hasBest() ? readFloats(d, f, budget) : null;
+            if (d.read() != -1) {
+                throw new IllegalArgumentException(f + ": data after the last array");
+            }
+            return new Snapshot(m.network(), m.seed(), m.epoch(), m.stepInEpoch(), m.step(), m.samples(), m.optimizerSteps(),
+                    m.lr(), m.lossSum(), m.lossCount(), m.epochSeconds(), m.bestLoss(), m.sinceBest(), m.rngState(), m.order(),
+                    m.history(), params, state, best);
+        } catch (EOFException e) {
+            throw new IllegalArgumentException(f + ": truncated checkpoint", e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(f + ": unreadable checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    private static float[] readFloats(DataInputStream d, Path f, long budget) throws IOException {
+        int n = d.readInt();
+        if (n < 0 || 4L * n > budget) {
+            throw new IllegalArgumentException(f + ": an array of " + n + " floats does not fit in the file");
+        }
+        float[] a = new float[n];
+        byte[] buf = new byte[4 * 8192];
+        for (int i = 0; i < n; i += 8192) {
+            int k = Math.min(8192, n - i);
+            d.readFully(buf, 0, 4 * k);
+            ByteBuffer.wrap(buf, 0, 4 * k).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(a, i, k);
+        }
+        return a;
+    }
+}

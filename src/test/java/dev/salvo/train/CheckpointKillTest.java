@@ -1,0 +1,88 @@
+package dev.salvo.train;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.salvo.data.Dataset;
+import dev.salvo.data.Synthetic;
+import dev.salvo.device.Activation;
+import dev.salvo.device.Device;
+import dev.salvo.device.cpu.CpuProvider;
+import dev.salvo.device.cpu.CpuSettings;
+import dev.salvo.nn.Model;
+import dev.salvo.nn.NetworkSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real child JVM trains with a checkpoint after every step (several MB each); it is killed
+ * (SIGKILL) at random moments, many times. After every kill the checkpoint on disk must load and
+ * hold a complete state, and a later checkpoint never goes back in steps.
+ */
+class CheckpointKillTest {
+
+    /** The child: trains forever, checkpointing every step into args[0]. */
+    public static final class Child {
+        public static void main(String[] args) {
+            Path dir = Path.of(args[0]);
+            NetworkSpec net = NetworkSpec.input(256).dense(1024, Activation.RELU).dense(10).build();
+            Dataset data = Synthetic.clusters("kill", 4096, 256, 10, 1);
+            TrainConfig cfg = TrainConfig.defaults().withBatchSize(32).withEpochs(1_000_000).withOptimizer(Optimizer.adamW(0.01));
+            try (Device d = CpuProvider.open(CpuSettings.load().withThreads(1)); Model m = new Model(d, net, 1, 32);
+                 Trainer t = new Trainer(m, cfg)) {
+                if (Files.exists(dir.resolve(Checkpoint.FILE))) {
+                    t.resume(Checkpoint.load(dir));
+                }
+                System.out.println("started");
+                System.out.flush();
+                t.fit(data, null, TrainListener.NONE, new Checkpoint.Policy(dir, 1, false));
+            }
+        }
+    }
+
+    @Test
+    void killedDuringSavesLeavesALoadableCheckpoint(@TempDir Path dir) throws Exception {
+        java.util.Set<String> cp = new java.util.LinkedHashSet<>(List.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator)));
+        for (Class<?> c : List.of(Child.class, Trainer.class, com.fasterxml.jackson.databind.ObjectMapper.class,
+                com.fasterxml.jackson.core.JsonFactory.class, com.fasterxml.jackson.annotation.JsonProperty.class)) {
+            cp.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+        }
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        java.util.Random rnd = new java.util.Random(42);
+        long lastStep = -1;
+        int kills = 0;
+        int loaded = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        while (kills < 25 && System.nanoTime() < deadline) {
+            Process p = new ProcessBuilder(javaBin, "-Xmx1g", "-cp", String.join(java.io.File.pathSeparator, cp), Child.class.getName(),
+                    dir.toString()).redirectErrorStream(true).start();
+            // wait until it runs, then let it save for a random while and kill it hard
+            byte[] first = p.getInputStream().readNBytes(8);
+            if (!new String(first).startsWith("started")) {
+                p.waitFor(30, TimeUnit.SECONDS);
+                throw new AssertionError("child did not start: " + new String(first) + new String(p.getInputStream().readAllBytes()));
+            }
+            Thread.sleep(50 + rnd.nextInt(400));
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+            kills++;
+            if (Files.exists(dir.resolve(Checkpoint.FILE))) {
+                Checkpoint.Snapshot s = Checkpoint.load(dir); // throws if torn
+                assertTrue(s.step() >= lastStep, "step went back from " + lastStep + " to " + s.step());
+                assertTrue(s.parameters().length > 0 && s.optimizerState().size() == 2);
+                lastStep = s.step();
+                loaded++;
+            }
+        }
+        assertTrue(kills >= 10, "only " + kills + " kills in the time allowed");
+        assertTrue(loaded >= kills / 2, "the child saved a checkpoint in only " + loaded + " of " + kills + " runs");
+        try (var files = Files.list(dir)) {
+            List<Path> left = new ArrayList<>(files.toList());
+            assertTrue(left.contains(dir.resolve(Checkpoint.FILE)), left.toString());
+        }
+    }
+}
