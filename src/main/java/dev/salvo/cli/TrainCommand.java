@@ -2,6 +2,7 @@ package dev.salvo.cli;
 
 import dev.salvo.data.Dataset;
 import dev.salvo.data.InputTransform;
+import dev.salvo.data.Normalization;
 import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
@@ -173,7 +174,7 @@ final class TrainCommand implements Callable<Integer> {
         Checkpoint.Snapshot resumed = resume == null ? null : Checkpoint.load(resume);
         DataSource.Loaded source = DataSource.load(data, dataDir, labelColumn, header, testFraction, seed);
         Dataset.Split trainVal = source.train().stratifiedSplit(valFraction, seed, source.name() + "-train", source.name() + "-val");
-        InputTransform transform = opt("--normalize", () -> InputTransform.fit(normalize, trainVal.first()));
+        InputTransform transform = Normalization.parse(normalize).fit(trainVal.first());
         Dataset train = transform.apply(trainVal.first());
         Dataset val = transform.apply(trainVal.second());
         Dataset test = transform.apply(source.test());

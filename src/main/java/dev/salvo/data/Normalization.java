@@ -77,9 +77,30 @@ public enum Normalization {
             throw new IllegalArgumentException("cannot " + optionName() + " features: the training set "
                     + train.name() + " has no rows");
         }
+        InputTransform t = fit(train);
+        out.add(t.apply(train));
+        for (Dataset o : others) {
+            out.add(t.apply(o));
+        }
+        return out;
+    }
+
+    /**
+     * The per-feature transform {@code x' = (x - shift) * scale} this normalization fits on
+     * {@code train} (the identity for NONE); it is saved with a model so evaluation and prediction
+     * prepare inputs the same way.
+     */
+    public InputTransform fit(Dataset train) {
         int w = train.width();
-        double[] shift = new double[w];
-        double[] factor = new double[w];
+        if (this == NONE) {
+            return InputTransform.identity(w);
+        }
+        if (train.rows() == 0) {
+            throw new IllegalArgumentException("cannot " + optionName() + " features: the training set "
+                    + train.name() + " has no rows");
+        }
+        float[] shift = new float[w];
+        float[] factor = new float[w];
         float[] x = train.features();
         if (this == SCALE) {
             float min = Float.POSITIVE_INFINITY;
@@ -90,52 +111,37 @@ public enum Normalization {
             }
             double range = (double) max - min;
             java.util.Arrays.fill(shift, min);
-            java.util.Arrays.fill(factor, range > 0 ? 1.0 / range : 1.0);
+            java.util.Arrays.fill(factor, (float) (range > 0 ? 1.0 / range : 1.0));
         } else {
             int n = train.rows();
-            double[] sum = new double[w];
+            double[] mean = new double[w];
             for (int r = 0, o = 0; r < n; r++, o += w) {
                 for (int c = 0; c < w; c++) {
-                    sum[c] += x[o + c];
+                    mean[c] += x[o + c];
                 }
             }
             for (int c = 0; c < w; c++) {
-                shift[c] = sum[c] / n;
+                mean[c] /= n;
+                shift[c] = (float) mean[c];
             }
             double[] sq = new double[w];
             for (int r = 0, o = 0; r < n; r++, o += w) {
                 for (int c = 0; c < w; c++) {
-                    double d = x[o + c] - shift[c];
+                    double d = x[o + c] - mean[c];
                     sq[c] += d * d;
                 }
             }
             for (int c = 0; c < w; c++) {
                 double std = Math.sqrt(sq[c] / n);
-                factor[c] = std > 0 ? 1.0 / std : 1.0;
+                factor[c] = (float) (std > 0 ? 1.0 / std : 1.0);
             }
         }
-        out.add(transform(train, shift, factor));
-        for (Dataset o : others) {
-            out.add(transform(o, shift, factor));
-        }
-        return out;
+        return new InputTransform(shift, factor);
     }
 
     /** Normalizes a train/test split with statistics of {@code split.first()}. */
     public Dataset.Split apply(Dataset.Split split) {
         List<Dataset> d = apply(split.first(), split.second());
         return new Dataset.Split(d.get(0), d.get(1));
-    }
-
-    private static Dataset transform(Dataset d, double[] shift, double[] factor) {
-        int w = d.width();
-        float[] x = d.features();
-        float[] y = new float[x.length];
-        for (int r = 0, o = 0; r < d.rows(); r++, o += w) {
-            for (int c = 0; c < w; c++) {
-                y[o + c] = (float) ((x[o + c] - shift[c]) * factor[c]);
-            }
-        }
-        return new Dataset(d.name(), y, d.labels().clone(), d.rows(), w, d.classes());
     }
 }
