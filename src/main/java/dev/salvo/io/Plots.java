@@ -34,25 +34,29 @@ public final class Plots {
     /** Writes the curves of {@code runs} to {@code png} (atomically). */
     public static void curves(List<Series> runs, Path png, String title) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        XYChart loss = new XYChartBuilder().width(640).height(420).title(title + ": loss").xAxisTitle("epoch").yAxisTitle("loss").build();
-        XYChart acc = new XYChartBuilder().width(640).height(420).title(title + ": validation accuracy").xAxisTitle("epoch")
+        XYChart loss = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle("epoch").yAxisTitle("loss").build();
+        XYChart acc = new XYChartBuilder().width(640).height(420).title("validation accuracy").xAxisTitle("epoch")
                 .yAxisTitle("accuracy (%)").build();
         for (XYChart c : List.of(loss, acc)) {
             c.getStyler().setChartBackgroundColor(Color.WHITE);
             c.getStyler().setLegendVisible(true);
             c.getStyler().setMarkerSize(4);
         }
-        loss.getStyler().setYAxisLogarithmic(true);
         boolean several = runs.size() > 1;
+        java.util.Set<String> used = new java.util.HashSet<>();
         for (Series r : runs) {
-            String prefix = several ? r.label() + " " : "";
+            String label = r.label();
+            for (int i = 2; !used.add(label); i++) {
+                label = r.label() + " (" + i + ")";
+            }
+            String prefix = several ? label + " " : "";
             add(loss, prefix + "train", r.epoch(), r.trainLoss());
             add(loss, prefix + "validation", r.epoch(), r.valLoss());
             double[] pct = new double[r.valAccuracy().length];
             for (int i = 0; i < pct.length; i++) {
                 pct[i] = 100 * r.valAccuracy()[i];
             }
-            add(acc, several ? r.label() : "validation", r.epoch(), pct);
+            add(acc, several ? label : "validation", r.epoch(), pct);
         }
         BufferedImage a = BitmapEncoder.getBufferedImage(loss);
         BufferedImage b = BitmapEncoder.getBufferedImage(acc);
