@@ -12,6 +12,8 @@ export SALVO_CUDA_PREBUILT="${SALVO_CUDA_PREBUILT:-$here/prebuilt}"
 export SALVO_CACHE_DIR="${SALVO_CACHE_DIR:-$here/cache}"
 mkdir -p "$results/junit"
 flags=(--add-modules=jdk.incubator.vector -Xmx8g)
+# signal chaining, so native drivers' signal handlers cannot take over the JVM's (see the README)
+if [[ -f "$here/runtime/lib/libjsig.so" ]]; then export LD_PRELOAD="$here/runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"; fi
 status=0
 
 echo "== node"; { uname -a; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true; } | tee "$results/node.txt"
