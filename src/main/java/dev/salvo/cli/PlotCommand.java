@@ -32,7 +32,7 @@ final class PlotCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (!Plots.available()) {
+        if (!RunFolder.plottingAvailable()) {
             throw new IllegalArgumentException("salvo plot needs the java.desktop module, which this Java runtime lacks");
         }
         List<Plots.Series> series = new ArrayList<>();

@@ -26,11 +26,6 @@ public final class Plots {
     public record Series(String label, double[] epoch, double[] trainLoss, double[] valLoss, double[] valAccuracy) {
     }
 
-    /** True when this Java runtime can draw (the java.desktop module is present). */
-    public static boolean available() {
-        return ModuleLayer.boot().findModule("java.desktop").isPresent();
-    }
-
     /** Writes the curves of {@code runs} to {@code png} (atomically). */
     public static void curves(List<Series> runs, Path png, String title) throws IOException {
         System.setProperty("java.awt.headless", "true");

@@ -87,9 +87,17 @@ public final class RunFolder {
         }
     }
 
+    /**
+     * True when this Java runtime can draw (the java.desktop module is present). Asked here, not in
+     * {@link Plots}, whose class must not even be loaded without java.desktop.
+     */
+    public static boolean plottingAvailable() {
+        return ModuleLayer.boot().findModule("java.desktop").isPresent();
+    }
+
     /** Draws curves.png; returns false (and draws nothing) on a runtime without java.desktop. */
     public boolean curves(String title) {
-        if (!Plots.available() || epochs.isEmpty()) {
+        if (!plottingAvailable() || epochs.isEmpty()) {
             return false;
         }
         try {
