@@ -67,4 +67,21 @@ public final class Check {
     public static Dataset clusters(String name, int rows, int width, int classes, long seed) {
         return Synthetic.clusters(name, rows, width, classes, seed);
     }
+
+    /**
+     * A class path for a child JVM: this JVM's (surefire's may be a manifest-only jar, the JUnit
+     * console's only its launcher) plus wherever the given classes were loaded from.
+     */
+    public static String childClassPath(Class<?>... classes) {
+        java.util.Set<String> cp = new java.util.LinkedHashSet<>(
+                java.util.List.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator)));
+        try {
+            for (Class<?> c : classes) {
+                cp.add(java.nio.file.Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+            }
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        return String.join(java.io.File.pathSeparator, cp);
+    }
 }

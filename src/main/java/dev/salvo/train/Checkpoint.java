@@ -54,14 +54,14 @@ public final class Checkpoint {
     }
 
     /** Scalars of a checkpoint (the JSON part). */
-    record Meta(String network, long seed, int epoch, int stepInEpoch, long step, long samples, long optimizerSteps,
+    record Meta(String network, long seed, int epoch, int stepInEpoch, long step, long samples,
                 double lr, double lossSum, int lossCount, double epochSeconds, double bestLoss, int sinceBest,
                 long[] rngState, int[] order, List<EpochStats> history, int stateBuffers, boolean hasBest) {
     }
 
     /** Everything in a checkpoint. */
     public record Snapshot(String network, long seed, int epoch, int stepInEpoch, long step, long samples,
-                           long optimizerSteps, double lr, double lossSum, int lossCount, double epochSeconds,
+                           double lr, double lossSum, int lossCount, double epochSeconds,
                            double bestLoss, int sinceBest, long[] rngState, int[] order, List<EpochStats> history,
                            float[] parameters, List<float[]> optimizerState, float[] best) {
     }
@@ -70,7 +70,7 @@ public final class Checkpoint {
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
             // infinities are not JSON: store the best loss as a string
-            Meta m = new Meta(s.network(), s.seed(), s.epoch(), s.stepInEpoch(), s.step(), s.samples(), s.optimizerSteps(),
+            Meta m = new Meta(s.network(), s.seed(), s.epoch(), s.stepInEpoch(), s.step(), s.samples(),
                     s.lr(), s.lossSum(), s.lossCount(), s.epochSeconds(), s.bestLoss(), s.sinceBest(), s.rngState(), s.order(),
                     s.history(), s.optimizerState().size(), s.best() != null);
             byte[] json = JSON.writeValueAsBytes(m);
@@ -142,7 +142,7 @@ public final class Checkpoint {
             if (d.read() != -1) {
                 throw new IllegalArgumentException(f + ": data after the last array");
             }
-            return new Snapshot(m.network(), m.seed(), m.epoch(), m.stepInEpoch(), m.step(), m.samples(), m.optimizerSteps(),
+            return new Snapshot(m.network(), m.seed(), m.epoch(), m.stepInEpoch(), m.step(), m.samples(),
                     m.lr(), m.lossSum(), m.lossCount(), m.epochSeconds(), m.bestLoss(), m.sinceBest(), m.rngState(), m.order(),
                     m.history(), params, state, best);
         } catch (EOFException e) {

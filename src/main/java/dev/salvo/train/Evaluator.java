@@ -2,7 +2,6 @@ package dev.salvo.train;
 
 import dev.salvo.data.Dataset;
 import dev.salvo.device.Device;
-import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 
 /**
@@ -53,9 +52,7 @@ public final class Evaluator {
             throw new IllegalArgumentException(data.name() + " has " + data.classes() + " classes but the network's output layer has "
                     + c + " units");
         }
-        float[] x = new float[batch * f];
-        int[] y = new int[batch];
-        float[] t = model.spec().loss() == Loss.MSE ? new float[batch * c] : null;
+        Batcher batcher = new Batcher(model);
         float[] loss = new float[batch];
         int[] pred = new int[batch];
         long[][] confusion = new long[c][c];
@@ -63,25 +60,16 @@ public final class Evaluator {
         long correct = 0;
         for (int from = 0; from < data.rows(); from += batch) {
             int n = Math.min(batch, data.rows() - from);
-            System.arraycopy(data.features(), from * f, x, 0, n * f);
-            System.arraycopy(data.labels(), from, y, 0, n);
-            device.upload(x, model.input().slice(0, (long) n * f));
-            device.upload(y, model.labels().slice(0, n));
-            if (t != null) {
-                java.util.Arrays.fill(t, 0, n * c, 0f);
-                for (int r = 0; r < n; r++) {
-                    t[r * c + y[r]] = 1f;
-                }
-                device.upload(t, model.targets().slice(0, (long) n * c));
-            }
+            batcher.load(data, null, from, n);
             model.forward(n);
             model.loss(n);
             device.download(model.rowLoss().slice(0, n), loss);
             model.predict(n, pred);
             for (int r = 0; r < n; r++) {
                 lossSum += loss[r];
-                confusion[y[r]][pred[r]]++;
-                if (pred[r] == y[r]) {
+                int label = batcher.label(r);
+                confusion[label][pred[r]]++;
+                if (pred[r] == label) {
                     correct++;
                 }
             }

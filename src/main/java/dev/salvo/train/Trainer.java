@@ -7,7 +7,6 @@ import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import dev.salvo.util.Rng;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -36,8 +35,8 @@ public final class Trainer implements AutoCloseable {
     private final DeviceBuffer health;
     private final List<DeviceBuffer> owned = new ArrayList<>();
     private Rng shuffleRng;
-    private long optimizerSteps;
     private Progress progress;
+    private final Batcher batcher;
     private DeviceBuffer best;
 
     public Trainer(Model model, TrainConfig config) {
@@ -55,6 +54,7 @@ public final class Trainer implements AutoCloseable {
         m2 = states == 2 ? zeros(n) : null;
         lossSlots = own(device.allocFloat(config.lossEvery()));
         health = own(device.allocFloat(1));
+        batcher = new Batcher(model);
         shuffleRng = new Rng(config.seed() * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
     }
 
@@ -104,15 +104,10 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException(train.name() + ": every training row has the same label; a classifier needs at least 2 classes");
         }
         int rows = train.rows();
-        int f = train.width();
-        int c = model.spec().outputs();
         int batch = config.batchSize();
         int steps = stepsPerEpoch(rows);
         long total = (long) steps * config.epochs();
         int k = config.lossEvery();
-        float[] xStage = new float[batch * f];
-        int[] yStage = new int[batch];
-        float[] tStage = model.spec().loss() == Loss.MSE ? new float[batch * c] : null;
         float[] slotHost = new float[k];
         int[] slotRows = new int[k];
         long[] slotStep = new long[k];
@@ -145,8 +140,7 @@ public final class Trainer implements AutoCloseable {
             for (int s = p.stepInEpoch; s < steps; s++) {
                 int from = s * batch;
                 int n = Math.min(batch, rows - from);
-                stage(train, p.order, from, n, xStage, yStage, tStage);
-                upload(n, f, c, xStage, yStage, tStage);
+                batcher.load(train, p.order, from, n);
                 model.forward(n);
                 model.loss(n);
                 DeviceBuffer slot = lossSlots.slice(pending, 1);
@@ -155,7 +149,7 @@ public final class Trainer implements AutoCloseable {
                 device.checkFinite(model.gradients(), slot);
                 device.checkFinite(slot, health);
                 p.lr = config.schedule().lr(config.learningRate(), p.step, total, p.epoch);
-                update(p.lr);
+                update(p.lr, p.step + 1);
                 slotRows[pending] = n;
                 slotStep[pending] = p.step;
                 pending++;
@@ -169,8 +163,7 @@ public final class Trainer implements AutoCloseable {
                         double loss = slotHost[j] / slotRows[j];
                         if (!Double.isFinite(loss)) {
                             int badStep = (int) (slotStep[j] - (long) p.epoch * steps);
-                            stage(train, p.order, badStep * batch, slotRows[j], xStage, yStage, tStage);
-                            upload(slotRows[j], f, c, xStage, yStage, tStage);
+                            batcher.load(train, p.order, badStep * batch, slotRows[j]);
                             String where = model.locateNonFinite(slotRows[j]);
                             throw new TrainingDivergedException(p.epoch + 1, slotStep[j] + 1, badStep + 1, where);
                         }
@@ -267,7 +260,7 @@ public final class Trainer implements AutoCloseable {
             device.download(best, bestHost);
         }
         return new Checkpoint.Snapshot(model.spec().describe(), config.seed(), p.epoch, p.stepInEpoch, p.step, p.samples,
-                optimizerSteps, p.lr, p.lossSum, p.lossCount, p.epochSeconds, p.bestLoss, p.sinceBest, shuffleRng.state(),
+                p.lr, p.lossSum, p.lossCount, p.epochSeconds, p.bestLoss, p.sinceBest, shuffleRng.state(),
                 p.order.clone(), List.copyOf(p.history), model.parametersToHost(), state, bestHost);
     }
 
@@ -313,7 +306,6 @@ public final class Trainer implements AutoCloseable {
         p.sinceBest = s.sinceBest();
         p.history.addAll(s.history());
         progress = p;
-        optimizerSteps = s.optimizerSteps();
         shuffleRng = Rng.fromState(s.rngState());
     }
 
@@ -338,36 +330,12 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    private static void stage(Dataset d, int[] order, int from, int n, float[] x, int[] y, float[] t) {
-        int f = d.width();
-        for (int r = 0; r < n; r++) {
-            int src = order[from + r];
-            System.arraycopy(d.features(), src * f, x, r * f, f);
-            y[r] = d.labels()[src];
-        }
-        if (t != null) {
-            int c = t.length / y.length;
-            Arrays.fill(t, 0, n * c, 0f);
-            for (int r = 0; r < n; r++) {
-                t[r * c + y[r]] = 1f;
-            }
-        }
-    }
-
-    private void upload(int n, int f, int c, float[] x, int[] y, float[] t) {
-        device.upload(x, model.input().slice(0, (long) n * f));
-        device.upload(y, model.labels().slice(0, n));
-        if (t != null) {
-            device.upload(t, model.targets().slice(0, (long) n * c));
-        }
-    }
-
-    private void update(double lr) {
-        optimizerSteps++;
+    /** One optimizer step; {@code t} (1-based) is the global step, Adam's bias-correction count. */
+    private void update(double lr, long t) {
         if (config.optimizer() instanceof Optimizer.Sgd sgd) {
             device.sgdUpdate(model.parameters(), model.gradients(), velocity, sgd.step(lr), health);
         } else if (config.optimizer() instanceof Optimizer.Adam adam) {
-            device.adamUpdate(model.parameters(), model.gradients(), m1, m2, adam.step(lr, optimizerSteps), health);
+            device.adamUpdate(model.parameters(), model.gradients(), m1, m2, adam.step(lr, t), health);
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.salvo.Check;
+import dev.salvo.check.ConsistencyCheck;
 import dev.salvo.data.Dataset;
 import dev.salvo.device.cpu.ReferenceDevice;
 import dev.salvo.device.cpu.ReferenceOps;
@@ -486,7 +487,7 @@ public abstract class DeviceContract {
 
     // ---- training: residency, determinism, consistency -----------------------------------
 
-    static final NetworkSpec NET = NetworkSpec.input(20).dense(32, Activation.TANH).dense(16, Activation.RELU).dense(5).build();
+    static final NetworkSpec NET = ConsistencyCheck.NET;
 
     /**
      * 100 steps copy in exactly the batch (features + labels) and copy out exactly the loss slots;
@@ -559,10 +560,8 @@ public abstract class DeviceContract {
             try (Model m1 = new Model(dev, NET, 9, 8); Model m2 = new Model(ref, NET, 9, 8)) {
                 assertEquals(m2.initialSha256(), m1.initialSha256(), "initial parameters SHA-256");
             }
-            List<Double> got = new ArrayList<>();
-            List<Double> want = new ArrayList<>();
-            train(dev, 9, 20, got);
-            train(ref, 9, 20, want);
+            List<Double> got = ConsistencyCheck.losses(dev, 20);
+            List<Double> want = ConsistencyCheck.losses(ref, 20);
             assertEquals(20, got.size());
             for (int s = 0; s < 20; s++) {
                 double rel = Math.abs(got.get(s) - want.get(s)) / Math.abs(want.get(s));
@@ -570,17 +569,10 @@ public abstract class DeviceContract {
             }
             Dataset all = Check.clusters("acc", 1200, 20, 5, 21);
             Dataset.Split split = all.stratifiedSplit(0.25, 1, "train", "test");
-            double accDev = accuracy(dev, split);
-            double accRef = accuracy(ref, split);
+            double accDev = ConsistencyCheck.accuracy(dev, split);
+            double accRef = ConsistencyCheck.accuracy(ref, split);
             assertTrue(Math.abs(accDev - accRef) <= 0.005, "accuracy " + accDev + " vs reference " + accRef);
         }
     }
 
-    private static double accuracy(Device d, Dataset.Split split) {
-        TrainConfig cfg = TrainConfig.defaults().withEpochs(3).withBatchSize(30).withSeed(4).withLearningRate(3e-3);
-        try (Model model = new Model(d, NET, 4, 30); Trainer trainer = new Trainer(model, cfg)) {
-            trainer.fit(split.first(), null, TrainListener.NONE);
-            return trainer.evaluate(split.second()).accuracy();
-        }
-    }
 }

@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -106,11 +104,8 @@ class AtomicFileKillTest {
         return gen;
     }
 
-    private static String classpath() throws URISyntaxException {
-        // surefire's java.class.path may be a manifest-only jar; add where these classes really are
-        return System.getProperty("java.class.path")
-                + File.pathSeparator + Path.of(AtomicFile.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                + File.pathSeparator + Path.of(Saver.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    private static String classpath() {
+        return dev.salvo.Check.childClassPath(AtomicFile.class, Saver.class);
     }
 
     @Test

@@ -46,11 +46,8 @@ class CheckpointKillTest {
 
     @Test
     void killedDuringSavesLeavesALoadableCheckpoint(@TempDir Path dir) throws Exception {
-        java.util.Set<String> cp = new java.util.LinkedHashSet<>(List.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator)));
-        for (Class<?> c : List.of(Child.class, Trainer.class, com.fasterxml.jackson.databind.ObjectMapper.class,
-                com.fasterxml.jackson.core.JsonFactory.class, com.fasterxml.jackson.annotation.JsonProperty.class)) {
-            cp.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
-        }
+        String cp = dev.salvo.Check.childClassPath(Child.class, Trainer.class, com.fasterxml.jackson.databind.ObjectMapper.class,
+                com.fasterxml.jackson.core.JsonFactory.class, com.fasterxml.jackson.annotation.JsonProperty.class);
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         java.util.Random rnd = new java.util.Random(42);
         long lastStep = -1;
@@ -58,7 +55,7 @@ class CheckpointKillTest {
         int loaded = 0;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
         while (kills < 25 && System.nanoTime() < deadline) {
-            Process p = new ProcessBuilder(javaBin, "-Xmx1g", "-cp", String.join(java.io.File.pathSeparator, cp), Child.class.getName(),
+            Process p = new ProcessBuilder(javaBin, "-Xmx1g", "-cp", cp, Child.class.getName(),
                     dir.toString()).redirectErrorStream(true).start();
             // wait until it runs, then let it save for a random while and kill it hard
             byte[] first = p.getInputStream().readNBytes(8);

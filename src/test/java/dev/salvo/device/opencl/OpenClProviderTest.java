@@ -102,14 +102,11 @@ class OpenClProviderTest {
     void noPlatformIsUnavailableNotACrash() throws Exception {
         // a child JVM whose ICD loader finds no vendor: OpenCL must be "unavailable", the CPU still works
         // the class path of this JVM may be a launcher's only (JUnit console): add where Salvo's classes came from
-        java.util.Set<String> cp = new java.util.LinkedHashSet<>(List.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator)));
-        for (Class<?> c : List.of(dev.salvo.cli.Main.class, org.jocl.CL.class, picocli.CommandLine.class,
+        String cp = dev.salvo.Check.childClassPath(dev.salvo.cli.Main.class, org.jocl.CL.class, picocli.CommandLine.class,
                 com.fasterxml.jackson.databind.ObjectMapper.class, com.fasterxml.jackson.core.JsonFactory.class,
-                com.fasterxml.jackson.annotation.JsonProperty.class, jcuda.driver.JCudaDriver.class)) {
-            cp.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
-        }
+                com.fasterxml.jackson.annotation.JsonProperty.class, jcuda.driver.JCudaDriver.class);
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", String.join(java.io.File.pathSeparator, cp), "dev.salvo.cli.Main", "devices");
+                "-cp", cp, "dev.salvo.cli.Main", "devices");
         pb.environment().put("OCL_ICD_VENDORS", "/nonexistent-salvo-test");
         pb.environment().remove("OCL_ICD_FILENAMES");
         pb.redirectErrorStream(true);
