@@ -7,6 +7,7 @@
 #   kernels/            the kernel source (also inside the jar; SALVO_KERNELS may point here)
 #   prebuilt/           cubins of every kernel for the architectures below (when nvcc is here)
 #   run-gpu-tests.sh    runs the tests, salvo devices/check/train, writes JUnit XML under results/
+#   compare.sh          Salvo against PyTorch on the same GPU (with pytorch_gpu_reference.py)
 # Usage: tests-gpu/build-bundle.sh [OUT_DIR]   (default tests-gpu/bundle; git ignores it)
 # Environment: JAVA_HOME (a JDK 17+ with jlink), SALVO_CUDA_ARCHS (default "sm_90 sm_80").
 set -euo pipefail
@@ -40,8 +41,8 @@ else
   echo "build-bundle: no nvcc here: no prebuilt cubins (the node then needs NVRTC 12 or nvcc)"
 fi
 
-cp tests-gpu/run-gpu-tests.sh "$out/run-gpu-tests.sh"
-chmod +x "$out/run-gpu-tests.sh"
+cp tests-gpu/run-gpu-tests.sh tests-gpu/compare.sh tests-gpu/pytorch_gpu_reference.py "$out/"
+chmod +x "$out/run-gpu-tests.sh" "$out/compare.sh"
 size="$(du -sm "$out" | cut -f1)"
 echo "build-bundle: $out is ${size} MB"
 if (( size >= 60 )); then
