@@ -14,7 +14,9 @@ import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -106,12 +108,27 @@ class AllocationFreeStepTest {
              Trainer t = new Trainer(m, cfg.withEpochs(1))) {
             Windows w = new Windows(AllocationMeter.callerAndThreads("salvo-cpu-"), extraPerStep);
             assertTrue(w.meter.threads() >= d.threads(), () -> "measured threads " + w.meter.names());
+            Set<Thread> poolBefore = poolThreads();
             t.fit(data, null, w);
+            Set<Thread> poolAfter = poolThreads();
+            assertTrue(poolBefore.containsAll(poolAfter) && poolAfter.containsAll(List.of(d.workerThreads())),
+                    () -> "no pool thread started during training: before " + poolBefore + ", after " + poolAfter);
             assertEquals(steps + 1, w.stepsSeen, "the windows lie inside the one epoch");
             assertEquals(expectResident, t.dataResident(), "data resident on the device");
             System.out.printf("%s: %s%n", spec.describe(), w.describe());
             return w;
         }
+    }
+
+    /** Live threads of CPU pools (by their name). */
+    static Set<Thread> poolThreads() {
+        Set<Thread> s = new HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("salvo-cpu-") && t.isAlive()) {
+                s.add(t);
+            }
+        }
+        return s;
     }
 
     static void assertAllocationFree(Windows w) {

@@ -82,6 +82,11 @@ public final class CpuDevice extends BaseDevice {
         return pool.threads();
     }
 
+    /** The pool's worker threads (the calling thread, which also works, not included). */
+    public Thread[] workerThreads() {
+        return pool.workerThreads();
+    }
+
     /** True when matmul uses the Vector API kernel. */
     public boolean usesSimd() {
         return gemm.usesSimd();
