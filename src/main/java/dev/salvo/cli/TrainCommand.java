@@ -131,6 +131,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--loss-every", defaultValue = "1", description = "Read the loss back every k steps. Default: ${DEFAULT-VALUE}.")
     int lossEvery;
 
+    @Option(names = "--resident-data", defaultValue = "auto",
+            description = "Keep the training and validation data on the device and gather batches there: auto (when they take at most a quarter of device memory), on, off. Default: ${DEFAULT-VALUE}.")
+    String residentData;
+
     @Option(names = "--no-progress", description = "No progress bar (epoch lines only).")
     boolean noProgress;
 
@@ -161,7 +165,8 @@ final class TrainCommand implements Callable<Integer> {
         Init initKind = opt("--init", () -> Init.parse(init));
         Optimizer opt = opt("--optimizer", () -> Optimizer.parse(optimizer, momentum, weightDecay));
         Schedule sched = opt("--schedule", () -> Schedule.parse(schedule, warmup, stepEpochs, gamma, minFactor));
-        TrainConfig config = new TrainConfig(opt, lr, sched, batchSize, epochs, seed, lossEvery, patience);
+        TrainConfig.ResidentData placement = opt("--resident-data", () -> TrainConfig.ResidentData.parse(residentData));
+        TrainConfig config = new TrainConfig(opt, lr, sched, batchSize, epochs, seed, lossEvery, patience, placement);
         if (!(valFraction > 0 && valFraction <= 0.5)) {
             throw new IllegalArgumentException("--val-fraction must be in (0, 0.5], got " + valFraction);
         }

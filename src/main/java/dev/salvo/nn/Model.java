@@ -16,6 +16,12 @@ import java.util.List;
  * <p>Per step the trainer writes the batch into {@link #input()} and {@link #labels()}, then calls
  * {@link #forward(int)}, {@link #loss(int)} and {@link #backward(int)}; gradients land in
  * {@link #gradients()}, laid out like the parameters ({@link ParamLayout}).
+ *
+ * <p>A step allocates nothing on the host: the views of a batch of {@code rows} rows (every
+ * layer's input, output and gradient slices) and the three matrix-product shapes of each layer are
+ * built once per row count into a {@link Plan} and reused. A few plans are kept (the full batch,
+ * the last partial batch of an epoch, an evaluation set's last batch), so the steady state of an
+ * epoch builds none.
  */
 public final class Model implements AutoCloseable {
 
@@ -52,11 +58,82 @@ public final class Model implements AutoCloseable {
         }
     }
 
+    /**
+     * Everything a pass over {@code rows} rows hands the device, built once per row count: per
+     * stage the forward product {@code X W^T}, the weight-gradient product {@code dZ^T X}, the
+     * input-gradient product {@code dZ W}, and the row slices of its input, pre-activation,
+     * output and of the two gradient buffers it reads from and writes to.
+     */
+    private final class Plan {
+        final int rows;
+        final Gemm[] forward;
+        final Gemm[] weightGrad;
+        final Gemm[] inputGrad;
+        final DeviceBuffer[] x;
+        final DeviceBuffer[] z;
+        final DeviceBuffer[] y;
+        final DeviceBuffer[] dOut;
+        final DeviceBuffer[] dIn;
+        final DeviceBuffer output;
+        final DeviceBuffer outputGrad;
+        final DeviceBuffer input;
+        final DeviceBuffer labels;
+        final DeviceBuffer targets;
+        final DeviceBuffer rowLoss;
+        final DeviceBuffer predicted;
+
+        Plan(int rows) {
+            this.rows = rows;
+            int n = stages.length;
+            forward = new Gemm[n];
+            weightGrad = new Gemm[n];
+            inputGrad = new Gemm[n];
+            x = new DeviceBuffer[n];
+            z = new DeviceBuffer[n];
+            y = new DeviceBuffer[n];
+            dOut = new DeviceBuffer[n];
+            dIn = new DeviceBuffer[n];
+            // backward alternates between gradA and gradB: the last stage reads gradA
+            DeviceBuffer d = gradA;
+            DeviceBuffer other = gradB;
+            for (int i = n - 1; i >= 0; i--) {
+                Stage s = stages[i];
+                long inLen = (long) rows * s.in;
+                long outLen = (long) rows * s.out;
+                forward[i] = new Gemm(rows, s.out, s.in, false, true);
+                weightGrad[i] = new Gemm(s.out, s.in, rows, true, false);
+                inputGrad[i] = new Gemm(rows, s.in, s.out, false, false);
+                x[i] = s.x.slice(0, inLen);
+                z[i] = s.z.slice(0, outLen);
+                y[i] = s.y.slice(0, outLen);
+                dOut[i] = d.slice(0, outLen);
+                dIn[i] = i > 0 ? other.slice(0, inLen) : null;
+                DeviceBuffer t = d;
+                d = other;
+                other = t;
+            }
+            int c = spec.outputs();
+            output = output().slice(0, (long) rows * c);
+            outputGrad = gradA.slice(0, (long) rows * c);
+            input = Model.this.input.slice(0, (long) rows * spec.inputs());
+            labels = Model.this.labels.slice(0, rows);
+            targets = Model.this.targets == null ? null : Model.this.targets.slice(0, (long) rows * c);
+            rowLoss = Model.this.rowLoss.slice(0, rows);
+            predicted = Model.this.predicted.slice(0, rows);
+        }
+    }
+
+    /** Plans kept: full batch, an epoch's last partial batch, an evaluation set's last batch, one more. */
+    private static final int PLANS = 4;
+
     private final Device device;
     private final NetworkSpec spec;
     private final ParamLayout layout;
     private final int capacity;
-    private final List<Stage> stages = new ArrayList<>();
+    private final int outputs;
+    private final Stage[] stages;
+    private final Plan[] plans = new Plan[PLANS];
+    private int nextPlan;
     private final List<DeviceBuffer> owned = new ArrayList<>();
     private final DeviceBuffer params;
     private final DeviceBuffer grads;
@@ -86,9 +163,11 @@ public final class Model implements AutoCloseable {
         this.spec = spec;
         this.layout = ParamLayout.of(spec);
         this.capacity = batchCapacity;
+        this.outputs = spec.outputs();
         if (parameters.length != layout.size()) {
             throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + parameters.length);
         }
+        List<Stage> built = new ArrayList<>();
         try {
             params = own(device.allocFloat(layout.size()));
             grads = own(device.allocFloat(layout.size()));
@@ -119,7 +198,7 @@ public final class Model implements AutoCloseable {
                     s.y = own(device.allocFloat((long) capacity * s.out));
                     s.z = s.y;
                 }
-                stages.add(s);
+                built.add(s);
                 width = s.out;
                 maxWidth = Math.max(maxWidth, width);
             }
@@ -130,6 +209,7 @@ public final class Model implements AutoCloseable {
             predicted = own(device.allocInt(capacity));
             gradA = own(device.allocFloat((long) capacity * maxWidth));
             gradB = own(device.allocFloat((long) capacity * maxWidth));
+            stages = built.toArray(new Stage[0]);
             DeviceBuffer x = input;
             for (Stage s : stages) {
                 s.x = x;
@@ -223,7 +303,41 @@ public final class Model implements AutoCloseable {
 
     /** Network output of the last forward pass {@code (capacity, outputs)}: logits under cross-entropy. */
     public DeviceBuffer output() {
-        return stages.get(stages.size() - 1).y;
+        return stages[stages.length - 1].y;
+    }
+
+    /** The first {@code rows} rows of {@link #input()} (a view made once per row count). */
+    public DeviceBuffer input(int rows) {
+        return plan(rows).input;
+    }
+
+    /** The first {@code rows} of {@link #labels()} (a view made once per row count). */
+    public DeviceBuffer labels(int rows) {
+        return plan(rows).labels;
+    }
+
+    /** The first {@code rows} rows of {@link #targets()}; null for cross-entropy. */
+    public DeviceBuffer targets(int rows) {
+        return plan(rows).targets;
+    }
+
+    /** The first {@code rows} of {@link #rowLoss()} (a view made once per row count). */
+    public DeviceBuffer rowLoss(int rows) {
+        return plan(rows).rowLoss;
+    }
+
+    /** The plan for {@code rows} rows: found among the kept ones, else built (replacing the oldest). */
+    private Plan plan(int rows) {
+        for (Plan p : plans) {
+            if (p != null && p.rows == rows) {
+                return p;
+            }
+        }
+        checkRows(rows);
+        Plan p = new Plan(rows);
+        plans[nextPlan] = p;
+        nextPlan = (nextPlan + 1) % PLANS;
+        return p;
     }
 
     /** Copies the parameters to the host (counted as a device-to-host transfer). */
@@ -249,19 +363,18 @@ public final class Model implements AutoCloseable {
 
     /** Forward pass over the first {@code rows} rows of {@link #input()}. */
     public void forward(int rows) {
-        checkRows(rows);
-        for (Stage s : stages) {
-            forward(s, rows);
+        Plan p = plan(rows);
+        for (int i = 0; i < stages.length; i++) {
+            forward(p, i);
         }
     }
 
-    private void forward(Stage s, int rows) {
-        DeviceBuffer x = s.x.slice(0, (long) rows * s.in);
+    private void forward(Plan p, int i) {
+        Stage s = stages[i];
         if (s.spec instanceof LayerSpec.Softmax) {
-            device.softmaxForward(rows, s.out, x, s.y);
+            device.softmaxForward(p.rows, s.out, p.x[i], p.y[i]);
         } else {
-            device.matmul(new Gemm(rows, s.out, s.in, false, true), x, s.w, s.b, s.act,
-                    s.z, s.act == Activation.IDENTITY ? null : s.y);
+            device.matmul(p.forward[i], p.x[i], s.w, s.b, s.act, p.z[i], s.act == Activation.IDENTITY ? null : p.y[i]);
         }
     }
 
@@ -270,61 +383,52 @@ public final class Model implements AutoCloseable {
      * batch mean loss with respect to the output, ready for {@link #backward(int)}.
      */
     public void loss(int rows) {
-        checkRows(rows);
-        int c = spec.outputs();
-        DeviceBuffer out = output().slice(0, (long) rows * c);
-        DeviceBuffer d = gradA.slice(0, (long) rows * c);
+        Plan p = plan(rows);
+        int c = outputs;
         if (spec.loss() == Loss.SOFTMAX_CROSS_ENTROPY) {
-            device.softmaxCrossEntropy(rows, c, out, labels, 1.0 / rows, rowLoss, d);
+            device.softmaxCrossEntropy(rows, c, p.output, labels, 1.0 / rows, rowLoss, p.outputGrad);
         } else {
-            device.meanSquaredError(rows, c, out, targets, 1.0 / rows, rowLoss, d);
+            device.meanSquaredError(rows, c, p.output, targets, 1.0 / rows, rowLoss, p.outputGrad);
         }
     }
 
     /** Backward pass: fills {@link #gradients()} from the output gradient left by {@link #loss(int)}. */
     public void backward(int rows) {
-        checkRows(rows);
-        DeviceBuffer d = gradA;
-        DeviceBuffer other = gradB;
-        for (int i = stages.size() - 1; i >= 0; i--) {
-            Stage s = stages.get(i);
-            if (backward(s, rows, d, i > 0 ? other : null)) {
-                DeviceBuffer t = d;
-                d = other;
-                other = t;
-            }
+        Plan p = plan(rows);
+        for (int i = stages.length - 1; i >= 0; i--) {
+            backward(p, i);
         }
     }
 
-    /** Backward through one stage; returns true when it wrote the input gradient into {@code dIn}. */
-    private boolean backward(Stage s, int rows, DeviceBuffer dOutBuf, DeviceBuffer dInBuf) {
-        DeviceBuffer dOut = dOutBuf.slice(0, (long) rows * s.out);
-        DeviceBuffer x = s.x.slice(0, (long) rows * s.in);
+    /**
+     * Backward through stage {@code i}: weight and bias gradients, and the input gradient into
+     * {@code p.dIn[i]} (which the stage below reads as its {@code dOut}) unless it is the first.
+     */
+    private void backward(Plan p, int i) {
+        Stage s = stages[i];
+        int rows = p.rows;
+        DeviceBuffer dOut = p.dOut[i];
         if (s.spec instanceof LayerSpec.Softmax) {
-            if (dInBuf == null) {
-                return false;
+            if (p.dIn[i] != null) {
+                device.softmaxBackward(rows, s.out, p.y[i], dOut, p.dIn[i]);
             }
-            device.softmaxBackward(rows, s.out, s.y.slice(0, (long) rows * s.out), dOut,
-                    dInBuf.slice(0, (long) rows * s.in));
-            return true;
+            return;
         }
         if (s.act != Activation.IDENTITY) {
-            device.activationBackward(s.act, s.z.slice(0, (long) rows * s.out), dOut, dOut);
+            device.activationBackward(s.act, p.z[i], dOut, dOut);
         }
-        device.matmul(new Gemm(s.out, s.in, rows, true, false), dOut, x, null, Activation.IDENTITY, s.gw, null);
+        device.matmul(p.weightGrad[i], dOut, p.x[i], null, Activation.IDENTITY, s.gw, null);
         device.columnSums(rows, s.out, dOut, s.gb);
-        if (dInBuf == null) {
-            return false;
+        if (p.dIn[i] != null) {
+            device.matmul(p.inputGrad[i], dOut, s.w, null, Activation.IDENTITY, p.dIn[i], null);
         }
-        device.matmul(new Gemm(rows, s.in, s.out, false, false), dOut, s.w, null, Activation.IDENTITY,
-                dInBuf.slice(0, (long) rows * s.in), null);
-        return true;
     }
 
     /** Argmax of the output rows into the host array {@code dst (rows)}; downloads rows ints. */
     public void predict(int rows, int[] dst) {
-        device.argmax(rows, spec.outputs(), output(), predicted);
-        device.download(predicted.slice(0, rows), dst);
+        Plan p = plan(rows);
+        device.argmax(rows, outputs, output(), predicted);
+        device.download(p.predicted, dst);
     }
 
     /**
@@ -341,8 +445,10 @@ public final class Model implements AutoCloseable {
                 }
             }
         }
-        for (Stage s : stages) {
-            forward(s, rows);
+        Plan plan = plan(rows);
+        for (int i = 0; i < stages.length; i++) {
+            Stage s = stages[i];
+            forward(plan, i);
             if (!finite(s.z, (long) rows * s.out)) {
                 return s.describe() + " forward (pre-activation)";
             }
@@ -354,21 +460,14 @@ public final class Model implements AutoCloseable {
         if (!finite(rowLoss, rows)) {
             return "the loss (" + spec.loss().cliName() + ") of finite outputs";
         }
-        DeviceBuffer d = gradA;
-        DeviceBuffer other = gradB;
-        for (int i = stages.size() - 1; i >= 0; i--) {
-            Stage s = stages.get(i);
-            boolean swapped = backward(s, rows, d, i > 0 ? other : null);
+        for (int i = stages.length - 1; i >= 0; i--) {
+            Stage s = stages[i];
+            backward(plan, i);
             if (s.gw != null && (!finite(s.gw, s.gw.length()) || !finite(s.gb, s.gb.length()))) {
                 return s.describe() + " backward (weight/bias gradient)";
             }
-            if (swapped) {
-                if (!finite(other, (long) rows * s.in)) {
-                    return s.describe() + " backward (input gradient)";
-                }
-                DeviceBuffer t = d;
-                d = other;
-                other = t;
+            if (plan.dIn[i] != null && !finite(plan.dIn[i], (long) rows * s.in)) {
+                return s.describe() + " backward (input gradient)";
             }
         }
         return "no layer: the values are finite when the step is replayed";

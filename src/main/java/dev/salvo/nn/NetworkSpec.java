@@ -30,8 +30,8 @@ public record NetworkSpec(int inputs, List<LayerSpec> layers, Loss loss, Init in
     /** Width of the network's output (the number of classes for classification). */
     public int outputs() {
         int w = inputs;
-        for (LayerSpec l : layers) {
-            if (l instanceof LayerSpec.Dense d) {
+        for (int i = 0; i < layers.size(); i++) { // indexed: no iterator (called on the training path)
+            if (layers.get(i) instanceof LayerSpec.Dense d) {
                 w = d.units();
             }
         }

@@ -2,57 +2,261 @@ package dev.salvo.train;
 
 import dev.salvo.data.Dataset;
 import dev.salvo.device.Device;
+import dev.salvo.device.DeviceBuffer;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import java.util.Arrays;
 
 /**
- * Copies batches into a model's input buffers: gathers rows (in a given order) into host staging
- * arrays allocated once, then uploads features, labels and, under MSE, one-hot targets. Used by
- * training and evaluation alike.
+ * Puts batches of a dataset into a model's input buffers ({@link Model#input(int)},
+ * {@link Model#labels(int)} and, under MSE, one-hot {@link Model#targets(int)}), rows taken in
+ * the order last given to {@link #order(int[])}. Used by training and evaluation alike; two ways:
+ *
+ * <ul>
+ *   <li>{@link Staged}: gathers the rows on the host into staging arrays allocated once, then
+ *       uploads features and labels (and targets) every batch.
+ *   <li>{@link Resident}: uploads the whole dataset once, plus the row order once per epoch
+ *       ({@code 4 * rows} bytes), and gathers each batch on the device with
+ *       {@link Device#gatherRows}: features and labels by the order, one-hot targets as rows of
+ *       a resident identity matrix picked by the gathered labels. A step copies nothing in.
+ * </ul>
+ *
+ * Both put bitwise the same values into the model. Neither allocates per batch once the batch
+ * sizes it sees are known.
  */
-final class Batcher {
+abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, Batcher.Resident {
 
-    private final Model model;
-    private final Device device;
-    private final int width;
-    private final int classes;
-    private final float[] x;
-    private final int[] y;
-    private final float[] t;
+    /**
+     * Share of the device's memory a resident dataset may take when {@link TrainConfig.ResidentData#AUTO}
+     * decides: a quarter leaves room for the model, optimizer state, activations and the
+     * validation set (on the CPU provider the device memory is the JVM heap, which already holds
+     * the host copy of the data).
+     */
+    static final double RESIDENT_SHARE = 0.25;
 
-    Batcher(Model model) {
+    final Model model;
+    final Device device;
+    final Dataset data;
+    final int width;
+    final int outputs;
+    private int[] order;
+    private int lastFrom;
+
+    Batcher(Model model, Dataset data) {
         this.model = model;
         this.device = model.device();
+        this.data = data;
         this.width = model.spec().inputs();
-        this.classes = model.spec().outputs();
-        int batch = model.batchCapacity();
-        x = new float[batch * width];
-        y = new int[batch];
-        t = model.spec().loss() == Loss.MSE ? new float[batch * classes] : null;
+        this.outputs = model.spec().outputs();
     }
 
-    /** Rows {@code order[from .. from+n)} of {@code d} (rows {@code from..} when order is null) into the model. */
-    void load(Dataset d, int[] order, int from, int n) {
-        float[] features = d.features();
-        for (int r = 0; r < n; r++) {
-            int src = order == null ? from + r : order[from + r];
-            System.arraycopy(features, src * width, x, r * width, width);
-            y[r] = d.labels()[src];
+    /** Host-staged batches. */
+    static Batcher staged(Model model, Dataset data) {
+        return new Staged(model, data);
+    }
+
+    /** A resident copy of {@code data}; {@code batch} is the batch size most loads will use. */
+    static Batcher resident(Model model, Dataset data, int batch) {
+        return new Resident(model, data, batch);
+    }
+
+    /** Device bytes a resident copy of {@code data} takes for {@code model}. */
+    static long residentBytes(Model model, Dataset data) {
+        long rows = data.rows();
+        long bytes = 4 * rows * data.width() + 4 * rows + 4 * rows;
+        if (model.spec().loss() == Loss.MSE) {
+            bytes += 4L * model.spec().outputs() * model.spec().outputs();
         }
-        device.upload(x, model.input().slice(0, (long) n * width));
-        device.upload(y, model.labels().slice(0, n));
-        if (t != null) {
-            Arrays.fill(t, 0, n * classes, 0f);
-            for (int r = 0; r < n; r++) {
-                t[r * classes + y[r]] = 1f;
+        return bytes;
+    }
+
+    /** Whether {@code data} is kept on the device under {@code mode}. */
+    static boolean chooseResident(TrainConfig.ResidentData mode, Model model, Dataset data, long alsoResident) {
+        if (data.rows() == 0) {
+            return false;
+        }
+        return switch (mode) {
+            case ON -> true;
+            case OFF -> false;
+            case AUTO -> {
+                long memory = model.device().info().memoryBytes();
+                yield memory > 0 && alsoResident + residentBytes(model, data) <= RESIDENT_SHARE * memory;
             }
-            device.upload(t, model.targets().slice(0, (long) n * classes));
+        };
+    }
+
+    /** Row order of the following loads ({@code null}: natural order); kept by reference. */
+    void order(int[] order) {
+        this.order = order;
+    }
+
+    /** Rows {@code order[from .. from+n)} (rows {@code from..} when the order is null) into the model. */
+    final void load(int from, int n) {
+        lastFrom = from;
+        put(from, n);
+    }
+
+    abstract void put(int from, int n);
+
+    final int row(int i) {
+        return order == null ? i : order[i];
+    }
+
+    final int[] currentOrder() {
+        return order;
+    }
+
+    /** Label of row {@code r} of the batch last loaded (from the host copy). */
+    final int label(int r) {
+        return data.labels()[row(lastFrom + r)];
+    }
+
+    @Override
+    public void close() {
+    }
+
+    /** Gathers rows on the host, uploads them each batch. */
+    static final class Staged extends Batcher {
+        private final float[] x;
+        private final int[] y;
+        private final float[] t;
+
+        Staged(Model model, Dataset data) {
+            super(model, data);
+            int batch = model.batchCapacity();
+            x = new float[batch * width];
+            y = new int[batch];
+            t = model.spec().loss() == Loss.MSE ? new float[batch * outputs] : null;
+        }
+
+        @Override
+        void put(int from, int n) {
+            float[] features = data.features();
+            int[] labels = data.labels();
+            for (int r = 0; r < n; r++) {
+                int src = row(from + r);
+                System.arraycopy(features, src * width, x, r * width, width);
+                y[r] = labels[src];
+            }
+            device.upload(x, model.input(n));
+            device.upload(y, model.labels(n));
+            if (t != null) {
+                Arrays.fill(t, 0, n * outputs, 0f);
+                for (int r = 0; r < n; r++) {
+                    t[r * outputs + y[r]] = 1f;
+                }
+                device.upload(t, model.targets(n));
+            }
         }
     }
 
-    /** Labels of the batch last loaded. */
-    int label(int row) {
-        return y[row];
+    /** The dataset on the device; batches gathered there by an order uploaded once per epoch. */
+    static final class Resident extends Batcher {
+        private final DeviceBuffer features;
+        private final DeviceBuffer labels;
+        private final DeviceBuffer orderBuf;
+        private final DeviceBuffer eye;
+        private final int batch;
+        /** The order's slice for each batch {@code [s*batch, s*batch + n)}, made once. */
+        private final DeviceBuffer[] steps;
+        private int[] uploaded;
+        private boolean naturalUploaded;
+
+        Resident(Model model, Dataset data, int batch) {
+            super(model, data);
+            if (batch < 1 || batch > model.batchCapacity()) {
+                throw new IllegalArgumentException("batch " + batch + " outside [1, " + model.batchCapacity() + "]");
+            }
+            int rows = data.rows();
+            this.batch = batch;
+            DeviceBuffer f = null;
+            DeviceBuffer l = null;
+            DeviceBuffer o = null;
+            DeviceBuffer e = null;
+            try {
+                f = device.allocFloat((long) rows * width);
+                l = device.allocInt(rows);
+                o = device.allocInt(rows);
+                if (model.spec().loss() == Loss.MSE) {
+                    e = device.allocFloat((long) outputs * outputs);
+                    float[] identity = new float[outputs * outputs];
+                    for (int c = 0; c < outputs; c++) {
+                        identity[c * outputs + c] = 1f;
+                    }
+                    device.upload(identity, e);
+                }
+                if (rows > 0) {
+                    device.upload(data.features(), f);
+                    device.upload(data.labels(), l);
+                }
+            } catch (RuntimeException ex) {
+                for (DeviceBuffer b : new DeviceBuffer[] {f, l, o, e}) {
+                    if (b != null) {
+                        b.close();
+                    }
+                }
+                throw ex;
+            }
+            features = f;
+            labels = l;
+            orderBuf = o;
+            eye = e;
+            steps = new DeviceBuffer[(rows + batch - 1) / batch];
+            for (int s = 0; s < steps.length; s++) {
+                int from = s * batch;
+                steps[s] = orderBuf.slice(from, Math.min(batch, rows - from));
+            }
+        }
+
+        /**
+         * The order goes up ({@code 4 * rows} bytes) with the next batch: a new order array, or the
+         * same array again (reshuffled in place for a new epoch). The natural order goes up once.
+         */
+        @Override
+        void order(int[] order) {
+            super.order(order);
+            uploaded = null;
+        }
+
+        private void ensureOrder() {
+            int[] o = currentOrder();
+            if (o == null) {
+                if (!naturalUploaded) {
+                    int[] natural = new int[data.rows()];
+                    for (int i = 0; i < natural.length; i++) {
+                        natural[i] = i;
+                    }
+                    device.upload(natural, orderBuf);
+                    naturalUploaded = true;
+                }
+            } else if (uploaded != o) {
+                device.upload(o, orderBuf);
+                uploaded = o;
+                naturalUploaded = false;
+            }
+        }
+
+        @Override
+        void put(int from, int n) {
+            ensureOrder();
+            DeviceBuffer index = from % batch == 0 && from / batch < steps.length && steps[from / batch].length() == n
+                    ? steps[from / batch] : orderBuf.slice(from, n);
+            DeviceBuffer y = model.labels(n);
+            device.gatherRows(n, width, features, index, model.input(n));
+            device.gatherRows(n, 1, labels, index, y);
+            if (eye != null) {
+                device.gatherRows(n, outputs, eye, y, model.targets(n));
+            }
+        }
+
+        @Override
+        public void close() {
+            features.close();
+            labels.close();
+            orderBuf.close();
+            if (eye != null) {
+                eye.close();
+            }
+        }
     }
 }

@@ -39,35 +39,47 @@ public final class Evaluator {
         }
     }
 
+    /** Evaluates with host-staged batches (one pass: a resident copy would copy as much). */
     public static Report run(Model model, Dataset data) {
-        Device device = model.device();
-        int batch = model.batchCapacity();
-        int f = data.width();
+        check(model, data);
+        return run(model, Batcher.staged(model, data));
+    }
+
+    private static void check(Model model, Dataset data) {
         int c = model.spec().outputs();
-        if (f != model.spec().inputs()) {
-            throw new IllegalArgumentException(data.name() + " has " + f + " features but the network's input layer has "
+        if (data.width() != model.spec().inputs()) {
+            throw new IllegalArgumentException(data.name() + " has " + data.width() + " features but the network's input layer has "
                     + model.spec().inputs());
         }
         if (data.classes() > c) {
             throw new IllegalArgumentException(data.name() + " has " + data.classes() + " classes but the network's output layer has "
                     + c + " units");
         }
-        Batcher batcher = new Batcher(model);
+    }
+
+    /** Evaluates the feed's dataset in natural order, batches of the model's capacity. */
+    static Report run(Model model, Batcher feed) {
+        Dataset data = feed.data;
+        check(model, data);
+        Device device = model.device();
+        int batch = model.batchCapacity();
+        int c = model.spec().outputs();
         float[] loss = new float[batch];
         int[] pred = new int[batch];
         long[][] confusion = new long[c][c];
         double lossSum = 0;
         long correct = 0;
+        feed.order(null);
         for (int from = 0; from < data.rows(); from += batch) {
             int n = Math.min(batch, data.rows() - from);
-            batcher.load(data, null, from, n);
+            feed.load(from, n);
             model.forward(n);
             model.loss(n);
-            device.download(model.rowLoss().slice(0, n), loss);
+            device.download(model.rowLoss(n), loss);
             model.predict(n, pred);
             for (int r = 0; r < n; r++) {
                 lossSum += loss[r];
-                int label = batcher.label(r);
+                int label = feed.label(r);
                 confusion[label][pred[r]]++;
                 if (pred[r] == label) {
                     correct++;

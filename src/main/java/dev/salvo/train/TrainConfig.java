@@ -2,13 +2,46 @@ package dev.salvo.train;
 
 /**
  * How to train: optimizer, base learning rate and schedule, batch size, epochs, seed, how often
- * the loss is read back ({@code lossEvery} steps; the device keeps the others in a small buffer)
- * and early stopping ({@code patience} epochs without a better validation loss; 0 = off).
+ * the loss is read back ({@code lossEvery} steps; the device keeps the others in a small buffer),
+ * early stopping ({@code patience} epochs without a better validation loss; 0 = off) and where the
+ * dataset lives ({@link ResidentData}).
  */
 public record TrainConfig(Optimizer optimizer, double learningRate, Schedule schedule, int batchSize,
-                          int epochs, long seed, int lossEvery, int patience) {
+                          int epochs, long seed, int lossEvery, int patience, ResidentData residentData) {
+
+    /**
+     * Where the training (and validation) rows live during {@link Trainer#fit}.
+     * {@code ON}: uploaded to the device once; each step gathers its batch there by a shuffled
+     * row order uploaded once per epoch, so a step copies nothing in. {@code OFF}: kept on the
+     * host; each step uploads its batch. {@code AUTO} (the default): on the device when the
+     * training and validation sets together take at most a quarter of the device's memory
+     * ({@link dev.salvo.device.DeviceInfo#memoryBytes()}, the JVM heap for the CPU provider).
+     * Both give bitwise the same training.
+     */
+    public enum ResidentData {
+        AUTO, ON, OFF;
+
+        /** By command-line name: {@code auto}, {@code on}, {@code off}. */
+        public static ResidentData parse(String name) {
+            return switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "auto" -> AUTO;
+                case "on" -> ON;
+                case "off" -> OFF;
+                default -> throw new IllegalArgumentException("--resident-data must be auto, on or off, got '" + name + "'");
+            };
+        }
+    }
+
+    /** With {@link ResidentData#AUTO}. */
+    public TrainConfig(Optimizer optimizer, double learningRate, Schedule schedule, int batchSize,
+                       int epochs, long seed, int lossEvery, int patience) {
+        this(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience, ResidentData.AUTO);
+    }
 
     public TrainConfig {
+        if (residentData == null) {
+            throw new IllegalArgumentException("--resident-data must be auto, on or off, got null");
+        }
         if (!(learningRate > 0) || !Double.isFinite(learningRate)) {
             throw new IllegalArgumentException("--lr must be a positive finite number, got " + learningRate);
         }
@@ -32,34 +65,38 @@ public record TrainConfig(Optimizer optimizer, double learningRate, Schedule sch
     }
 
     public TrainConfig withOptimizer(Optimizer o) {
-        return new TrainConfig(o, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience);
+        return new TrainConfig(o, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience, residentData);
     }
 
     public TrainConfig withLearningRate(double lr) {
-        return new TrainConfig(optimizer, lr, schedule, batchSize, epochs, seed, lossEvery, patience);
+        return new TrainConfig(optimizer, lr, schedule, batchSize, epochs, seed, lossEvery, patience, residentData);
     }
 
     public TrainConfig withSchedule(Schedule s) {
-        return new TrainConfig(optimizer, learningRate, s, batchSize, epochs, seed, lossEvery, patience);
+        return new TrainConfig(optimizer, learningRate, s, batchSize, epochs, seed, lossEvery, patience, residentData);
     }
 
     public TrainConfig withBatchSize(int b) {
-        return new TrainConfig(optimizer, learningRate, schedule, b, epochs, seed, lossEvery, patience);
+        return new TrainConfig(optimizer, learningRate, schedule, b, epochs, seed, lossEvery, patience, residentData);
     }
 
     public TrainConfig withEpochs(int e) {
-        return new TrainConfig(optimizer, learningRate, schedule, batchSize, e, seed, lossEvery, patience);
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, e, seed, lossEvery, patience, residentData);
     }
 
     public TrainConfig withSeed(long s) {
-        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, s, lossEvery, patience);
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, s, lossEvery, patience, residentData);
     }
 
     public TrainConfig withLossEvery(int k) {
-        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, k, patience);
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, k, patience, residentData);
     }
 
     public TrainConfig withPatience(int p) {
-        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, p);
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, p, residentData);
+    }
+
+    public TrainConfig withResidentData(ResidentData r) {
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience, r);
     }
 }

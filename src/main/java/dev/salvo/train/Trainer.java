@@ -1,8 +1,10 @@
 package dev.salvo.train;
 
 import dev.salvo.data.Dataset;
+import dev.salvo.device.AdamStep;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.SgdStep;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import dev.salvo.util.Rng;
@@ -13,10 +15,16 @@ import java.util.List;
  * Trains a {@link Model} with mini-batch gradient descent, keeping everything on the device.
  *
  * <p>Allocated once, in the constructor: optimizer state (velocity or Adam moments), a buffer of
- * {@code lossEvery} loss slots and a one-element health flag. A step copies in its batch (features
- * and labels, plus one-hot targets under MSE) and nothing else; every {@code lossEvery} steps (and
- * at the end of each epoch) the loss slots, {@code 4 * lossEvery} bytes, come back. Parameters never
- * leave the device during {@link #fit}.
+ * {@code lossEvery} loss slots and a one-element health flag. The training set is either resident
+ * on the device (uploaded once per {@link #fit}; a step gathers its batch there by a row order
+ * uploaded once per epoch and copies nothing in) or staged from the host (a step copies in its
+ * batch: features and labels, plus one-hot targets under MSE); see {@link TrainConfig.ResidentData}.
+ * Every {@code lossEvery} steps (and at the end of each epoch) the loss slots,
+ * {@code 4 * lossEvery} bytes, come back. Parameters never leave the device during {@link #fit}.
+ *
+ * <p>A step allocates nothing on the host once the first steps made the views it reuses: device
+ * views of the batch rows and loss slots, the optimizer's step value and the host arrays that
+ * receive the losses are made once per trainer or per fit.
  *
  * <p>Each step writes its summed loss into its slot, marks the slot NaN if any gradient is
  * non-finite, and copies that verdict into the health flag; the optimizer kernels skip their update
@@ -34,10 +42,22 @@ public final class Trainer implements AutoCloseable {
     private final DeviceBuffer lossSlots;
     private final DeviceBuffer health;
     private final List<DeviceBuffer> owned = new ArrayList<>();
+    /** {@code slots[j]}: loss slot j; {@code slotPrefix[n]}: slots {@code 0..n-1} (made on first use). */
+    private final DeviceBuffer[] slots;
+    private final DeviceBuffer[] slotPrefix;
+    private final float[] slotHost;
+    private final int[] slotRows;
+    private final long[] slotStep;
+    /** The optimizer step, reused: its rate (and Adam's step number) move every step. */
+    private final SgdStep sgdStep;
+    private final AdamStep adamStep;
     private Rng shuffleRng;
     private Progress progress;
-    private final Batcher batcher;
+    private Batcher trainFeed;
+    private Batcher evalFeed;
     private DeviceBuffer best;
+    private int benchCursor;
+    private long benchStep;
 
     public Trainer(Model model, TrainConfig config) {
         if (config.batchSize() > model.batchCapacity()) {
@@ -54,7 +74,18 @@ public final class Trainer implements AutoCloseable {
         m2 = states == 2 ? zeros(n) : null;
         lossSlots = own(device.allocFloat(config.lossEvery()));
         health = own(device.allocFloat(1));
-        batcher = new Batcher(model);
+        int k = config.lossEvery();
+        slots = new DeviceBuffer[k];
+        for (int j = 0; j < k; j++) {
+            slots[j] = lossSlots.slice(j, 1);
+        }
+        slotPrefix = new DeviceBuffer[k + 1];
+        slotPrefix[k] = lossSlots;
+        slotHost = new float[k];
+        slotRows = new int[k];
+        slotStep = new long[k];
+        sgdStep = config.optimizer() instanceof Optimizer.Sgd sgd ? sgd.step(config.learningRate()) : null;
+        adamStep = config.optimizer() instanceof Optimizer.Adam adam ? adam.step(config.learningRate(), 1) : null;
         shuffleRng = new Rng(config.seed() * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
     }
 
@@ -108,9 +139,6 @@ public final class Trainer implements AutoCloseable {
         int steps = stepsPerEpoch(rows);
         long total = (long) steps * config.epochs();
         int k = config.lossEvery();
-        float[] slotHost = new float[k];
-        int[] slotRows = new int[k];
-        long[] slotStep = new long[k];
         Progress p = progress;
         if (p == null) {
             p = new Progress(rows);
@@ -123,6 +151,7 @@ public final class Trainer implements AutoCloseable {
             best = own(device.allocFloat(model.layout().size()));
             device.copy(model.parameters(), best);
         }
+        Batcher feed = trainFeed(train, validation);
         long start = System.nanoTime();
         long startSamples = p.samples;
         device.fill(health, 0);
@@ -135,21 +164,14 @@ public final class Trainer implements AutoCloseable {
                 p.lossCount = 0;
                 p.epochSeconds = 0;
             }
+            feed.order(p.order); // resident data: the epoch's order goes up once, with its first batch
             long epochStart = System.nanoTime();
             int pending = 0;
             for (int s = p.stepInEpoch; s < steps; s++) {
                 int from = s * batch;
                 int n = Math.min(batch, rows - from);
-                batcher.load(train, p.order, from, n);
-                model.forward(n);
-                model.loss(n);
-                DeviceBuffer slot = lossSlots.slice(pending, 1);
-                device.sum(model.rowLoss().slice(0, n), slot);
-                model.backward(n);
-                device.checkFinite(model.gradients(), slot);
-                device.checkFinite(slot, health);
                 p.lr = config.schedule().lr(config.learningRate(), p.step, total, p.epoch);
-                update(p.lr, p.step + 1);
+                step(feed, from, n, pending, p.lr, p.step + 1);
                 slotRows[pending] = n;
                 slotStep[pending] = p.step;
                 pending++;
@@ -158,12 +180,12 @@ public final class Trainer implements AutoCloseable {
                 p.stepInEpoch = s + 1;
                 boolean checkpointDue = checkpoints != null && p.step % checkpoints.everySteps() == 0;
                 if (pending == k || s == steps - 1 || checkpointDue) {
-                    device.download(lossSlots.slice(0, pending), slotHost);
+                    readLosses(pending);
                     for (int j = 0; j < pending; j++) {
                         double loss = slotHost[j] / slotRows[j];
                         if (!Double.isFinite(loss)) {
                             int badStep = (int) (slotStep[j] - (long) p.epoch * steps);
-                            batcher.load(train, p.order, badStep * batch, slotRows[j]);
+                            feed.load(badStep * batch, slotRows[j]);
                             String where = model.locateNonFinite(slotRows[j]);
                             throw new TrainingDivergedException(p.epoch + 1, slotStep[j] + 1, badStep + 1, where);
                         }
@@ -214,6 +236,105 @@ public final class Trainer implements AutoCloseable {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         return new History(p.history, p.step, p.samples - startSamples, seconds, stoppedEarly, bestEpoch);
+    }
+
+    /**
+     * One training step, the same for {@link #fit} and {@link #runSteps}: the batch of rows
+     * {@code [from, from+n)} of the feed's order into the model, forward, loss (its sum into loss
+     * slot {@code slot}), backward, the health check (the slot turns NaN when a gradient is
+     * non-finite, and the flag follows it) and the optimizer update at rate {@code lr} and global
+     * step {@code t} (1-based). Allocates nothing.
+     */
+    private void step(Batcher feed, int from, int n, int slot, double lr, long t) {
+        feed.load(from, n);
+        model.forward(n);
+        model.loss(n);
+        DeviceBuffer slotBuf = slots[slot];
+        device.sum(model.rowLoss(n), slotBuf);
+        model.backward(n);
+        device.checkFinite(model.gradients(), slotBuf);
+        device.checkFinite(slotBuf, health);
+        update(lr, t);
+    }
+
+    /** Copies back the first {@code pending} loss slots into {@code slotHost}; returns the first non-finite one, or -1. */
+    private int readLosses(int pending) {
+        DeviceBuffer prefix = slotPrefix[pending];
+        if (prefix == null) {
+            prefix = lossSlots.slice(0, pending);
+            slotPrefix[pending] = prefix;
+        }
+        device.download(prefix, slotHost);
+        for (int j = 0; j < pending; j++) {
+            if (!Float.isFinite(slotHost[j])) {
+                return j;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * The feed for {@code train}: resident or host-staged by {@link TrainConfig#residentData()}
+     * (counting the validation set, which {@link #evaluate} keeps resident alongside). Made once
+     * per dataset and kept: a second {@link #fit} on the same data uploads nothing again.
+     */
+    private Batcher trainFeed(Dataset train, Dataset validation) {
+        if (trainFeed != null && trainFeed.data == train) {
+            return trainFeed;
+        }
+        if (trainFeed != null) {
+            trainFeed.close();
+            trainFeed = null;
+        }
+        long validationBytes = validation == null ? 0 : Batcher.residentBytes(model, validation);
+        trainFeed = Batcher.chooseResident(config.residentData(), model, train, validationBytes)
+                ? Batcher.resident(model, train, config.batchSize()) : Batcher.staged(model, train);
+        return trainFeed;
+    }
+
+    /** True when the training data of the last {@link #fit} (or {@link #runSteps}) is resident on the device. */
+    public boolean dataResident() {
+        return trainFeed instanceof Batcher.Resident;
+    }
+
+    /**
+     * Runs {@code count} training steps on {@code train} exactly as {@link #fit} runs them (batch,
+     * forward, loss, backward, health check, update, loss read-back every {@code lossEvery} steps),
+     * at the base learning rate, cycling through the rows in their stored order: no shuffling,
+     * validation, listener or checkpoint, and {@link #fit}'s progress is not moved. For benchmarks
+     * and allocation tests of the step itself.
+     *
+     * @throws IllegalStateException when a loss becomes non-finite
+     */
+    public void runSteps(Dataset train, int count) {
+        checkFits(train);
+        if (train.rows() == 0) {
+            throw new IllegalArgumentException(train.name() + ": the training set is empty");
+        }
+        Batcher feed = trainFeed(train, null);
+        if (benchStep == 0) {
+            feed.order(null);
+            device.fill(health, 0);
+        }
+        int batch = config.batchSize();
+        int k = config.lossEvery();
+        int pending = 0;
+        for (int i = 0; i < count; i++) {
+            if (benchCursor >= train.rows()) {
+                benchCursor = 0;
+            }
+            int n = Math.min(batch, train.rows() - benchCursor);
+            step(feed, benchCursor, n, pending, config.learningRate(), ++benchStep);
+            slotRows[pending] = n;
+            benchCursor += n;
+            pending++;
+            if (pending == k || i == count - 1) {
+                if (readLosses(pending) >= 0) {
+                    throw new IllegalStateException("runSteps: a loss became non-finite near step " + benchStep);
+                }
+                pending = 0;
+            }
+        }
     }
 
     /** Where training stands: everything a checkpoint must hold besides the device buffers. */
@@ -332,20 +453,44 @@ public final class Trainer implements AutoCloseable {
 
     /** One optimizer step; {@code t} (1-based) is the global step, Adam's bias-correction count. */
     private void update(double lr, long t) {
-        if (config.optimizer() instanceof Optimizer.Sgd sgd) {
-            device.sgdUpdate(model.parameters(), model.gradients(), velocity, sgd.step(lr), health);
-        } else if (config.optimizer() instanceof Optimizer.Adam adam) {
-            device.adamUpdate(model.parameters(), model.gradients(), m1, m2, adam.step(lr, t), health);
+        if (sgdStep != null) {
+            device.sgdUpdate(model.parameters(), model.gradients(), velocity, sgdStep.withRate(lr), health);
+        } else {
+            device.adamUpdate(model.parameters(), model.gradients(), m1, m2, adamStep.at(lr, t), health);
         }
     }
 
-    /** Mean loss and accuracy over {@code data}, in batches; copies back only per-row losses and predictions. */
+    /**
+     * Mean loss and accuracy over {@code data}, in batches; copies back only per-row losses and
+     * predictions. When the training data is resident (or {@link TrainConfig.ResidentData#ON}),
+     * {@code data} is kept resident too, uploaded on its first evaluation (the validation set of
+     * every epoch goes up once).
+     */
     public Evaluation evaluate(Dataset data) {
-        return Evaluator.run(model, data).evaluation();
+        if (evalFeed == null || evalFeed.data != data) {
+            if (evalFeed != null) {
+                evalFeed.close();
+            }
+            boolean resident = config.residentData() == TrainConfig.ResidentData.ON
+                    || (config.residentData() == TrainConfig.ResidentData.AUTO && dataResident()
+                        && Batcher.chooseResident(TrainConfig.ResidentData.AUTO, model, data,
+                            Batcher.residentBytes(model, trainFeed.data)));
+            evalFeed = resident && data.rows() > 0 ? Batcher.resident(model, data, model.batchCapacity())
+                    : Batcher.staged(model, data);
+        }
+        return Evaluator.run(model, evalFeed).evaluation();
     }
 
     @Override
     public void close() {
+        if (trainFeed != null) {
+            trainFeed.close();
+            trainFeed = null;
+        }
+        if (evalFeed != null) {
+            evalFeed.close();
+            evalFeed = null;
+        }
         for (DeviceBuffer b : owned) {
             b.close();
         }

@@ -11,6 +11,7 @@ import dev.salvo.check.ConsistencyCheck;
 import dev.salvo.data.Dataset;
 import dev.salvo.device.cpu.ReferenceDevice;
 import dev.salvo.device.cpu.ReferenceOps;
+import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
 import dev.salvo.train.Optimizer;
@@ -490,17 +491,22 @@ public abstract class DeviceContract {
     static final NetworkSpec NET = ConsistencyCheck.NET;
 
     /**
-     * 100 steps copy in exactly the batch (features + labels) and copy out exactly the loss slots;
-     * parameters reach the host only when asked.
+     * 100 steps copy in exactly the batch (features + labels) when the data is staged from the
+     * host, nothing when it is resident (the dataset and the epoch's row order go up before the
+     * first step's batch), and copy out exactly the loss slots; parameters reach the host only
+     * when asked.
      */
-    @Test
-    void trainingStepsCopyOnlyTheBatchAndTheLoss() {
+    @ParameterizedTest
+    @EnumSource(value = TrainConfig.ResidentData.class, names = {"ON", "OFF"})
+    void trainingStepsCopyOnlyTheBatchAndTheLoss(TrainConfig.ResidentData placement) {
         int batch = 16;
         int f = 20;
-        Dataset data = Check.clusters("residency", 100 * batch, f, 5, 3);
+        int rows = 100 * batch;
+        Dataset data = Check.clusters("residency", rows, f, 5, 3);
+        boolean resident = placement == TrainConfig.ResidentData.ON;
         for (int lossEvery : new int[] {1, 10}) {
             TrainConfig cfg = TrainConfig.defaults().withEpochs(1).withBatchSize(batch).withLossEvery(lossEvery)
-                    .withOptimizer(Optimizer.adamW(0.01));
+                    .withOptimizer(Optimizer.adamW(0.01)).withResidentData(placement);
             try (Model model = new Model(dev, NET, 5, batch); Trainer trainer = new Trainer(model, cfg)) {
                 List<Counters> perStep = new ArrayList<>();
                 Counters start = dev.counters();
@@ -510,14 +516,19 @@ public abstract class DeviceContract {
                         perStep.add(dev.counters());
                     }
                 });
+                assertEquals(resident, trainer.dataResident());
                 assertEquals(100, perStep.size());
                 Counters prev = start;
                 for (int s = 0; s < 100; s++) {
                     Counters delta = perStep.get(s).minus(prev);
-                    assertEquals(batch * f * 4L + batch * 4L, delta.bytesToDevice(), "bytes in, step " + s);
+                    long in = !resident ? batch * f * 4L + batch * 4L
+                            : s == 0 ? rows * f * 4L + rows * 4L + rows * 4L : 0; // features, labels, order
+                    assertEquals(in, delta.bytesToDevice(), "bytes in, step " + s);
                     long out = (s + 1) % lossEvery == 0 ? 4L * lossEvery : 0;
                     assertEquals(out, delta.bytesToHost(), "bytes out, step " + s + " (loss read every " + lossEvery + ")");
-                    assertEquals(0, delta.allocations(), "allocations in step " + s);
+                    if (s > 0 || !resident) {
+                        assertEquals(0, delta.allocations(), "allocations in step " + s);
+                    }
                     prev = perStep.get(s);
                 }
                 Counters beforeSave = dev.counters();
@@ -526,6 +537,44 @@ public abstract class DeviceContract {
                 assertEquals(4L * p.length, saved.bytesToHost(), "an explicit parameter read copies the parameters once");
                 assertEquals(0, saved.bytesToDevice());
             }
+        }
+    }
+
+    /**
+     * Resident data gathered on the device and batches staged from the host train bitwise alike:
+     * two epochs (a reshuffle, a partial last batch) with validation, cross-entropy and MSE.
+     */
+    @Test
+    void residentDataTrainsBitwiseLikeHostStagedData() {
+        Dataset data = Check.clusters("placement", 203, 20, 5, 13);
+        Dataset val = Check.clusters("placement-val", 37, 20, 5, 14);
+        NetworkSpec mse = NetworkSpec.input(20).dense(16, Activation.TANH).dense(5)
+                .loss(Loss.MSE).build();
+        for (NetworkSpec net : List.of(NET, mse)) {
+            float[][] params = new float[2][];
+            List<List<Double>> losses = List.of(new ArrayList<>(), new ArrayList<>());
+            double[] valLoss = new double[2];
+            for (int i = 0; i < 2; i++) {
+                TrainConfig.ResidentData placement = i == 0 ? TrainConfig.ResidentData.ON : TrainConfig.ResidentData.OFF;
+                TrainConfig cfg = TrainConfig.defaults().withEpochs(2).withBatchSize(16).withSeed(3).withLossEvery(4)
+                        .withOptimizer(new Optimizer.Sgd(0.9, true, 1e-4)).withLearningRate(0.05)
+                        .withResidentData(placement);
+                try (Model model = new Model(dev, net, 3, 16); Trainer trainer = new Trainer(model, cfg)) {
+                    List<Double> l = losses.get(i);
+                    var h = trainer.fit(data, val, new TrainListener() {
+                        @Override
+                        public void onLoss(long step, double loss) {
+                            l.add(loss);
+                        }
+                    });
+                    assertEquals(i == 0, trainer.dataResident());
+                    params[i] = model.parametersToHost();
+                    valLoss[i] = h.last().valLoss();
+                }
+            }
+            assertEquals(losses.get(1), losses.get(0), net.describe() + ": per-step losses, resident vs host-staged");
+            assertArrayEquals(params[1], params[0], net.describe() + ": parameters, resident vs host-staged");
+            assertEquals(valLoss[1], valLoss[0], 0.0, net.describe() + ": validation loss");
         }
     }
 

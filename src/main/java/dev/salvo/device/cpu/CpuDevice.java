@@ -82,6 +82,11 @@ public final class CpuDevice extends BaseDevice {
         return pool.threads();
     }
 
+    /** The pool's worker threads (the calling thread, which also works, not included). */
+    public Thread[] workerThreads() {
+        return pool.workerThreads();
+    }
+
     /** True when matmul uses the Vector API kernel. */
     public boolean usesSimd() {
         return gemm.usesSimd();
@@ -200,6 +205,10 @@ public final class CpuDevice extends BaseDevice {
     }
 
     // ---- elementwise ----------------------------------------------------------------------
+    //
+    // Every parallel op hands the pool a body object made once per device, its arguments set in
+    // fields just before dispatch and cleared after, so no op allocates (no capturing lambdas).
+    // The device is used from one thread at a time, so one body per op is enough.
 
     @Override
     public void fill(DeviceBuffer x, double value) {
@@ -216,30 +225,71 @@ public final class CpuDevice extends BaseDevice {
         System.arraycopy(s.f, s.off(), d.f, d.off(), s.n());
     }
 
+    private final class Scale implements CpuPool.RangeBody {
+        float[] a;
+        int o;
+        float s;
+
+        @Override
+        public void run(int from, int to) {
+            float[] a = this.a;
+            float s = this.s;
+            for (int k = o + from; k < o + to; k++) {
+                a[k] *= s;
+            }
+        }
+    }
+
+    private final Scale scaleBody = new Scale();
+
     @Override
     public void scale(DeviceBuffer x, double alpha) {
         Buf b = f(x, 0, "x");
         countLaunch();
-        float[] a = b.f;
-        int o = b.off();
-        float s = (float) alpha;
-        pool.forRange(b.n(), GRAIN, (from, to) -> {
-            for (int k = o + from; k < o + to; k++) {
-                a[k] *= s;
-            }
-        });
+        Scale body = scaleBody;
+        body.a = b.f;
+        body.o = b.off();
+        body.s = (float) alpha;
+        try {
+            pool.forRange(b.n(), GRAIN, body);
+        } finally {
+            body.a = null;
+        }
     }
+
+    /** {@code y = act(x)} over a range; also the matmul epilogue's activation. */
+    private final class ActForward implements CpuPool.RangeBody {
+        Activation act;
+        float[] x;
+        int xo;
+        float[] y;
+        int yo;
+
+        @Override
+        public void run(int from, int to) {
+            activate(act, x, xo + from, y, yo + from, to - from);
+        }
+    }
+
+    private final ActForward actForward = new ActForward();
 
     @Override
     public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
         Buf xb = f(x, 0, "x");
         Buf yb = f(y, xb.length(), "y");
         countLaunch();
-        applyActivation(act, xb.f, xb.off(), yb.f, yb.off(), xb.n());
-    }
-
-    private void applyActivation(Activation act, float[] x, int xo, float[] y, int yo, int n) {
-        pool.forRange(n, GRAIN / 4, (from, to) -> activate(act, x, xo + from, y, yo + from, to - from));
+        ActForward body = actForward;
+        body.act = act;
+        body.x = xb.f;
+        body.xo = xb.off();
+        body.y = yb.f;
+        body.yo = yb.off();
+        try {
+            pool.forRange(xb.n(), GRAIN / 4, body);
+        } finally {
+            body.x = null;
+            body.y = null;
+        }
     }
 
     /** {@code y[yo..yo+n) = act(x[xo..xo+n))}; the fast cases avoid float64 transcendental calls. */
@@ -270,6 +320,29 @@ public final class CpuDevice extends BaseDevice {
         }
     }
 
+    private final class ActBackward implements CpuPool.RangeBody {
+        Activation act;
+        float[] z;
+        int zo;
+        float[] dy;
+        int yo;
+        float[] dz;
+        int xo;
+
+        @Override
+        public void run(int from, int to) {
+            Activation act = this.act;
+            float[] zv = z;
+            float[] dyv = dy;
+            float[] dzv = dz;
+            for (int k = from; k < to; k++) {
+                dzv[xo + k] = (float) (dyv[yo + k] * act.derivative(zv[zo + k]));
+            }
+        }
+    }
+
+    private final ActBackward actBackward = new ActBackward();
+
     @Override
     public void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz) {
         Buf zb = f(z, 0, "z");
@@ -277,20 +350,56 @@ public final class CpuDevice extends BaseDevice {
         Buf dyb = f(dy, n, "dy");
         Buf dzb = f(dz, n, "dz");
         countLaunch();
-        float[] zv = zb.f;
-        float[] dyv = dyb.f;
-        float[] dzv = dzb.f;
-        int zo = zb.off();
-        int yo = dyb.off();
-        int xo = dzb.off();
-        pool.forRange(n, GRAIN / 4, (from, to) -> {
-            for (int k = from; k < to; k++) {
-                dzv[xo + k] = (float) (dyv[yo + k] * act.derivative(zv[zo + k]));
-            }
-        });
+        ActBackward body = actBackward;
+        body.act = act;
+        body.z = zb.f;
+        body.zo = zb.off();
+        body.dy = dyb.f;
+        body.yo = dyb.off();
+        body.dz = dzb.f;
+        body.xo = dzb.off();
+        try {
+            pool.forRange(n, GRAIN / 4, body);
+        } finally {
+            body.z = null;
+            body.dy = null;
+            body.dz = null;
+        }
     }
 
     // ---- matrix ---------------------------------------------------------------------------
+
+    /** Matmul epilogue over rows: {@code z += bias}, then {@code y = act(z)}. */
+    private final class Epilogue implements CpuPool.RangeBody {
+        int n;
+        float[] z;
+        int zo;
+        float[] bias;
+        int bo;
+        Activation act;
+        float[] y;
+        int yo;
+
+        @Override
+        public void run(int r0, int r1) {
+            int n = this.n;
+            float[] zv = z;
+            float[] bv = bias;
+            for (int r = r0; r < r1; r++) {
+                int row = zo + r * n;
+                if (bv != null) {
+                    for (int c = 0; c < n; c++) {
+                        zv[row + c] += bv[bo + c];
+                    }
+                }
+                if (y != null) {
+                    activate(act, zv, row, y, yo + r * n, n);
+                }
+            }
+        }
+    }
+
+    private final Epilogue epilogue = new Epilogue();
 
     @Override
     public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
@@ -309,35 +418,36 @@ public final class CpuDevice extends BaseDevice {
             return;
         }
         int n = g.n();
-        float[] zv = zb.f;
-        int zo = zb.off();
-        pool.forRange(g.m(), Math.max(1, GRAIN / Math.max(1, n)), (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int row = zo + r * n;
-                if (biasb != null) {
-                    float[] bv = biasb.f;
-                    int bo = biasb.off();
-                    for (int c = 0; c < n; c++) {
-                        zv[row + c] += bv[bo + c];
-                    }
-                }
-                if (yb != null) {
-                    activate(act, zv, row, yb.f, yb.off() + r * n, n);
-                }
-            }
-        });
+        Epilogue body = epilogue;
+        body.n = n;
+        body.z = zb.f;
+        body.zo = zb.off();
+        body.bias = biasb == null ? null : biasb.f;
+        body.bo = biasb == null ? 0 : biasb.off();
+        body.act = act;
+        body.y = yb == null ? null : yb.f;
+        body.yo = yb == null ? 0 : yb.off();
+        try {
+            pool.forRange(g.m(), Math.max(1, GRAIN / Math.max(1, n)), body);
+        } finally {
+            body.z = null;
+            body.bias = null;
+            body.y = null;
+        }
     }
 
-    @Override
-    public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
-        Buf xb = f(x, (long) rows * cols, "x");
-        Buf ob = f(out, cols, "out");
-        countLaunch();
-        float[] xv = xb.f;
-        float[] ov = ob.f;
-        int xo = xb.off();
-        int oo = ob.off();
-        pool.forRange(cols, 64, (c0, c1) -> {
+    private final class ColumnSums implements CpuPool.RangeBody {
+        int rows;
+        int cols;
+        float[] x;
+        int xo;
+        float[] out;
+        int oo;
+
+        @Override
+        public void run(int c0, int c1) {
+            float[] xv = x;
+            float[] ov = out;
             Arrays.fill(ov, oo + c0, oo + c1, 0f);
             for (int r = 0; r < rows; r++) {
                 int row = xo + r * cols;
@@ -345,7 +455,76 @@ public final class CpuDevice extends BaseDevice {
                     ov[oo + c] += xv[row + c];
                 }
             }
-        });
+        }
+    }
+
+    private final ColumnSums columnSumsBody = new ColumnSums();
+
+    @Override
+    public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
+        Buf xb = f(x, (long) rows * cols, "x");
+        Buf ob = f(out, cols, "out");
+        countLaunch();
+        ColumnSums body = columnSumsBody;
+        body.rows = rows;
+        body.cols = cols;
+        body.x = xb.f;
+        body.xo = xb.off();
+        body.out = ob.f;
+        body.oo = ob.off();
+        try {
+            pool.forRange(cols, 64, body);
+        } finally {
+            body.x = null;
+            body.out = null;
+        }
+    }
+
+    /** Partial sums of fixed chunks into {@link #partials} (or non-finite flags into {@link #bad}). */
+    private final class Reduce implements CpuPool.Task {
+        boolean finiteCheck;
+        int n;
+        int chunks;
+        float[] x;
+        int xo;
+
+        @Override
+        public void run(int task, int worker) {
+            int from = CpuPool.bound(n, chunks, task);
+            int to = CpuPool.bound(n, chunks, task + 1);
+            float[] xv = x;
+            if (finiteCheck) {
+                boolean found = false;
+                for (int k = from; k < to; k++) {
+                    float v = xv[xo + k];
+                    // v - v is NaN exactly when v is NaN or infinite
+                    found |= (v - v) != 0f || v != v;
+                }
+                bad[task] = found;
+            } else {
+                double s = 0;
+                for (int k = from; k < to; k++) {
+                    s += xv[xo + k];
+                }
+                partials[task] = s;
+            }
+        }
+    }
+
+    private final Reduce reduce = new Reduce();
+
+    private void reduce(boolean finiteCheck, Buf xb, int chunks) {
+        Reduce body = reduce;
+        body.finiteCheck = finiteCheck;
+        body.n = xb.n();
+        body.chunks = chunks;
+        body.x = xb.f;
+        body.xo = xb.off();
+        try {
+            pool.run(chunks, body);
+        } finally {
+            body.x = null;
+        }
     }
 
     @Override
@@ -353,22 +532,161 @@ public final class CpuDevice extends BaseDevice {
         Buf xb = f(x, 0, "x");
         Buf ob = f(out, 1, "out");
         countLaunch();
-        int n = xb.n();
-        int chunks = partials.length;
-        float[] xv = xb.f;
-        int xo = xb.off();
-        pool.run(chunks, (task, worker) -> {
-            double s = 0;
-            for (int k = CpuPool.bound(n, chunks, task); k < CpuPool.bound(n, chunks, task + 1); k++) {
-                s += xv[xo + k];
-            }
-            partials[task] = s;
-        });
+        reduce(false, xb, partials.length);
         double s = 0;
         for (double p : partials) {
             s += p;
         }
         ob.f[ob.off()] = (float) s;
+    }
+
+    /** The row-wise ops (softmax forward/backward, softmax cross-entropy, MSE, argmax, gather). */
+    private enum RowOp { SOFTMAX, SOFTMAX_BACKWARD, SOFTMAX_XENT, MSE, ARGMAX, GATHER }
+
+    /**
+     * One body for the row-wise ops: {@code op} picks the loop, the fields hold its arguments
+     * (each loop names which array field is which operand).
+     */
+    private final class Rows implements CpuPool.RangeBody {
+        RowOp op;
+        int cols;
+        double scale;
+        int srcRows;
+        float[] a;
+        int ao;
+        float[] b;
+        int bo;
+        float[] c;
+        int co;
+        float[] d;
+        int dOff;
+        int[] ai;
+        int[] ci;
+
+        @Override
+        public void run(int r0, int r1) {
+            switch (op) {
+                case SOFTMAX -> softmax(r0, r1);
+                case SOFTMAX_BACKWARD -> softmaxBackward(r0, r1);
+                case SOFTMAX_XENT -> softmaxXent(r0, r1);
+                case MSE -> mse(r0, r1);
+                case ARGMAX -> argmax(r0, r1);
+                case GATHER -> gather(r0, r1);
+            }
+        }
+
+        // a = x, b = y
+        private void softmax(int r0, int r1) {
+            for (int r = r0; r < r1; r++) {
+                softmaxRow(a, ao + r * cols, b, bo + r * cols, cols);
+            }
+        }
+
+        // a = y, b = dy, c = dx
+        private void softmaxBackward(int r0, int r1) {
+            float[] y = a;
+            float[] dy = b;
+            float[] dx = c;
+            for (int r = r0; r < r1; r++) {
+                int yo = ao + r * cols;
+                int go = bo + r * cols;
+                int xo = co + r * cols;
+                double dot = 0;
+                for (int k = 0; k < cols; k++) {
+                    dot += (double) dy[go + k] * y[yo + k];
+                }
+                for (int k = 0; k < cols; k++) {
+                    dx[xo + k] = (float) (y[yo + k] * (dy[go + k] - dot));
+                }
+            }
+        }
+
+        // a = logits, ai = labels (offset bo), c = rowLoss, d = dlogits
+        private void softmaxXent(int r0, int r1) {
+            float[] x = a;
+            float[] dx = d;
+            for (int r = r0; r < r1; r++) {
+                int label = ai[bo + r];
+                if (label < 0 || label >= cols) {
+                    throw new IndexOutOfBoundsException("softmaxCrossEntropy: label " + label + " of row " + r
+                            + " outside [0," + cols + ")");
+                }
+                int xo = ao + r * cols;
+                int go = dOff + r * cols;
+                double xl = x[xo + label];
+                double lse = softmaxRow(x, xo, dx, go, cols);
+                c[co + r] = (float) (lse - xl);
+                for (int k = 0; k < cols; k++) {
+                    double p = Math.exp(x[xo + k] - lse);
+                    dx[go + k] = (float) (scale * (k == label ? p - 1.0 : p));
+                }
+            }
+        }
+
+        // a = pred, b = target, c = rowLoss, d = dpred
+        private void mse(int r0, int r1) {
+            for (int r = r0; r < r1; r++) {
+                double s = 0;
+                for (int k = 0; k < cols; k++) {
+                    double diff = (double) a[ao + r * cols + k] - b[bo + r * cols + k];
+                    s += diff * diff;
+                    d[dOff + r * cols + k] = (float) (scale * 2.0 * diff / cols);
+                }
+                c[co + r] = cols == 0 ? 0f : (float) (s / cols);
+            }
+        }
+
+        // a = x, ci = out (offset co)
+        private void argmax(int r0, int r1) {
+            for (int r = r0; r < r1; r++) {
+                int o = ao + r * cols;
+                int best = 0;
+                for (int k = 1; k < cols; k++) {
+                    if (a[o + k] > a[o + best]) {
+                        best = k;
+                    }
+                }
+                ci[co + r] = best;
+            }
+        }
+
+        // ai = index (offset ao); float rows: b = src (offset bo), c = dst (offset co);
+        // int rows: ci = src (offset bo), gatherDst = dst (offset co)
+        private void gather(int r0, int r1) {
+            for (int r = r0; r < r1; r++) {
+                int k = ai[ao + r];
+                if (k < 0 || k >= srcRows) {
+                    throw new IndexOutOfBoundsException("gatherRows: index " + k + " outside [0," + srcRows + ")");
+                }
+                if (b != null) {
+                    System.arraycopy(b, bo + k * cols, c, co + r * cols, cols);
+                } else {
+                    System.arraycopy(ci, bo + k * cols, gatherDst, co + r * cols, cols);
+                }
+            }
+        }
+
+        int[] gatherDst;
+
+        void clear() {
+            a = null;
+            b = null;
+            c = null;
+            d = null;
+            ai = null;
+            ci = null;
+            gatherDst = null;
+        }
+    }
+
+    private final Rows rowsBody = new Rows();
+
+    private void runRows(Rows body, int rows) {
+        try {
+            pool.forRange(rows, rowGrain(body.cols), body);
+        } finally {
+            body.clear();
+        }
     }
 
     @Override
@@ -377,11 +695,14 @@ public final class CpuDevice extends BaseDevice {
         Buf xb = f(x, n, "x");
         Buf yb = f(y, n, "y");
         countLaunch();
-        pool.forRange(rows, rowGrain(cols), (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                softmaxRow(xb.f, xb.off() + r * cols, yb.f, yb.off() + r * cols, cols);
-            }
-        });
+        Rows body = rowsBody;
+        body.op = RowOp.SOFTMAX;
+        body.cols = cols;
+        body.a = xb.f;
+        body.ao = xb.off();
+        body.b = yb.f;
+        body.bo = yb.off();
+        runRows(body, rows);
     }
 
     /** Writes the softmax of one row and returns {@code log(sum exp(x - max)) + max}. */
@@ -412,20 +733,16 @@ public final class CpuDevice extends BaseDevice {
         Buf dyb = f(dy, n, "dy");
         Buf dxb = f(dx, n, "dx");
         countLaunch();
-        pool.forRange(rows, rowGrain(cols), (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int yo = yb.off() + r * cols;
-                int go = dyb.off() + r * cols;
-                int xo = dxb.off() + r * cols;
-                double dot = 0;
-                for (int c = 0; c < cols; c++) {
-                    dot += (double) dyb.f[go + c] * yb.f[yo + c];
-                }
-                for (int c = 0; c < cols; c++) {
-                    dxb.f[xo + c] = (float) (yb.f[yo + c] * (dyb.f[go + c] - dot));
-                }
-            }
-        });
+        Rows body = rowsBody;
+        body.op = RowOp.SOFTMAX_BACKWARD;
+        body.cols = cols;
+        body.a = yb.f;
+        body.ao = yb.off();
+        body.b = dyb.f;
+        body.bo = dyb.off();
+        body.c = dxb.f;
+        body.co = dxb.off();
+        runRows(body, rows);
     }
 
     @Override
@@ -437,24 +754,19 @@ public final class CpuDevice extends BaseDevice {
         Buf rb = f(rowLoss, rows, "rowLoss");
         Buf db = f(dlogits, n, "dlogits");
         countLaunch();
-        pool.forRange(rows, rowGrain(cols), (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int label = lb.i[lb.off() + r];
-                if (label < 0 || label >= cols) {
-                    throw new IndexOutOfBoundsException("softmaxCrossEntropy: label " + label + " of row " + r
-                            + " outside [0," + cols + ")");
-                }
-                int xo = xb.off() + r * cols;
-                int go = db.off() + r * cols;
-                double xl = xb.f[xo + label];
-                double lse = softmaxRow(xb.f, xo, db.f, go, cols);
-                rb.f[rb.off() + r] = (float) (lse - xl);
-                for (int c = 0; c < cols; c++) {
-                    double p = Math.exp(xb.f[xo + c] - lse);
-                    db.f[go + c] = (float) (gradScale * (c == label ? p - 1.0 : p));
-                }
-            }
-        });
+        Rows body = rowsBody;
+        body.op = RowOp.SOFTMAX_XENT;
+        body.cols = cols;
+        body.scale = gradScale;
+        body.a = xb.f;
+        body.ao = xb.off();
+        body.ai = lb.i;
+        body.bo = lb.off();
+        body.c = rb.f;
+        body.co = rb.off();
+        body.d = db.f;
+        body.dOff = db.off();
+        runRows(body, rows);
     }
 
     @Override
@@ -466,17 +778,19 @@ public final class CpuDevice extends BaseDevice {
         Buf rb = f(rowLoss, rows, "rowLoss");
         Buf db = f(dpred, n, "dpred");
         countLaunch();
-        pool.forRange(rows, rowGrain(cols), (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                double s = 0;
-                for (int c = 0; c < cols; c++) {
-                    double d = (double) pb.f[pb.off() + r * cols + c] - tb.f[tb.off() + r * cols + c];
-                    s += d * d;
-                    db.f[db.off() + r * cols + c] = (float) (gradScale * 2.0 * d / cols);
-                }
-                rb.f[rb.off() + r] = cols == 0 ? 0f : (float) (s / cols);
-            }
-        });
+        Rows body = rowsBody;
+        body.op = RowOp.MSE;
+        body.cols = cols;
+        body.scale = gradScale;
+        body.a = pb.f;
+        body.ao = pb.off();
+        body.b = tb.f;
+        body.bo = tb.off();
+        body.c = rb.f;
+        body.co = rb.off();
+        body.d = db.f;
+        body.dOff = db.off();
+        runRows(body, rows);
     }
 
     @Override
@@ -484,18 +798,14 @@ public final class CpuDevice extends BaseDevice {
         Buf xb = f(x, (long) rows * cols, "x");
         Buf ob = in(out, rows, "out");
         countLaunch();
-        pool.forRange(rows, rowGrain(cols), (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int o = xb.off() + r * cols;
-                int best = 0;
-                for (int c = 1; c < cols; c++) {
-                    if (xb.f[o + c] > xb.f[o + best]) {
-                        best = c;
-                    }
-                }
-                ob.i[ob.off() + r] = best;
-            }
-        });
+        Rows body = rowsBody;
+        body.op = RowOp.ARGMAX;
+        body.cols = cols;
+        body.a = xb.f;
+        body.ao = xb.off();
+        body.ci = ob.i;
+        body.co = ob.off();
+        runRows(body, rows);
     }
 
     @Override
@@ -504,20 +814,22 @@ public final class CpuDevice extends BaseDevice {
         Buf sb = arg(src, Buf.class, src.dtype(), 0, "src");
         Buf db = arg(dst, Buf.class, src.dtype(), (long) rows * cols, "dst");
         countLaunch();
-        int srcRows = cols == 0 ? 0 : sb.n() / cols;
-        pool.forRange(rows, rowGrain(cols), (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int k = ib.i[ib.off() + r];
-                if (k < 0 || k >= srcRows) {
-                    throw new IndexOutOfBoundsException("gatherRows: index " + k + " outside [0," + srcRows + ")");
-                }
-                if (sb.f != null) {
-                    System.arraycopy(sb.f, sb.off() + k * cols, db.f, db.off() + r * cols, cols);
-                } else {
-                    System.arraycopy(sb.i, sb.off() + k * cols, db.i, db.off() + r * cols, cols);
-                }
-            }
-        });
+        Rows body = rowsBody;
+        body.op = RowOp.GATHER;
+        body.cols = cols;
+        body.srcRows = cols == 0 ? 0 : sb.n() / cols;
+        body.ai = ib.i;
+        body.ao = ib.off();
+        body.bo = sb.off();
+        body.co = db.off();
+        if (sb.f != null) {
+            body.b = sb.f;
+            body.c = db.f;
+        } else {
+            body.ci = sb.i;
+            body.gatherDst = db.i;
+        }
+        runRows(body, rows);
     }
 
     @Override
@@ -525,17 +837,7 @@ public final class CpuDevice extends BaseDevice {
         Buf xb = f(x, 0, "x");
         Buf fb = f(flag, 1, "flag");
         countLaunch();
-        int n = xb.n();
-        int chunks = bad.length;
-        pool.run(chunks, (task, worker) -> {
-            boolean found = false;
-            for (int k = CpuPool.bound(n, chunks, task); k < CpuPool.bound(n, chunks, task + 1); k++) {
-                float v = xb.f[xb.off() + k];
-                // v - v is NaN exactly when v is NaN or infinite
-                found |= (v - v) != 0f || v != v;
-            }
-            bad[task] = found;
-        });
+        reduce(true, xb, bad.length);
         for (boolean b : bad) {
             if (b) {
                 fb.f[fb.off()] = Float.NaN;
@@ -548,6 +850,39 @@ public final class CpuDevice extends BaseDevice {
         return !Float.isFinite(flag.f[flag.off()]);
     }
 
+    private final class Sgd implements CpuPool.RangeBody {
+        float[] w;
+        int wo;
+        float[] g;
+        int go;
+        float[] v;
+        int vo;
+        double lr;
+        double mu;
+        double wd;
+        boolean nesterov;
+
+        @Override
+        public void run(int from, int to) {
+            float[] wv = w;
+            float[] gv = g;
+            float[] vv = v;
+            for (int k = from; k < to; k++) {
+                int wi = wo + k;
+                double d = gv[go + k] + wd * wv[wi];
+                if (vv != null) {
+                    int vi = vo + k;
+                    float nv = (float) (mu * vv[vi] + d);
+                    vv[vi] = nv;
+                    d = nesterov ? d + mu * nv : nv;
+                }
+                wv[wi] = (float) (wv[wi] - lr * d);
+            }
+        }
+    }
+
+    private final Sgd sgdBody = new Sgd();
+
     @Override
     public void sgdUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer flag) {
         Buf wb = f(w, 0, "w");
@@ -559,24 +894,71 @@ public final class CpuDevice extends BaseDevice {
         if (skip(fb)) {
             return;
         }
-        double lr = s.lr();
-        double mu = s.momentum();
-        double wd = s.weightDecay();
-        boolean nesterov = s.nesterov();
-        pool.forRange(n, GRAIN, (from, to) -> {
-            for (int k = from; k < to; k++) {
-                int wi = wb.off() + k;
-                double d = gb.f[gb.off() + k] + wd * wb.f[wi];
-                if (vb != null) {
-                    int vi = vb.off() + k;
-                    float v = (float) (mu * vb.f[vi] + d);
-                    vb.f[vi] = v;
-                    d = nesterov ? d + mu * v : v;
-                }
-                wb.f[wi] = (float) (wb.f[wi] - lr * d);
-            }
-        });
+        Sgd body = sgdBody;
+        body.w = wb.f;
+        body.wo = wb.off();
+        body.g = gb.f;
+        body.go = gb.off();
+        body.v = vb == null ? null : vb.f;
+        body.vo = vb == null ? 0 : vb.off();
+        body.lr = s.lr();
+        body.mu = s.momentum();
+        body.wd = s.weightDecay();
+        body.nesterov = s.nesterov();
+        try {
+            pool.forRange(n, GRAIN, body);
+        } finally {
+            body.w = null;
+            body.g = null;
+            body.v = null;
+        }
     }
+
+    private final class Adam implements CpuPool.RangeBody {
+        float[] w;
+        int wo;
+        float[] g;
+        int go;
+        float[] m;
+        int mo;
+        float[] v;
+        int vo;
+        double lr;
+        double b1;
+        double b2;
+        double eps;
+        double wd;
+        boolean decoupled;
+        double stepSize;
+        double sqrtBc2;
+
+        @Override
+        public void run(int from, int to) {
+            float[] wa = w;
+            float[] ga = g;
+            float[] ma = m;
+            float[] va = v;
+            for (int k = from; k < to; k++) {
+                int wi = wo + k;
+                double wv = wa[wi];
+                double d = ga[go + k];
+                if (decoupled) {
+                    wv *= 1.0 - lr * wd;
+                } else {
+                    d += wd * wv;
+                }
+                int mi = mo + k;
+                int vi = vo + k;
+                float mv = (float) (b1 * ma[mi] + (1 - b1) * d);
+                float vv = (float) (b2 * va[vi] + (1 - b2) * d * d);
+                ma[mi] = mv;
+                va[vi] = vv;
+                wa[wi] = (float) (wv - stepSize * mv / (Math.sqrt(vv) / sqrtBc2 + eps));
+            }
+        }
+    }
+
+    private final Adam adamBody = new Adam();
 
     @Override
     public void adamUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag) {
@@ -590,32 +972,30 @@ public final class CpuDevice extends BaseDevice {
         if (skip(fb)) {
             return;
         }
-        double lr = s.lr();
-        double b1 = s.beta1();
-        double b2 = s.beta2();
-        double eps = s.eps();
-        double wd = s.weightDecay();
-        boolean decoupled = s.decoupled();
-        double stepSize = lr / s.biasCorrection1();
-        double sqrtBc2 = Math.sqrt(s.biasCorrection2());
-        pool.forRange(n, GRAIN, (from, to) -> {
-            for (int k = from; k < to; k++) {
-                int wi = wb.off() + k;
-                double wv = wb.f[wi];
-                double d = gb.f[gb.off() + k];
-                if (decoupled) {
-                    wv *= 1.0 - lr * wd;
-                } else {
-                    d += wd * wv;
-                }
-                int mi = mb.off() + k;
-                int vi = vb.off() + k;
-                float mv = (float) (b1 * mb.f[mi] + (1 - b1) * d);
-                float vv = (float) (b2 * vb.f[vi] + (1 - b2) * d * d);
-                mb.f[mi] = mv;
-                vb.f[vi] = vv;
-                wb.f[wi] = (float) (wv - stepSize * mv / (Math.sqrt(vv) / sqrtBc2 + eps));
-            }
-        });
+        Adam body = adamBody;
+        body.w = wb.f;
+        body.wo = wb.off();
+        body.g = gb.f;
+        body.go = gb.off();
+        body.m = mb.f;
+        body.mo = mb.off();
+        body.v = vb.f;
+        body.vo = vb.off();
+        body.lr = s.lr();
+        body.b1 = s.beta1();
+        body.b2 = s.beta2();
+        body.eps = s.eps();
+        body.wd = s.weightDecay();
+        body.decoupled = s.decoupled();
+        body.stepSize = s.lr() / s.biasCorrection1();
+        body.sqrtBc2 = Math.sqrt(s.biasCorrection2());
+        try {
+            pool.forRange(n, GRAIN, body);
+        } finally {
+            body.w = null;
+            body.g = null;
+            body.m = null;
+            body.v = null;
+        }
     }
 }
