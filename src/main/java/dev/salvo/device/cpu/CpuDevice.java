@@ -63,6 +63,7 @@ public final class CpuDevice extends BaseDevice {
         this.info = info;
         this.pool = new CpuPool(settings.threads());
         this.gemm = new CpuGemm(pool, settings.mc(), settings.kc(), settings.nc(), settings.simd());
+        this.adamBody = new AdamRange(settings.simd() && CpuGemm.vectorApiAvailable());
         this.partials = new double[pool.threads() * 4];
         this.bad = new boolean[pool.threads() * 4];
     }
@@ -914,51 +915,7 @@ public final class CpuDevice extends BaseDevice {
         }
     }
 
-    private final class Adam implements CpuPool.RangeBody {
-        float[] w;
-        int wo;
-        float[] g;
-        int go;
-        float[] m;
-        int mo;
-        float[] v;
-        int vo;
-        double lr;
-        double b1;
-        double b2;
-        double eps;
-        double wd;
-        boolean decoupled;
-        double stepSize;
-        double sqrtBc2;
-
-        @Override
-        public void run(int from, int to) {
-            float[] wa = w;
-            float[] ga = g;
-            float[] ma = m;
-            float[] va = v;
-            for (int k = from; k < to; k++) {
-                int wi = wo + k;
-                double wv = wa[wi];
-                double d = ga[go + k];
-                if (decoupled) {
-                    wv *= 1.0 - lr * wd;
-                } else {
-                    d += wd * wv;
-                }
-                int mi = mo + k;
-                int vi = vo + k;
-                float mv = (float) (b1 * ma[mi] + (1 - b1) * d);
-                float vv = (float) (b2 * va[vi] + (1 - b2) * d * d);
-                ma[mi] = mv;
-                va[vi] = vv;
-                wa[wi] = (float) (wv - stepSize * mv / (Math.sqrt(vv) / sqrtBc2 + eps));
-            }
-        }
-    }
-
-    private final Adam adamBody = new Adam();
+    private final AdamRange adamBody;
 
     @Override
     public void adamUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag) {
@@ -972,7 +929,7 @@ public final class CpuDevice extends BaseDevice {
         if (skip(fb)) {
             return;
         }
-        Adam body = adamBody;
+        AdamRange body = adamBody;
         body.w = wb.f;
         body.wo = wb.off();
         body.g = gb.f;
@@ -981,14 +938,7 @@ public final class CpuDevice extends BaseDevice {
         body.mo = mb.off();
         body.v = vb.f;
         body.vo = vb.off();
-        body.lr = s.lr();
-        body.b1 = s.beta1();
-        body.b2 = s.beta2();
-        body.eps = s.eps();
-        body.wd = s.weightDecay();
-        body.decoupled = s.decoupled();
-        body.stepSize = s.lr() / s.biasCorrection1();
-        body.sqrtBc2 = Math.sqrt(s.biasCorrection2());
+        body.set(s);
         try {
             pool.forRange(n, GRAIN, body);
         } finally {
