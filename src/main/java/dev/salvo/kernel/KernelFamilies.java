@@ -25,10 +25,12 @@ public final class KernelFamilies {
     }
 
     /** The tunables every unit is compiled with. */
+    public static Map<String, String> defines(TuningTable.Tuning t) {
+        return t.defines();
+    }
+
+    /** The defines of the built-in default tuning with another matmul tile and sum work-group. */
     public static Map<String, String> defines(int tile, int sumWg) {
-        Map<String, String> d = new LinkedHashMap<>();
-        d.put("TILE", Integer.toString(tile));
-        d.put("SUM_WG", Integer.toString(sumWg));
-        return d;
+        return TuningTable.Tuning.DEFAULT.with("matmul.tile", tile).with("sum.wg", sumWg).defines();
     }
 }
