@@ -64,3 +64,10 @@ template <int N> static __device__ __forceinline__ void salvo_vstore(typename sa
 }
 template <> __device__ __forceinline__ void salvo_vstore<1>(float v, float* p) { p[0] = v; }
 #define SALVO_UNROLL _Pragma("unroll")
+#define VADDF(a, b) salvo_add(a, b)
+static __device__ __forceinline__ float salvo_add(float a, float b) { return a + b; }
+template <int N> static __device__ __forceinline__ salvo_vec<N> salvo_add(salvo_vec<N> a, salvo_vec<N> b) {
+#pragma unroll
+    for (int i = 0; i < N; i++) a.v[i] += b.v[i];
+    return a;
+}

@@ -45,3 +45,4 @@ DEVICE_FN void salvo_vstore4(float4 v, float* p) { vstore4(v, 0, p); }
 DEVICE_FN void salvo_vstore8(float8 v, float* p) { vstore8(v, 0, p); }
 DEVICE_FN void salvo_vstore16(float16 v, float* p) { vstore16(v, 0, p); }
 #define SALVO_UNROLL _Pragma("unroll")
+#define VADDF(a, b) ((a) + (b))

@@ -138,7 +138,8 @@ public abstract class KernelDevice extends BaseDevice {
     public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
         BaseBuffer xb = fbuf(x, (long) rows * cols, "x");
         BaseBuffer ob = fbuf(out, cols, "out");
-        launch1("column_sums", cols, wgRows(), rows, cols, xb, ob);
+        int vw = tuning().colsumVw();
+        launch1("column_sums", (cols + vw - 1) / vw, wgRows(), rows, cols, xb, ob);
     }
 
     @Override

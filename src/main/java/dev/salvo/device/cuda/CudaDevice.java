@@ -121,7 +121,7 @@ public final class CudaDevice extends KernelDevice {
         List<String> used = new ArrayList<>();
         int hits = 0;
         for (Map.Entry<String, List<String>> fam : KernelFamilies.ALL.entrySet()) {
-            String unit = CudaCompiler.unit(fam.getKey(), KernelFamilies.defines(tuning()));
+            String unit = CudaCompiler.unit(fam.getKey(), KernelFamilies.defines(fam.getKey(), tuning()));
             CudaCompiler.Image img = compiler.compile(fam.getKey(), unit);
             CUmodule module = new CUmodule();
             int r = cuModuleLoadData(module, img.data());

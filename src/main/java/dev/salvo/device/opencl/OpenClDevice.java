@@ -149,12 +149,11 @@ public final class OpenClDevice extends KernelDevice {
 
     private BuildReport buildAll() {
         long t0 = System.nanoTime();
-        Map<String, String> defines = KernelFamilies.defines(settings.tuning());
         CompileCache cache = new CompileCache("opencl");
         String driver = info.details();
         int hits = 0;
         for (Map.Entry<String, List<String>> fam : KernelFamilies.ALL.entrySet()) {
-            String src = KernelSource.unit("prelude-opencl.h", fam.getKey(), defines);
+            String src = KernelSource.unit("prelude-opencl.h", fam.getKey(), KernelFamilies.defines(fam.getKey(), settings.tuning()));
             String key = CompileCache.key(src, settings.buildOptions(), info.name(), driver);
             cl_program program = null;
             if (settings.cache()) {
