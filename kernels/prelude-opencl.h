@@ -12,3 +12,37 @@
 #define LOCAL_ARRAY(type, name, size) __local type name[size]
 #define DEVICE_FN static inline
 #define IS_FINITE(x) isfinite(x)
+/* Short float vectors of width n in {1, 2, 4, 8, 16} (n may be a macro):
+ *   VECF(n) the type; VLOADF(n, p) n floats from a global pointer (any alignment);
+ *   VSPLATF(n, x) x in every lane; VFMA(a, b, c) a*b+c rounded once, lane by lane;
+ *   VSUMF(n, v) the lanes summed in a fixed pairwise tree; VSTOREF(n, v, p) to a private array. */
+#define SALVO_CAT_(a, b) a##b
+#define SALVO_CAT(a, b) SALVO_CAT_(a, b)
+typedef float salvo_float1;
+#define VECF(n) SALVO_CAT(salvo_float, n)
+#define VLOADF(n, p) SALVO_CAT(salvo_vload, n)(p)
+#define VSPLATF(n, x) ((VECF(n)) (x))
+#define VFMA(a, b, c) fma(a, b, c)
+#define VSUMF(n, v) SALVO_CAT(salvo_vsum, n)(v)
+#define VSTOREF(n, v, p) SALVO_CAT(salvo_vstore, n)(v, p)
+typedef float2 salvo_float2;
+typedef float4 salvo_float4;
+typedef float8 salvo_float8;
+typedef float16 salvo_float16;
+DEVICE_FN float salvo_vload1(__global const float* p) { return *p; }
+DEVICE_FN float2 salvo_vload2(__global const float* p) { return vload2(0, p); }
+DEVICE_FN float4 salvo_vload4(__global const float* p) { return vload4(0, p); }
+DEVICE_FN float8 salvo_vload8(__global const float* p) { return vload8(0, p); }
+DEVICE_FN float16 salvo_vload16(__global const float* p) { return vload16(0, p); }
+DEVICE_FN float salvo_vsum1(float v) { return v; }
+DEVICE_FN float salvo_vsum2(float2 v) { return v.s0 + v.s1; }
+DEVICE_FN float salvo_vsum4(float4 v) { return salvo_vsum2(v.lo) + salvo_vsum2(v.hi); }
+DEVICE_FN float salvo_vsum8(float8 v) { return salvo_vsum4(v.lo) + salvo_vsum4(v.hi); }
+DEVICE_FN float salvo_vsum16(float16 v) { return salvo_vsum8(v.lo) + salvo_vsum8(v.hi); }
+DEVICE_FN void salvo_vstore1(float v, float* p) { p[0] = v; }
+DEVICE_FN void salvo_vstore2(float2 v, float* p) { vstore2(v, 0, p); }
+DEVICE_FN void salvo_vstore4(float4 v, float* p) { vstore4(v, 0, p); }
+DEVICE_FN void salvo_vstore8(float8 v, float* p) { vstore8(v, 0, p); }
+DEVICE_FN void salvo_vstore16(float16 v, float* p) { vstore16(v, 0, p); }
+#define SALVO_UNROLL _Pragma("unroll")
+#define VADDF(a, b) ((a) + (b))

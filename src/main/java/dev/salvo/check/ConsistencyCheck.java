@@ -54,6 +54,12 @@ public final class ConsistencyCheck {
         this.rng = new Rng(seed);
     }
 
+    /** Runs the op checks only (no training runs) and returns their results in order. */
+    public List<Result> runOps() {
+        ops();
+        return List.copyOf(results);
+    }
+
     /** Runs every check (ops, then training) and returns the results in order. */
     public List<Result> run() {
         ops();

@@ -27,17 +27,25 @@ public abstract class KernelDevice extends BaseDevice {
     /** Enqueues {@code kernel} over {@code global} work-items (rounded up to multiples of {@code local}). */
     protected abstract void launch(String kernel, long[] global, long[] local, Object... args);
 
-    /** Edge of the square matmul work-group. */
-    protected abstract int tile();
+    /** The launch shapes and tunables the kernels were built with. */
+    protected abstract TuningTable.Tuning tuning();
 
-    /** Work-group size of one-item-per-element kernels. */
-    protected abstract int wgElementwise();
+    /** The tunables this device's kernels were built with and the table row they came from. */
+    public final TuningTable.Tuning tuningInUse() {
+        return tuning();
+    }
 
-    /** Work-group size of one-item-per-row kernels. */
-    protected abstract int wgRows();
+    private int wgElementwise() {
+        return tuning().wgElementwise();
+    }
 
-    /** Work-items of the one work-group that sums a vector. */
-    protected abstract int sumWg();
+    private int wgRows() {
+        return tuning().wgRows();
+    }
+
+    private int sumWg() {
+        return tuning().sumWg();
+    }
 
     private BaseBuffer fbuf(DeviceBuffer b, long n, String name) {
         return arg(b, bufferType(), DType.FLOAT, n, name);
@@ -104,16 +112,34 @@ public abstract class KernelDevice extends BaseDevice {
         if (g.m() == 0 || g.n() == 0) {
             return;
         }
-        int t = tile();
-        launch("matmul", new long[] {g.n(), g.m()}, new long[] {t, t}, g.m(), g.n(), g.k(), g.transA(), g.transB(),
+        launch("matmul", matmulGlobal(tuning(), g), matmulLocal(tuning()), g.m(), g.n(), g.k(), g.transA(), g.transB(),
                 ab, bb, biasb, biasb != null, act.ordinal(), zb, yb, yb != null);
+    }
+
+    /** The matmul work-group shape (see matmul.kernel). */
+    public static long[] matmulLocal(TuningTable.Tuning t) {
+        return t.mmLocal() == 1 ? new long[] {t.tile(), t.tile()} : new long[] {t.mmWgx(), t.mmWgy()};
+    }
+
+    /** The matmul work-items, before rounding up to the work-group (see matmul.kernel). */
+    public static long[] matmulGlobal(TuningTable.Tuning t, Gemm g) {
+        if (t.mmLocal() == 1) {
+            return new long[] {g.n(), g.m()};
+        }
+        boolean dot = !g.transA() && g.transB();
+        long h = dot ? t.mmDotm() : t.mmWptm();
+        long w = dot ? t.mmDotn() : t.mmWptn();
+        long gx = (g.n() + t.mmWgx() * w - 1) / (t.mmWgx() * w);
+        long gy = (g.m() + t.mmWgy() * h - 1) / (t.mmWgy() * h);
+        return new long[] {gx * t.mmWgx(), gy * t.mmWgy()};
     }
 
     @Override
     public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
         BaseBuffer xb = fbuf(x, (long) rows * cols, "x");
         BaseBuffer ob = fbuf(out, cols, "out");
-        launch1("column_sums", cols, wgRows(), rows, cols, xb, ob);
+        int vw = tuning().colsumVw();
+        launch1("column_sums", (cols + vw - 1) / vw, wgRows(), rows, cols, xb, ob);
     }
 
     @Override

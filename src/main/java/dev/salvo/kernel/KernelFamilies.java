@@ -25,10 +25,32 @@ public final class KernelFamilies {
     }
 
     /** The tunables every unit is compiled with. */
-    public static Map<String, String> defines(int tile, int sumWg) {
+    public static Map<String, String> defines(TuningTable.Tuning t) {
+        return t.defines();
+    }
+
+    /**
+     * The tunables {@code family} is compiled with: only those its file reads, so changing one
+     * kernel's tunables leaves the other programs' cache keys alone.
+     */
+    public static Map<String, String> defines(String family, TuningTable.Tuning t) {
+        Map<String, String> all = t.defines();
         Map<String, String> d = new LinkedHashMap<>();
-        d.put("TILE", Integer.toString(tile));
-        d.put("SUM_WG", Integer.toString(sumWg));
+        all.forEach((k, v) -> {
+            boolean mine = switch (family) {
+                case "matmul.kernel" -> k.startsWith("MM_") || k.equals("TILE");
+                case "reduce.kernel" -> k.equals("SUM_WG") || k.equals("COLSUM_VW");
+                default -> false;
+            };
+            if (mine) {
+                d.put(k, v);
+            }
+        });
         return d;
+    }
+
+    /** The defines of the built-in default tuning with another matmul tile and sum work-group. */
+    public static Map<String, String> defines(int tile, int sumWg) {
+        return TuningTable.Tuning.DEFAULT.with("matmul.tile", tile).with("sum.wg", sumWg).defines();
     }
 }

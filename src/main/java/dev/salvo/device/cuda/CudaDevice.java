@@ -26,6 +26,7 @@ import dev.salvo.device.DeviceException;
 import dev.salvo.device.DeviceInfo;
 import dev.salvo.kernel.KernelDevice;
 import dev.salvo.kernel.KernelFamilies;
+import dev.salvo.kernel.TuningTable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -94,8 +95,13 @@ public final class CudaDevice extends KernelDevice {
     private final BuildReport buildReport;
 
     CudaDevice(CudaProvider.Found found) {
+        this(found, null);
+    }
+
+    /** The device built with {@code tuning} in place of its tuning-table row (when not null). */
+    CudaDevice(CudaProvider.Found found, TuningTable.Tuning tuning) {
         this.info = found.info();
-        this.settings = CudaSettings.load(info.name());
+        this.settings = CudaSettings.load(info.name(), tuning);
         CUdevice dev = new CUdevice();
         Cu.check("cuDeviceGet", cuDeviceGet(dev, found.ordinal()));
         Cu.check("cuCtxCreate", cuCtxCreate(context, 0, dev));
@@ -115,7 +121,7 @@ public final class CudaDevice extends KernelDevice {
         List<String> used = new ArrayList<>();
         int hits = 0;
         for (Map.Entry<String, List<String>> fam : KernelFamilies.ALL.entrySet()) {
-            String unit = CudaCompiler.unit(fam.getKey(), KernelFamilies.defines(tile(), sumWg()));
+            String unit = CudaCompiler.unit(fam.getKey(), KernelFamilies.defines(fam.getKey(), tuning()));
             CudaCompiler.Image img = compiler.compile(fam.getKey(), unit);
             CUmodule module = new CUmodule();
             int r = cuModuleLoadData(module, img.data());
@@ -364,23 +370,8 @@ public final class CudaDevice extends KernelDevice {
     }
 
     @Override
-    protected int tile() {
-        return settings.tuning().tile();
-    }
-
-    @Override
-    protected int wgElementwise() {
-        return settings.tuning().wgElementwise();
-    }
-
-    @Override
-    protected int wgRows() {
-        return settings.tuning().wgRows();
-    }
-
-    @Override
-    protected int sumWg() {
-        return settings.tuning().sumWg();
+    protected TuningTable.Tuning tuning() {
+        return settings.tuning();
     }
 
     @Override

@@ -24,7 +24,7 @@ public final class CudaPrebuild {
         CudaSettings s = CudaSettings.load("prebuild");
         List<String> lines = new ArrayList<>();
         for (String family : KernelFamilies.ALL.keySet()) {
-            String unit = CudaCompiler.unit(family, KernelFamilies.defines(s.tuning().tile(), s.tuning().sumWg()));
+            String unit = CudaCompiler.unit(family, KernelFamilies.defines(family, s.tuning()));
             for (String target : targets) {
                 CudaCompiler.Image img = CudaCompiler.nvcc(nvcc, family, unit, target, s.nvccOptions());
                 String name = target.startsWith("sm_") ? CudaCompiler.prebuiltName(family, unit, s.nvccOptions(), target)

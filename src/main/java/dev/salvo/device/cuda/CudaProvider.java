@@ -17,6 +17,9 @@ import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.DeviceKind;
 import dev.salvo.device.DeviceProvider;
 import dev.salvo.device.Probe;
+import dev.salvo.kernel.KernelDevice;
+import dev.salvo.kernel.TunableProvider;
+import dev.salvo.kernel.TuningTable;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +31,7 @@ import jcuda.driver.CUresult;
  * are compiled by {@link CudaCompiler}. No driver, no device or a driver too old for the bindings
  * makes the provider unavailable with the reason; nothing native is touched before {@link #probe()}.
  */
-public final class CudaProvider implements DeviceProvider {
+public final class CudaProvider implements DeviceProvider, TunableProvider {
 
     /** JCuda's version: the CUDA version its bindings were built for. */
     static final String BINDINGS = "JCuda 12.6.0 (CUDA 12.6 bindings)";
@@ -119,5 +122,19 @@ public final class CudaProvider implements DeviceProvider {
             throw new DeviceException.Unavailable("cuda:" + index, "no such device; CUDA has cuda:0 to cuda:" + (all.size() - 1));
         }
         return new CudaDevice(all.get(index));
+    }
+
+    @Override
+    public String tuningFile() {
+        return "cuda-tuning.csv";
+    }
+
+    @Override
+    public KernelDevice openTuned(int index, TuningTable.Tuning tuning) {
+        List<Found> all = find();
+        if (index < 0 || index >= all.size()) {
+            throw new DeviceException.Unavailable("cuda:" + index, "no such device; CUDA has cuda:0 to cuda:" + (all.size() - 1));
+        }
+        return new CudaDevice(all.get(index), tuning);
     }
 }

@@ -17,6 +17,11 @@ record CudaSettings(List<String> compilers, Path nvcc, String nvccOptions, Strin
     static final List<String> KNOWN = List.of("nvrtc", "nvcc", "prebuilt");
 
     static CudaSettings load(String deviceName) {
+        return load(deviceName, null);
+    }
+
+    /** The settings with {@code tuning} in place of the table's row (when not null). */
+    static CudaSettings load(String deviceName, TuningTable.Tuning tuning) {
         Properties p = NativeConfig.load(FILE);
         List<String> compilers = Arrays.stream(p.getProperty("compilers", "nvrtc,nvcc,prebuilt").split(","))
                 .map(s -> s.trim().toLowerCase(Locale.ROOT)).filter(s -> !s.isEmpty()).toList();
@@ -30,10 +35,10 @@ record CudaSettings(List<String> compilers, Path nvcc, String nvccOptions, Strin
         if (prebuilt.isEmpty()) {
             prebuilt = System.getenv().getOrDefault("SALVO_CUDA_PREBUILT", "");
         }
-        TuningTable.Tuning t = TuningTable.lookup("cuda-tuning.csv", deviceName);
-        if (t.tile() * t.tile() > 1024) {
-            throw new IllegalArgumentException(NativeConfig.describe("cuda-tuning.csv") + ": matmul.tile " + t.tile()
-                    + " makes a block of more than 1024 threads");
+        TuningTable.Tuning t = tuning != null ? tuning : TuningTable.lookup("cuda-tuning.csv", deviceName);
+        if (t.maxWorkGroup() > 1024) {
+            throw new IllegalArgumentException(NativeConfig.describe("cuda-tuning.csv") + ": row '" + t.row()
+                    + "' launches a block of " + t.maxWorkGroup() + " threads, more than CUDA's 1024");
         }
         return new CudaSettings(compilers, nvcc(p.getProperty("nvcc.path", "auto").trim()),
                 p.getProperty("nvcc.options", "-O3").trim(), p.getProperty("nvrtc.options", "").trim(),

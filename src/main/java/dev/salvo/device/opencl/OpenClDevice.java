@@ -16,6 +16,7 @@ import dev.salvo.kernel.CompileCache;
 import dev.salvo.kernel.KernelDevice;
 import dev.salvo.kernel.KernelFamilies;
 import dev.salvo.kernel.KernelSource;
+import dev.salvo.kernel.TuningTable;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -76,9 +77,20 @@ public final class OpenClDevice extends KernelDevice {
     private final BuildReport buildReport;
 
     OpenClDevice(OpenClProvider.Found found) {
+        this(found, null);
+    }
+
+    /** The device built with {@code tuning} in place of its tuning-table row (when not null). */
+    OpenClDevice(OpenClProvider.Found found, TuningTable.Tuning tuning) {
         this.info = found.info();
         this.device = found.device();
-        this.settings = OpenClSettings.load(info.name());
+        this.settings = OpenClSettings.load(info.name(), tuning);
+        long maxWg = Cl.deviceLong(device, CL_DEVICE_MAX_WORK_GROUP_SIZE);
+        if (settings.tuning().maxWorkGroup() > maxWg) {
+            throw new IllegalArgumentException("tuning row '" + settings.tuningRow() + "' launches work-groups of "
+                    + settings.tuning().maxWorkGroup() + " items; " + info.name() + " allows at most " + maxWg
+                    + " (CL_DEVICE_MAX_WORK_GROUP_SIZE)");
+        }
         int[] err = new int[1];
         cl_context ctx = clCreateContext(null, 1, new cl_device_id[] {device}, null, null, err);
         Cl.check("clCreateContext", err[0]);
@@ -137,12 +149,11 @@ public final class OpenClDevice extends KernelDevice {
 
     private BuildReport buildAll() {
         long t0 = System.nanoTime();
-        Map<String, String> defines = KernelFamilies.defines(settings.tile(), settings.sumWg());
         CompileCache cache = new CompileCache("opencl");
         String driver = info.details();
         int hits = 0;
         for (Map.Entry<String, List<String>> fam : KernelFamilies.ALL.entrySet()) {
-            String src = KernelSource.unit("prelude-opencl.h", fam.getKey(), defines);
+            String src = KernelSource.unit("prelude-opencl.h", fam.getKey(), KernelFamilies.defines(fam.getKey(), settings.tuning()));
             String key = CompileCache.key(src, settings.buildOptions(), info.name(), driver);
             cl_program program = null;
             if (settings.cache()) {
@@ -362,23 +373,8 @@ public final class OpenClDevice extends KernelDevice {
     }
 
     @Override
-    protected int tile() {
-        return settings.tile();
-    }
-
-    @Override
-    protected int wgElementwise() {
-        return settings.wgElementwise();
-    }
-
-    @Override
-    protected int wgRows() {
-        return settings.wgRows();
-    }
-
-    @Override
-    protected int sumWg() {
-        return settings.sumWg();
+    protected TuningTable.Tuning tuning() {
+        return settings.tuning();
     }
 
     // ---- launching ------------------------------------------------------------------------

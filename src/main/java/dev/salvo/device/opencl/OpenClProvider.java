@@ -8,6 +8,9 @@ import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.DeviceKind;
 import dev.salvo.device.DeviceProvider;
 import dev.salvo.device.Probe;
+import dev.salvo.kernel.KernelDevice;
+import dev.salvo.kernel.TunableProvider;
+import dev.salvo.kernel.TuningTable;
 import java.util.ArrayList;
 import java.util.List;
 import org.jocl.cl_device_id;
@@ -18,7 +21,7 @@ import org.jocl.cl_platform_id;
  * {@code opencl:1}, ...) in platform order. A missing OpenCL library, no ICD or no platform makes
  * the provider unavailable with the reason; nothing native is touched before {@link #probe()}.
  */
-public final class OpenClProvider implements DeviceProvider {
+public final class OpenClProvider implements DeviceProvider, TunableProvider {
 
     /** One OpenCL device with its platform. */
     record Found(DeviceInfo info, cl_platform_id platform, cl_device_id device) {
@@ -95,5 +98,19 @@ public final class OpenClProvider implements DeviceProvider {
             throw new DeviceException.Unavailable("opencl:" + index, "no such device; OpenCL has opencl:0 to opencl:" + (all.size() - 1));
         }
         return new OpenClDevice(all.get(index));
+    }
+
+    @Override
+    public String tuningFile() {
+        return OpenClSettings.TUNING;
+    }
+
+    @Override
+    public KernelDevice openTuned(int index, TuningTable.Tuning tuning) {
+        List<Found> all = find();
+        if (index < 0 || index >= all.size()) {
+            throw new DeviceException.Unavailable("opencl:" + index, "no such device; OpenCL has opencl:0 to opencl:" + (all.size() - 1));
+        }
+        return new OpenClDevice(all.get(index), tuning);
     }
 }
