@@ -75,6 +75,23 @@ public final class Tolerance {
      * one more term of the sum.
      */
     public static Worst gemm(Gemm g, double[] a, double[] b, double[] bias, double[] ref, float[] got) {
+        return gemm(g, a, b, bias, ref, got, 0);
+    }
+
+    /** Unit roundoff of TF32 operands (10 explicit mantissa bits, round to nearest): 2^-11. */
+    public static final double U_TF32 = 0x1p-11;
+
+    /**
+     * A matmul computed on tensor cores with TF32 operands and FP32 accumulation: each product
+     * carries the operands' rounding, {@code (1+d1)(1+d2)} with {@code |d| <= U_TF32}, on top of the
+     * FP32 sum, so per element {@code |c - ref| <= (2 U_TF32 + U_TF32^2 + 2 gamma(K)) (|A||B|)_ij}
+     * and normwise {@code ||C - Cref||_F / (sqrt(K+2) ||A||_F ||B||_F) < 2 U_TF32 + U_TF32^2 + u}.
+     */
+    public static Worst gemmTf32(Gemm g, double[] a, double[] b, double[] bias, double[] ref, float[] got) {
+        return gemm(g, a, b, bias, ref, got, 2 * U_TF32 + U_TF32 * U_TF32);
+    }
+
+    private static Worst gemm(Gemm g, double[] a, double[] b, double[] bias, double[] ref, float[] got, double operandError) {
         int m = g.m();
         int n = g.n();
         int k = g.k();
@@ -98,7 +115,8 @@ public final class Tolerance {
                 }
                 int idx = i * n + j;
                 double r = ref[idx];
-                double bound = bias == null ? 2 * gamma(k) * abs : 2 * gamma(k + 1L) * (abs + Math.abs(bias[j]));
+                double bound = bias == null ? (2 * gamma(k) + operandError) * abs
+                        : 2 * gamma(k + 1L) * (abs + Math.abs(bias[j])) + operandError * abs;
                 double err = Math.abs(got[idx] - r);
                 w = w.worse(new Worst(idx, got[idx], r, Float.isNaN(got[idx]) ? Double.NaN : err, bound));
                 diff2 += err * err;
@@ -106,7 +124,7 @@ public final class Tolerance {
         }
         if (k > 0 && a2 > 0 && b2 > 0) {
             double rel = Math.sqrt(diff2) / (Math.sqrt(k + 2.0) * Math.sqrt(a2) * Math.sqrt(b2));
-            Worst norm = new Worst(-1, 0, 0, rel, U);
+            Worst norm = new Worst(-1, 0, 0, rel, U + operandError);
             if (!norm.pass()) {
                 return norm;
             }

@@ -112,8 +112,26 @@ public abstract class KernelDevice extends BaseDevice {
         if (g.m() == 0 || g.n() == 0) {
             return;
         }
+        if (tensorCoreMatmul()) {
+            launch("matmul_tf32", new long[] {(g.n() + TF32_TILE - 1) / TF32_TILE * TF32_THREADS, (g.m() + TF32_TILE - 1) / TF32_TILE},
+                    new long[] {TF32_THREADS, 1}, g.m(), g.n(), g.k(), g.transA(), g.transB(),
+                    ab, bb, biasb, biasb != null, act.ordinal(), zb, yb, yb != null);
+            return;
+        }
         launch("matmul", matmulGlobal(tuning(), g), matmulLocal(tuning()), g.m(), g.n(), g.k(), g.transA(), g.transB(),
                 ab, bb, biasb, biasb != null, act.ordinal(), zb, yb, yb != null);
+    }
+
+    /** Edge of matmul_tf32's square block tile and its threads per block (see matmul_tf32.kernel). */
+    private static final int TF32_TILE = 128;
+    private static final int TF32_THREADS = 256;
+
+    /**
+     * True when matmul runs on tensor cores with TF32 operands ({@code matmul_tf32}, CUDA only, off by
+     * default); its error bound is {@link dev.salvo.device.Tolerance#gemmTf32}.
+     */
+    protected boolean tensorCoreMatmul() {
+        return false;
     }
 
     /** The matmul work-group shape (see matmul.kernel). */

@@ -24,6 +24,12 @@ public final class KernelFamilies {
         ALL = java.util.Collections.unmodifiableMap(m);
     }
 
+    /**
+     * Families only the CUDA provider builds, and only with tensor cores on ({@code matmul.tf32} in
+     * {@code cuda.properties}; compute capability 8.0 or newer): inline PTX {@code mma.sync}.
+     */
+    public static final Map<String, List<String>> CUDA_TENSOR_CORES = Map.of("matmul_tf32.kernel", List.of("matmul_tf32"));
+
     /** The tunables every unit is compiled with. */
     public static Map<String, String> defines(TuningTable.Tuning t) {
         return t.defines();

@@ -120,7 +120,16 @@ public final class CudaDevice extends KernelDevice {
         CudaCompiler compiler = new CudaCompiler(settings, found.arch(), found.driverVersion());
         List<String> used = new ArrayList<>();
         int hits = 0;
-        for (Map.Entry<String, List<String>> fam : KernelFamilies.ALL.entrySet()) {
+        Map<String, List<String>> families = new java.util.LinkedHashMap<>(KernelFamilies.ALL);
+        if (settings.tf32()) {
+            if (found.major() < 8) {
+                throw new DeviceException.Unavailable(info.id() + " (" + info.name() + ")", "native-config "
+                        + CudaSettings.FILE + ": matmul.tf32=true needs tensor cores with TF32 (compute capability 8.0 or newer); this device is "
+                        + found.major() + "." + found.minor());
+            }
+            families.putAll(KernelFamilies.CUDA_TENSOR_CORES);
+        }
+        for (Map.Entry<String, List<String>> fam : families.entrySet()) {
             String unit = CudaCompiler.unit(fam.getKey(), KernelFamilies.defines(fam.getKey(), tuning()));
             CudaCompiler.Image img = compiler.compile(fam.getKey(), unit);
             CUmodule module = new CUmodule();
@@ -146,6 +155,11 @@ public final class CudaDevice extends KernelDevice {
     @Override
     public DeviceInfo info() {
         return info;
+    }
+
+    @Override
+    protected boolean tensorCoreMatmul() {
+        return settings.tf32();
     }
 
     @Override

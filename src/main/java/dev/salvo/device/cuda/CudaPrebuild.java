@@ -23,9 +23,14 @@ public final class CudaPrebuild {
     public static List<String> compileAll(Path nvcc, List<String> targets, Path out) throws IOException {
         CudaSettings s = CudaSettings.load("prebuild");
         List<String> lines = new ArrayList<>();
-        for (String family : KernelFamilies.ALL.keySet()) {
+        List<String> families = new ArrayList<>(KernelFamilies.ALL.keySet());
+        families.addAll(KernelFamilies.CUDA_TENSOR_CORES.keySet());
+        for (String family : families) {
             String unit = CudaCompiler.unit(family, KernelFamilies.defines(family, s.tuning()));
             for (String target : targets) {
+                if (KernelFamilies.CUDA_TENSOR_CORES.containsKey(family) && archNumber(target) < 80) {
+                    continue; // mma.sync with TF32 needs sm_80
+                }
                 CudaCompiler.Image img = CudaCompiler.nvcc(nvcc, family, unit, target, s.nvccOptions());
                 String name = target.startsWith("sm_") ? CudaCompiler.prebuiltName(family, unit, s.nvccOptions(), target)
                         : family.replace(".kernel", "") + "." + target + ".ptx";
@@ -37,6 +42,11 @@ public final class CudaPrebuild {
             }
         }
         return lines;
+    }
+
+    /** 90 for sm_90 or compute_90. */
+    static int archNumber(String target) {
+        return Integer.parseInt(target.replaceAll("[^0-9]", ""));
     }
 
     public static void main(String[] args) throws IOException {

@@ -11,7 +11,7 @@ import java.util.Properties;
 
 /** The CUDA provider's compile settings ({@code native-config/cuda.properties}) and launch shapes ({@code cuda-tuning.csv}). */
 record CudaSettings(List<String> compilers, Path nvcc, String nvccOptions, String nvrtcOptions, Path prebuiltDir,
-                    boolean cache, boolean syncEveryLaunch, TuningTable.Tuning tuning) {
+                    boolean cache, boolean syncEveryLaunch, boolean tf32, TuningTable.Tuning tuning) {
 
     static final String FILE = "cuda.properties";
     static final List<String> KNOWN = List.of("nvrtc", "nvcc", "prebuilt");
@@ -43,7 +43,7 @@ record CudaSettings(List<String> compilers, Path nvcc, String nvccOptions, Strin
         return new CudaSettings(compilers, nvcc(p.getProperty("nvcc.path", "auto").trim()),
                 p.getProperty("nvcc.options", "-O3").trim(), p.getProperty("nvrtc.options", "").trim(),
                 prebuilt.isEmpty() ? null : Path.of(prebuilt), NativeConfig.boolValue(p, FILE, "cache", true),
-                NativeConfig.boolValue(p, FILE, "sync.every.launch", false), t);
+                NativeConfig.boolValue(p, FILE, "sync.every.launch", false), NativeConfig.boolValue(p, FILE, "matmul.tf32", false), t);
     }
 
     /** The nvcc to run, or null when there is none. */

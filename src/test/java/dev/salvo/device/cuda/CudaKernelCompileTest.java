@@ -43,17 +43,22 @@ class CudaKernelCompileTest {
     @Test
     void everyKernelCompilesToCubinAndPtx(@TempDir Path out) throws IOException {
         List<String> lines = CudaPrebuild.compileAll(nvcc, List.of("sm_90", "compute_90"), out);
-        assertEquals(2 * KernelFamilies.ALL.size(), lines.size());
-        for (String family : KernelFamilies.ALL.keySet()) {
+        assertEquals(2 * (KernelFamilies.ALL.size() + KernelFamilies.CUDA_TENSOR_CORES.size()), lines.size());
+        java.util.Map<String, List<String>> all = new java.util.LinkedHashMap<>(KernelFamilies.ALL);
+        all.putAll(KernelFamilies.CUDA_TENSOR_CORES);
+        for (String family : all.keySet()) {
             String stem = family.replace(".kernel", "");
             String ptx = Files.readString(out.resolve(stem + ".compute_90.ptx"), StandardCharsets.US_ASCII);
             assertEquals(0, ptx.charAt(ptx.length() - 1), "PTX for the driver ends with a NUL");
-            for (String k : KernelFamilies.ALL.get(family)) {
+            if (KernelFamilies.CUDA_TENSOR_CORES.containsKey(family)) {
+                assertTrue(ptx.contains("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"), family + " uses the TF32 tensor-core mma");
+            }
+            for (String k : all.get(family)) {
                 assertTrue(ptx.contains(".entry " + k + "("), family + " defines kernel " + k + " (unmangled)");
             }
         }
         try (var files = Files.list(out)) {
-            assertEquals(KernelFamilies.ALL.size(), files.filter(f -> f.toString().endsWith(".sm_90.cubin")).count());
+            assertEquals(all.size(), files.filter(f -> f.toString().endsWith(".sm_90.cubin")).count());
         }
     }
 
