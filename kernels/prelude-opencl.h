@@ -3,6 +3,7 @@
 #define KERNEL __kernel
 #define GLOBAL __global
 #define LOCAL __local
+#define LOCAL_PTR __local /* a function parameter pointing into local memory */
 #define CONST_GLOBAL __global const
 #define GLOBAL_ID(d) ((int) get_global_id(d))
 #define LOCAL_ID(d) ((int) get_local_id(d))

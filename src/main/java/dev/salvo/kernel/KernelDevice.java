@@ -136,11 +136,17 @@ public abstract class KernelDevice extends BaseDevice {
 
     /** The matmul work-group shape (see matmul.kernel). */
     public static long[] matmulLocal(TuningTable.Tuning t) {
+        if (t.mmLocal() == 2) {
+            return new long[] {16, 16};
+        }
         return t.mmLocal() == 1 ? new long[] {t.tile(), t.tile()} : new long[] {t.mmWgx(), t.mmWgy()};
     }
 
     /** The matmul work-items, before rounding up to the work-group (see matmul.kernel). */
     public static long[] matmulGlobal(TuningTable.Tuning t, Gemm g) {
+        if (t.mmLocal() == 2) { // 128 x 128 blocks of 16 x 16 items
+            return new long[] {(g.n() + 127) / 128 * 16, (g.m() + 127) / 128 * 16};
+        }
         if (t.mmLocal() == 1) {
             return new long[] {g.n(), g.m()};
         }

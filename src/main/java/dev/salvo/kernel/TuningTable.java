@@ -85,7 +85,7 @@ public final class TuningTable {
 
         /** Largest work-group (threads per block) any kernel is launched with. */
         public int maxWorkGroup() {
-            int mm = mmLocal == 1 ? tile * tile : mmWgx * mmWgy;
+            int mm = mmLocal == 2 ? 256 : mmLocal == 1 ? tile * tile : mmWgx * mmWgy;
             return Math.max(Math.max(mm, wgElementwise), Math.max(wgRows, sumWg));
         }
 
@@ -124,11 +124,11 @@ public final class TuningTable {
         for (int i = 0; i < v.length; i++) {
             int min = i == 0 ? 0 : 1;
             if (v[i] < min) {
-                return COLUMNS.get(i) + " must be " + (min == 0 ? "0 or 1" : "a positive integer") + ", got " + v[i];
+                return COLUMNS.get(i) + " must be " + (min == 0 ? "0, 1 or 2" : "a positive integer") + ", got " + v[i];
             }
         }
-        if (v[0] > 1) {
-            return "matmul.local must be 0 or 1, got " + v[0];
+        if (v[0] > 2) {
+            return "matmul.local must be 0, 1 or 2, got " + v[0];
         }
         if (v[4] != 1 && v[4] != 2 && v[4] != 4 && v[4] != 8 && v[4] != 16) {
             return "matmul.vw must be 1, 2, 4, 8 or 16, got " + v[4];

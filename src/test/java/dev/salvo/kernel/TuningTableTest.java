@@ -44,7 +44,7 @@ class TuningTableTest {
         "*,1,16,4,4,3,4,32,4,4,256,64,256,1|line 2|matmul.vw must be 1, 2, 4, 8 or 16",
         "*,1,16,4,4,16,4,30,4,4,256,64,256,1|line 2|multiple of matmul.vw",
         "*,1,16,4,4,16,4,32,4,4,256,64,100,1|line 2|sum.wg must be a power of two",
-        "*,2,16,4,4,16,4,32,4,4,256,64,256,1|line 2|matmul.local must be 0 or 1",
+        "*,3,16,4,4,16,4,32,4,4,256,64,256,1|line 2|matmul.local must be 0, 1 or 2",
         "*,1,0,4,4,16,4,32,4,4,256,64,256,1|line 2|matmul.tile must be a positive integer",
         ",1,16,4,4,16,4,32,4,4,256,64,256,1|line 2|empty device glob"})
     void aMalformedRowNamesTheFileTheLineAndTheProblem(String row, String line, String problem) {
@@ -95,7 +95,7 @@ class TuningTableTest {
         for (String f : List.of("opencl-tuning.csv", "cuda-tuning.csv")) {
             List<TuningTable.Row> rows = TuningTable.parse(f, TuningTable.lines(f));
             TuningTable.Row star = rows.stream().filter(r -> r.glob().equals("*")).findFirst().orElseThrow();
-            assertEquals(1, star.tuning().mmLocal(), f + ": the default row keeps the local-memory matmul (GPUs)");
+            assertTrue(star.tuning().mmLocal() >= 1, f + ": the default row keeps a local-memory matmul (GPUs)");
             assertTrue(star.tuning().maxWorkGroup() <= 256, f + ": default work-groups fit any GPU");
             for (TuningTable.Row r : rows) {
                 assertTrue(r.tuning().maxWorkGroup() <= 1024, () -> f + ": " + r.glob() + " exceeds 1024 work-items");
