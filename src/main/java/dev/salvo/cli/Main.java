@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "salvo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train neural networks on a GPU, OpenCL device or the CPU.",
-        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, PlotCommand.class, DevicesCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, PlotCommand.class, DevicesCommand.class, BenchCommand.class,
                 CheckCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
