@@ -40,6 +40,7 @@ public final class BenchReport {
     private final List<BenchResults.Matmul> matmul = new ArrayList<>();
     private final List<Reference> references = new ArrayList<>();
     private final Map<String, String> labels = new LinkedHashMap<>();
+    private boolean complete;
 
     /** {@code header}: command, data, recipe and options, written first in bench.json. */
     public BenchReport(Map<String, Object> header) {
@@ -47,6 +48,11 @@ public final class BenchReport {
         this.header.put("date", Instant.now().toString());
         this.header.put("machine", machine());
         this.header.putAll(header);
+    }
+
+    /** Marks the run finished: bench.json says {@code "complete": true} from now on. */
+    public void complete() {
+        complete = true;
     }
 
     public void device(String id, String name, String details) {
@@ -239,7 +245,10 @@ public final class BenchReport {
 
     /** The whole report as the bench.json tree. */
     public Map<String, Object> json() {
-        Map<String, Object> root = new LinkedHashMap<>(header);
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("format", header.get("format"));
+        root.put("complete", complete);
+        root.putAll(header);
         root.put("devices", devices);
         root.put("references", references);
         root.put("training", training);

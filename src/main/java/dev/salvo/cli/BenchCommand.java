@@ -224,10 +224,12 @@ final class BenchCommand implements Callable<Integer> {
                 report.device(info.id(), info.name(), info.details());
                 for (BenchModel m : modelList) {
                     report.add(runner.train(dev, m, train));
+                    report.writeJson(dir); // partial results survive an interrupted run
                 }
                 for (int n : sizeList) {
                     report.add(runner.matmul(dev, n));
                 }
+                report.writeJson(dir);
             }
         }
 
@@ -238,6 +240,7 @@ final class BenchCommand implements Callable<Integer> {
             runReference(report, dir, modelList, recipe, options, sizeList, train.rows(), stdout, err);
         }
 
+        report.complete();
         report.printTables(stdout);
         Path json = report.writeJson(dir);
         boolean drew = report.writeChart(dir, "matmul, " + BenchReport.machine().get("cpu"));

@@ -41,6 +41,7 @@ class BenchCommandTest {
 
         JsonNode j = new ObjectMapper().readTree(dir.resolve("bench.json").toFile());
         assertEquals(1, j.path("format").asInt());
+        assertTrue(j.path("complete").asBoolean(), "a finished run says so");
         JsonNode machine = j.path("machine");
         assertEquals(Runtime.getRuntime().availableProcessors(), machine.path("cores").asInt());
         assertFalse(machine.path("cpu").asText().isBlank());
