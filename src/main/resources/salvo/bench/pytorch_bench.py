@@ -204,6 +204,7 @@ def train(torch, args, name, layers, x, y):
     epoch_rows = x.shape[0]
     steps_per_epoch = (epoch_rows + b - 1) // b
     model = build(torch, layers, args.seed)
+    initial = {k: v.clone() for k, v in model.state_dict().items()}  # every timed pass starts here
     # probe a few steps (first calls are slow), then warm up within the time budget
     probe = min(5, steps_per_epoch)
     t, _, _ = run_pass(torch, args, model, x, y, min(epoch_rows, probe * b))
@@ -222,7 +223,6 @@ def train(torch, args, name, layers, x, y):
         steps = min(steps_per_epoch, max(10, int(args.max_epoch_seconds / per_step)))
     rows = epoch_rows if steps == steps_per_epoch else steps * b
     secs, sps, losses = [], [], []
-    initial = {k: v.clone() for k, v in model.state_dict().items()}
     for r in range(args.repeat):
         model.load_state_dict(initial)
         seconds, samples, loss = run_pass(torch, args, model, x, y, rows)
