@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "salvo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train neural networks on a GPU, OpenCL device or the CPU.",
         subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, PlotCommand.class, DevicesCommand.class,
-                CheckCommand.class, TuneCommand.class, CommandLine.HelpCommand.class})
+                CheckCommand.class, BenchCommand.class, TuneCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static final int EXIT_USAGE = 2;

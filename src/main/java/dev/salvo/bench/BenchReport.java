@@ -1,0 +1,297 @@
+package dev.salvo.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.salvo.io.AtomicFile;
+import dev.salvo.io.RunFolder;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Everything one {@code salvo bench} run measured, and its three outputs: the tables on stdout,
+ * {@code bench.json} and {@code bench.png}.
+ */
+public final class BenchReport {
+
+    public static final String JSON = "bench.json";
+    public static final String PNG = "bench.png";
+    /** Version of the bench.json layout. */
+    public static final int FORMAT = 1;
+
+    /** A reference (PyTorch) and how it went: {@code ok}, {@code skipped} or {@code failed}, with why. */
+    public record Reference(String name, String status, String message, Map<String, Object> info) {
+    }
+
+    private final Map<String, Object> header = new LinkedHashMap<>();
+    private final List<Map<String, Object>> devices = new ArrayList<>();
+    private final List<BenchResults.Training> training = new ArrayList<>();
+    private final List<BenchResults.Matmul> matmul = new ArrayList<>();
+    private final List<Reference> references = new ArrayList<>();
+    private final Map<String, String> labels = new LinkedHashMap<>();
+    private boolean complete;
+
+    /** {@code header}: command, data, recipe and options, written first in bench.json. */
+    public BenchReport(Map<String, Object> header) {
+        this.header.put("format", FORMAT);
+        this.header.put("date", Instant.now().toString());
+        this.header.put("machine", machine());
+        this.header.putAll(header);
+    }
+
+    /** Marks the run finished: bench.json says {@code "complete": true} from now on. */
+    public void complete() {
+        complete = true;
+    }
+
+    public void device(String id, String name, String details) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("id", id);
+        d.put("name", name);
+        d.put("details", details);
+        devices.add(d);
+        labels.put(id, id + " (" + name + ")");
+    }
+
+    public void add(BenchResults.Training t) {
+        training.add(t);
+    }
+
+    public void add(BenchResults.Matmul m) {
+        matmul.add(m);
+    }
+
+    public void reference(Reference r, PyTorchReference.Result result) {
+        references.add(r);
+        if (result != null) {
+            training.addAll(result.training());
+            matmul.addAll(result.matmul());
+            labels.put(PyTorchReference.SOURCE, result.description());
+        }
+    }
+
+    public List<BenchResults.Training> training() {
+        return List.copyOf(training);
+    }
+
+    public List<BenchResults.Matmul> matmul() {
+        return List.copyOf(matmul);
+    }
+
+    /** Samples/s of {@code t} over the PyTorch reference's on the same model (NaN when there is none). */
+    public double speedVsPyTorch(BenchResults.Training t) {
+        for (BenchResults.Training r : training) {
+            if (r.source().equals(PyTorchReference.SOURCE) && r.model().equals(t.model())) {
+                return t.samplesPerSecond().median() / r.samplesPerSecond().median();
+            }
+        }
+        return Double.NaN;
+    }
+
+    /** The facts about this machine that bench.json records. */
+    public static Map<String, Object> machine() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cores", Runtime.getRuntime().availableProcessors());
+        m.put("cpu", cpuModel());
+        m.put("jdk", System.getProperty("java.vendor") + " " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ")");
+        m.put("os", osName());
+        m.put("git_commit", gitCommit());
+        return m;
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"), StandardCharsets.UTF_8)) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).strip();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return System.getProperty("os.arch");
+    }
+
+    private static String osName() {
+        String base = System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch");
+        try {
+            for (String line : Files.readAllLines(Path.of("/etc/os-release"), StandardCharsets.UTF_8)) {
+                if (line.startsWith("PRETTY_NAME=")) {
+                    return line.substring(12).replace("\"", "") + ", " + base;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no os-release
+        }
+        return base;
+    }
+
+    /** {@code git rev-parse HEAD} of the working directory (+ "-dirty" with local changes), or null. */
+    static String gitCommit() {
+        try {
+            String head = git("rev-parse", "HEAD");
+            if (head == null || head.isBlank()) {
+                return null;
+            }
+            String status = git("status", "--porcelain", "--untracked-files=no");
+            return head.strip() + (status != null && !status.isBlank() ? "-dirty" : "");
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String git(String... args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("git");
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                return null;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        return out;
+    }
+
+    // ---- outputs ------------------------------------------------------------------------------
+
+    /** The training and matmul tables. */
+    public void printTables(PrintWriter out) {
+        out.println();
+        out.printf(Locale.ROOT, "%-10s %-12s %-26s %-24s %-11s %7s %7s %7s%n", "source", "model", "samples/s",
+                "s/epoch", "vs pytorch", "matmul", "elemw", "host");
+        boolean extrapolated = false;
+        for (BenchResults.Training t : training) {
+            double ratio = t.source().equals(PyTorchReference.SOURCE) ? Double.NaN : speedVsPyTorch(t);
+            extrapolated |= t.extrapolated();
+            BenchResults.Profile p = t.profile();
+            out.printf(Locale.ROOT, "%-10s %-12s %-26s %-24s %-11s %7s %7s %7s%n", t.source(), t.model(),
+                    range(t.samplesPerSecond(), "%,.0f"), (t.extrapolated() ? "~" : "") + range(t.secondsPerEpoch(), "%.2f"),
+                    Double.isNaN(ratio) ? "-" : String.format(Locale.ROOT, "%.2fx", ratio),
+                    p == null ? "-" : pct(p.matmul()), p == null ? "-" : pct(p.elementwise()), p == null ? "-" : pct(p.host()));
+        }
+        out.println("samples/s and s/epoch: median [min-max] over the timed passes; vs pytorch: samples/s over PyTorch's"
+                + " (>1: faster)");
+        if (extrapolated) {
+            out.println("~: fewer steps than an epoch were timed; the epoch time is rows / samples per second");
+        }
+        out.println("matmul/elemw/host: shares of a separate synchronized profile pass (every op waited for), not of the"
+                + " timed passes");
+        if (!matmul.isEmpty()) {
+            TreeSet<Integer> sizes = new TreeSet<>();
+            List<String> sources = new ArrayList<>();
+            for (BenchResults.Matmul m : matmul) {
+                sizes.add(m.n());
+                if (!sources.contains(m.source())) {
+                    sources.add(m.source());
+                }
+            }
+            out.println();
+            out.printf(Locale.ROOT, "%-6s", "n");
+            for (String s : sources) {
+                out.printf(Locale.ROOT, " %-24s", s);
+            }
+            out.println();
+            for (int n : sizes) {
+                out.printf(Locale.ROOT, "%-6d", n);
+                for (String s : sources) {
+                    String cell = "-";
+                    for (BenchResults.Matmul m : matmul) {
+                        if (m.n() == n && m.source().equals(s)) {
+                            cell = range(m.gflops(), "%.1f");
+                        }
+                    }
+                    out.printf(Locale.ROOT, " %-24s", cell);
+                }
+                out.println();
+            }
+            out.println("matmul GFLOP/s, C = A B (n x n, float32, operands resident), median [min-max]");
+        }
+        for (Reference r : references) {
+            if (!r.status().equals("ok")) {
+                out.println("reference " + r.name() + ": " + r.status() + ": " + r.message());
+            }
+        }
+        out.flush();
+    }
+
+    private static String range(Stats s, String fmt) {
+        String m = String.format(Locale.ROOT, fmt, s.median());
+        if (s.values().size() < 2) {
+            return m;
+        }
+        return m + " [" + String.format(Locale.ROOT, fmt, s.min()) + "-" + String.format(Locale.ROOT, fmt, s.max()) + "]";
+    }
+
+    private static String pct(double share) {
+        return String.format(Locale.ROOT, "%.0f%%", 100 * share);
+    }
+
+    /** The whole report as the bench.json tree. */
+    public Map<String, Object> json() {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("format", header.get("format"));
+        root.put("complete", complete);
+        root.putAll(header);
+        root.put("devices", devices);
+        root.put("references", references);
+        root.put("training", training);
+        List<Map<String, Object>> cmp = new ArrayList<>();
+        for (BenchResults.Training t : training) {
+            double ratio = t.source().equals(PyTorchReference.SOURCE) ? Double.NaN : speedVsPyTorch(t);
+            if (!Double.isNaN(ratio)) {
+                Map<String, Object> c = new LinkedHashMap<>();
+                c.put("source", t.source());
+                c.put("model", t.model());
+                c.put("reference", PyTorchReference.SOURCE);
+                c.put("samples_per_second_ratio", ratio);
+                c.put("meaning", "median samples/s of the source over the reference's; above 1 the source is faster");
+                cmp.add(c);
+            }
+        }
+        root.put("comparisons", cmp);
+        root.put("matmul", matmul);
+        root.put("notes", List.of(
+                "seconds_per_epoch and samples_per_second: over the timed passes (repeat), each after an untimed warm-up",
+                "extrapolated: fewer steps than an epoch were timed; seconds_per_epoch = rows_per_epoch / samples_per_second",
+                "profile: a separate pass through a device decorator that synchronizes after every op; its shares say where"
+                        + " the time goes, its speed is lower than the timed passes'",
+                "matmul: C (n,n) = A (n,n) B (n,n) through Device.matmul with operands resident, gflops = 2 n^3 / s"));
+        return root;
+    }
+
+    /** Writes bench.json into {@code dir} (atomically). */
+    public Path writeJson(Path dir) throws IOException {
+        ObjectMapper mapper = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(SerializationFeature.INDENT_OUTPUT);
+        byte[] bytes = mapper.writeValueAsBytes(json());
+        Path file = dir.resolve(JSON);
+        AtomicFile.write(file, bytes);
+        return file;
+    }
+
+    /** Writes bench.png into {@code dir}; false (nothing drawn) on a runtime without java.desktop. */
+    public boolean writeChart(Path dir, String title) throws IOException {
+        if (!RunFolder.plottingAvailable()) {
+            return false;
+        }
+        BenchChart.write(matmul, labels, dir.resolve(PNG), title);
+        return true;
+    }
+}

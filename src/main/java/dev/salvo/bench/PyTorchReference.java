@@ -1,0 +1,240 @@
+package dev.salvo.bench;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.salvo.io.AtomicFile;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The PyTorch CPU reference of {@code salvo bench}: the script {@code salvo/bench/pytorch_bench.py}
+ * (shipped in the jar) run by a Python that can import {@code torch} and {@code numpy}, with
+ * {@code OPENBLAS_CORETYPE=SkylakeX} and {@code OMP_WAIT_POLICY=PASSIVE} unless the environment
+ * sets them. The script prints one JSON object on stdout; {@link #parse} reads it.
+ */
+public final class PyTorchReference {
+
+    /** Where the script lives on the class path. */
+    public static final String RESOURCE = "salvo/bench/pytorch_bench.py";
+    public static final String SCRIPT_NAME = "pytorch_bench.py";
+    public static final String SOURCE = "pytorch";
+
+    /** What the reference measured, and how it ran. */
+    public record Result(String description, Map<String, Object> info, List<BenchResults.Training> training,
+                         List<BenchResults.Matmul> matmul) {
+    }
+
+    private PyTorchReference() {
+    }
+
+    /**
+     * The first interpreter that imports torch and numpy: {@code python} when given (only it), else
+     * {@code python3} on the PATH, then {@code /usr/bin/python3} (Debian's, where
+     * {@code python3-torch} installs). Returns null and explains in {@code why} when there is none.
+     */
+    public static String findPython(String python, StringBuilder why) {
+        List<String> candidates = python != null ? List.of(python) : List.of("python3", "/usr/bin/python3");
+        List<String> reasons = new ArrayList<>();
+        for (String p : candidates) {
+            try {
+                Process proc = new ProcessBuilder(p, "-c", "import torch, numpy").redirectErrorStream(true).start();
+                String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                if (!proc.waitFor(120, TimeUnit.SECONDS)) {
+                    proc.destroyForcibly();
+                    reasons.add(p + ": timed out importing torch");
+                    continue;
+                }
+                if (proc.exitValue() == 0) {
+                    return p;
+                }
+                String last = out.isEmpty() ? "exit " + proc.exitValue() : out.lines().reduce((a, b) -> b).orElse("");
+                reasons.add(p + ": " + last);
+            } catch (IOException e) {
+                reasons.add(p + ": not found");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                reasons.add(p + ": interrupted");
+                break;
+            }
+        }
+        why.append(String.join("; ", reasons));
+        return null;
+    }
+
+    /** Writes the shipped script to {@code dir/pytorch_bench.py} (atomically) and returns its path. */
+    public static Path extract(Path dir) throws IOException {
+        byte[] script;
+        try (InputStream in = PyTorchReference.class.getClassLoader().getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new IOException(RESOURCE + " is missing from the class path");
+            }
+            script = in.readAllBytes();
+        }
+        Path target = dir.resolve(SCRIPT_NAME);
+        AtomicFile.write(target, script);
+        return target;
+    }
+
+    /**
+     * Runs {@code python script args}; the script's stderr lines go to {@code log} as they come.
+     *
+     * @throws IOException when it cannot start, fails, or prints no JSON
+     */
+    public static Result run(String python, Path script, List<String> args, Consumer<String> log) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(python);
+        cmd.add(script.toString());
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        Map<String, String> env = pb.environment();
+        env.putIfAbsent("OPENBLAS_CORETYPE", "SkylakeX");
+        env.putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
+        Process proc = pb.start();
+        List<String> errLines = new ArrayList<>();
+        Thread pump = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getErrorStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    synchronized (errLines) {
+                        errLines.add(line);
+                    }
+                    log.accept(line);
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+        }, "pytorch-stderr");
+        pump.setDaemon(true);
+        pump.start();
+        String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int code;
+        try {
+            code = proc.waitFor();
+            pump.join(5000);
+        } catch (InterruptedException e) {
+            proc.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while the PyTorch reference ran");
+        }
+        if (code != 0) {
+            String last;
+            synchronized (errLines) {
+                last = errLines.isEmpty() ? "(no output)" : errLines.get(errLines.size() - 1);
+            }
+            throw new IOException(SCRIPT_NAME + " exited with " + code + ": " + last);
+        }
+        return parse(out);
+    }
+
+    /**
+     * Parses the script's stdout: its last line that starts with '{' is the JSON object.
+     *
+     * @throws IOException naming the field when the output is not what the script writes
+     */
+    public static Result parse(String stdout) throws IOException {
+        String json = null;
+        for (String line : stdout.split("\n")) {
+            if (line.strip().startsWith("{")) {
+                json = line.strip();
+            }
+        }
+        if (json == null) {
+            throw new IOException(SCRIPT_NAME + " printed no JSON object");
+        }
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IOException(SCRIPT_NAME + " printed malformed JSON: " + e.getOriginalMessage());
+        }
+        String version = text(root, "torch_version");
+        int threads = integer(root, "threads");
+        String blas = root.path("blas").asText("");
+        String description = "PyTorch " + version + " CPU, " + threads + " threads"
+                + (blas.isEmpty() ? "" : ", BLAS " + blas);
+        Map<String, Object> info = new LinkedHashMap<>();
+        for (var it = root.fields(); it.hasNext(); ) {
+            var e = it.next();
+            if (!e.getKey().equals("training") && !e.getKey().equals("matmul")) {
+                info.put(e.getKey(), new ObjectMapper().convertValue(e.getValue(), Object.class));
+            }
+        }
+        List<BenchResults.Training> training = new ArrayList<>();
+        for (JsonNode t : array(root, "training")) {
+            List<Integer> layers = new ArrayList<>();
+            for (JsonNode l : array(t, "layers")) {
+                layers.add(l.asInt());
+            }
+            training.add(new BenchResults.Training(SOURCE, description, text(t, "model"), layers, integer(t, "batch_size"),
+                    integer(t, "rows_per_epoch"), integer(t, "steps_per_epoch"), integer(t, "steps_timed"),
+                    integer(t, "warmup_steps"), t.path("extrapolated").asBoolean(false), stats(t, "seconds_per_epoch"),
+                    stats(t, "samples_per_second"), number(t, "mean_loss"), null));
+        }
+        List<BenchResults.Matmul> matmul = new ArrayList<>();
+        for (JsonNode m : array(root, "matmul")) {
+            matmul.add(new BenchResults.Matmul(SOURCE, integer(m, "n"), integer(m, "calls_per_sample"), stats(m, "gflops")));
+        }
+        return new Result(description, info, training, matmul);
+    }
+
+    private static JsonNode field(JsonNode n, String name) throws IOException {
+        JsonNode v = n.get(name);
+        if (v == null || v.isNull()) {
+            throw new IOException(SCRIPT_NAME + " output: field '" + name + "' is missing");
+        }
+        return v;
+    }
+
+    private static String text(JsonNode n, String name) throws IOException {
+        return field(n, name).asText();
+    }
+
+    private static int integer(JsonNode n, String name) throws IOException {
+        JsonNode v = field(n, name);
+        if (!v.isIntegralNumber()) {
+            throw new IOException(SCRIPT_NAME + " output: field '" + name + "' must be an integer, got " + v);
+        }
+        return v.asInt();
+    }
+
+    private static double number(JsonNode n, String name) throws IOException {
+        JsonNode v = field(n, name);
+        if (!v.isNumber()) {
+            throw new IOException(SCRIPT_NAME + " output: field '" + name + "' must be a number, got " + v);
+        }
+        return v.asDouble();
+    }
+
+    private static JsonNode array(JsonNode n, String name) throws IOException {
+        JsonNode v = field(n, name);
+        if (!v.isArray()) {
+            throw new IOException(SCRIPT_NAME + " output: field '" + name + "' must be an array");
+        }
+        return v;
+    }
+
+    private static Stats stats(JsonNode n, String name) throws IOException {
+        JsonNode s = field(n, name);
+        List<Double> values = new ArrayList<>();
+        for (JsonNode v : array(s, "values")) {
+            if (!v.isNumber() || !(v.asDouble() > 0) || !Double.isFinite(v.asDouble())) {
+                throw new IOException(SCRIPT_NAME + " output: '" + name + "' holds " + v + ", not a positive number");
+            }
+            values.add(v.asDouble());
+        }
+        if (values.isEmpty()) {
+            throw new IOException(SCRIPT_NAME + " output: '" + name + "' has no values");
+        }
+        return Stats.of(values);
+    }
+}

@@ -1,0 +1,323 @@
+package dev.salvo.bench;
+
+import dev.salvo.device.Activation;
+import dev.salvo.device.AdamStep;
+import dev.salvo.device.Counters;
+import dev.salvo.device.Device;
+import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.DeviceInfo;
+import dev.salvo.device.Gemm;
+import dev.salvo.device.SgdStep;
+
+/**
+ * A {@link Device} that forwards every call to another device and measures it: each op and each
+ * host copy is followed by {@link Device#synchronize()} of the inner device, and the wall time of
+ * call plus synchronize is added to the op's account. Since every call ends synchronized, an op's
+ * account holds that op's device time (plus one synchronize), not the time of ops queued before it.
+ *
+ * <p>This changes what it measures (a real step overlaps host work with queued device work), so
+ * {@code salvo bench} uses it only for a separate profiling pass whose shares it reports, never for
+ * the timed epoch. Buffers are the inner device's own: {@link #allocFloat} returns the inner
+ * buffer, so models and trainers built on this device run the inner device's code unchanged.
+ * Accounting allocates nothing per call. {@link #close()} does not close the inner device.
+ */
+public final class TimingDevice implements Device {
+
+    /** What a call is counted as. */
+    public enum Kind {
+        /** {@link Device#matmul}. */
+        MATMUL,
+        /** Every other op: activations, losses, column sums, optimizer updates, fill/copy, checks. */
+        ELEMENTWISE,
+        /** Uploads and downloads (part of the host loop in the three-way split). */
+        TRANSFER
+    }
+
+    /** The calls this device accounts for, each with its kind. */
+    public enum Op {
+        MATMUL(Kind.MATMUL),
+        ACTIVATION_FORWARD(Kind.ELEMENTWISE),
+        ACTIVATION_BACKWARD(Kind.ELEMENTWISE),
+        COLUMN_SUMS(Kind.ELEMENTWISE),
+        SUM(Kind.ELEMENTWISE),
+        SOFTMAX_FORWARD(Kind.ELEMENTWISE),
+        SOFTMAX_BACKWARD(Kind.ELEMENTWISE),
+        SOFTMAX_CROSS_ENTROPY(Kind.ELEMENTWISE),
+        MEAN_SQUARED_ERROR(Kind.ELEMENTWISE),
+        ARGMAX(Kind.ELEMENTWISE),
+        GATHER_ROWS(Kind.ELEMENTWISE),
+        CHECK_FINITE(Kind.ELEMENTWISE),
+        SGD_UPDATE(Kind.ELEMENTWISE),
+        ADAM_UPDATE(Kind.ELEMENTWISE),
+        FILL(Kind.ELEMENTWISE),
+        COPY(Kind.ELEMENTWISE),
+        SCALE(Kind.ELEMENTWISE),
+        UPLOAD(Kind.TRANSFER),
+        DOWNLOAD(Kind.TRANSFER);
+
+        public final Kind kind;
+
+        Op(Kind kind) {
+            this.kind = kind;
+        }
+
+        /** Lower-case name with dashes, as written in bench.json. */
+        public String jsonName() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    private static final Op[] OPS = Op.values();
+
+    private final Device inner;
+    private final long[] nanos = new long[OPS.length];
+    private final long[] calls = new long[OPS.length];
+
+    public TimingDevice(Device inner) {
+        if (inner == null) {
+            throw new IllegalArgumentException("inner device is null");
+        }
+        this.inner = inner;
+    }
+
+    /** The device every call goes to. */
+    public Device inner() {
+        return inner;
+    }
+
+    /** Forgets every account (call before the interval to measure). */
+    public void reset() {
+        java.util.Arrays.fill(nanos, 0);
+        java.util.Arrays.fill(calls, 0);
+    }
+
+    /** Seconds spent in {@code op} (call plus synchronize) since the last {@link #reset()}. */
+    public double seconds(Op op) {
+        return nanos[op.ordinal()] / 1e9;
+    }
+
+    /** Calls of {@code op} since the last {@link #reset()}. */
+    public long calls(Op op) {
+        return calls[op.ordinal()];
+    }
+
+    /** Seconds spent in every op of {@code kind} since the last {@link #reset()}. */
+    public double seconds(Kind kind) {
+        long t = 0;
+        for (Op op : OPS) {
+            if (op.kind == kind) {
+                t += nanos[op.ordinal()];
+            }
+        }
+        return t / 1e9;
+    }
+
+    private long start() {
+        return System.nanoTime();
+    }
+
+    private void end(Op op, long t0) {
+        inner.synchronize();
+        nanos[op.ordinal()] += System.nanoTime() - t0;
+        calls[op.ordinal()]++;
+    }
+
+    @Override
+    public DeviceInfo info() {
+        return inner.info();
+    }
+
+    @Override
+    public String precision() {
+        return inner.precision();
+    }
+
+    @Override
+    public DeviceBuffer allocFloat(long length) {
+        return inner.allocFloat(length);
+    }
+
+    @Override
+    public DeviceBuffer allocInt(long length) {
+        return inner.allocInt(length);
+    }
+
+    @Override
+    public void upload(float[] src, DeviceBuffer dst) {
+        long t = start();
+        inner.upload(src, dst);
+        end(Op.UPLOAD, t);
+    }
+
+    @Override
+    public void upload(double[] src, DeviceBuffer dst) {
+        long t = start();
+        inner.upload(src, dst);
+        end(Op.UPLOAD, t);
+    }
+
+    @Override
+    public void upload(int[] src, DeviceBuffer dst) {
+        long t = start();
+        inner.upload(src, dst);
+        end(Op.UPLOAD, t);
+    }
+
+    @Override
+    public void download(DeviceBuffer src, float[] dst) {
+        long t = start();
+        inner.download(src, dst);
+        end(Op.DOWNLOAD, t);
+    }
+
+    @Override
+    public void download(DeviceBuffer src, double[] dst) {
+        long t = start();
+        inner.download(src, dst);
+        end(Op.DOWNLOAD, t);
+    }
+
+    @Override
+    public void download(DeviceBuffer src, int[] dst) {
+        long t = start();
+        inner.download(src, dst);
+        end(Op.DOWNLOAD, t);
+    }
+
+    @Override
+    public void synchronize() {
+        inner.synchronize();
+    }
+
+    @Override
+    public Counters counters() {
+        return inner.counters();
+    }
+
+    @Override
+    public void fill(DeviceBuffer x, double value) {
+        long t = start();
+        inner.fill(x, value);
+        end(Op.FILL, t);
+    }
+
+    @Override
+    public void copy(DeviceBuffer src, DeviceBuffer dst) {
+        long t = start();
+        inner.copy(src, dst);
+        end(Op.COPY, t);
+    }
+
+    @Override
+    public void scale(DeviceBuffer x, double alpha) {
+        long t = start();
+        inner.scale(x, alpha);
+        end(Op.SCALE, t);
+    }
+
+    @Override
+    public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
+        long t = start();
+        inner.activationForward(act, x, y);
+        end(Op.ACTIVATION_FORWARD, t);
+    }
+
+    @Override
+    public void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz) {
+        long t = start();
+        inner.activationBackward(act, z, dy, dz);
+        end(Op.ACTIVATION_BACKWARD, t);
+    }
+
+    @Override
+    public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act, DeviceBuffer z,
+                       DeviceBuffer y) {
+        long t = start();
+        inner.matmul(g, a, b, bias, act, z, y);
+        end(Op.MATMUL, t);
+    }
+
+    @Override
+    public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
+        long t = start();
+        inner.columnSums(rows, cols, x, out);
+        end(Op.COLUMN_SUMS, t);
+    }
+
+    @Override
+    public void sum(DeviceBuffer x, DeviceBuffer out) {
+        long t = start();
+        inner.sum(x, out);
+        end(Op.SUM, t);
+    }
+
+    @Override
+    public void softmaxForward(int rows, int cols, DeviceBuffer x, DeviceBuffer y) {
+        long t = start();
+        inner.softmaxForward(rows, cols, x, y);
+        end(Op.SOFTMAX_FORWARD, t);
+    }
+
+    @Override
+    public void softmaxBackward(int rows, int cols, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx) {
+        long t = start();
+        inner.softmaxBackward(rows, cols, y, dy, dx);
+        end(Op.SOFTMAX_BACKWARD, t);
+    }
+
+    @Override
+    public void softmaxCrossEntropy(int rows, int cols, DeviceBuffer logits, DeviceBuffer labels, double gradScale,
+                                    DeviceBuffer rowLoss, DeviceBuffer dlogits) {
+        long t = start();
+        inner.softmaxCrossEntropy(rows, cols, logits, labels, gradScale, rowLoss, dlogits);
+        end(Op.SOFTMAX_CROSS_ENTROPY, t);
+    }
+
+    @Override
+    public void meanSquaredError(int rows, int cols, DeviceBuffer pred, DeviceBuffer target, double gradScale,
+                                 DeviceBuffer rowLoss, DeviceBuffer dpred) {
+        long t = start();
+        inner.meanSquaredError(rows, cols, pred, target, gradScale, rowLoss, dpred);
+        end(Op.MEAN_SQUARED_ERROR, t);
+    }
+
+    @Override
+    public void argmax(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
+        long t = start();
+        inner.argmax(rows, cols, x, out);
+        end(Op.ARGMAX, t);
+    }
+
+    @Override
+    public void gatherRows(int rows, int cols, DeviceBuffer src, DeviceBuffer index, DeviceBuffer dst) {
+        long t = start();
+        inner.gatherRows(rows, cols, src, index, dst);
+        end(Op.GATHER_ROWS, t);
+    }
+
+    @Override
+    public void checkFinite(DeviceBuffer x, DeviceBuffer flag) {
+        long t = start();
+        inner.checkFinite(x, flag);
+        end(Op.CHECK_FINITE, t);
+    }
+
+    @Override
+    public void sgdUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer flag) {
+        long t = start();
+        inner.sgdUpdate(w, g, velocity, s, flag);
+        end(Op.SGD_UPDATE, t);
+    }
+
+    @Override
+    public void adamUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag) {
+        long t = start();
+        inner.adamUpdate(w, g, m, v, s, flag);
+        end(Op.ADAM_UPDATE, t);
+    }
+
+    /** Does nothing: the inner device belongs to whoever opened it. */
+    @Override
+    public void close() {
+    }
+}

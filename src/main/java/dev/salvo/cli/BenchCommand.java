@@ -1,0 +1,401 @@
+package dev.salvo.cli;
+
+import dev.salvo.bench.BenchModel;
+import dev.salvo.bench.BenchReport;
+import dev.salvo.bench.BenchResults;
+import dev.salvo.bench.BenchRunner;
+import dev.salvo.bench.PyTorchReference;
+import dev.salvo.data.Dataset;
+import dev.salvo.data.StandardDatasets;
+import dev.salvo.device.Device;
+import dev.salvo.device.DeviceInfo;
+import dev.salvo.device.Devices;
+import dev.salvo.device.Probe;
+import dev.salvo.util.Rng;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code salvo bench}: trains the Fashion-MNIST recipe's MLP and a larger one for an epoch on each
+ * device, profiles where a step's time goes, sweeps matmul sizes, runs the same work in PyTorch on
+ * the CPU as a reference, and writes bench.json and bench.png.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Benchmark training and matmul on each device against PyTorch on the CPU.",
+                "Trains 784-512-256-10 (the Fashion-MNIST recipe: AdamW lr 0.001, cosine, batch 128) and 784-2048-2048-10",
+                "for one epoch after a warm-up, profiles the shares of matmul, elementwise ops and the host loop",
+                "(a separate, synchronized pass), and times Device.matmul for n x n sizes. The PyTorch script",
+                "(pytorch_bench.py, written beside bench.json) does the same work on the CPU in the same run.",
+                "Writes bench.json and bench.png to --out (default runs/bench-<yyyyMMdd-HHmmss>/)."})
+final class BenchCommand implements Callable<Integer> {
+
+    private static final int MAX_SIZE = 16384;
+    private static final int SYNTHETIC_ROWS = 60_000;
+    private static final int QUICK_SYNTHETIC_ROWS = 4096;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--device", split = ",",
+            description = "Devices to measure, e.g. cpu,opencl (default: every available device but the float64 reference).")
+    List<String> devices;
+
+    @Option(names = "--models", split = ",", description = "fashion-mlp (784-512-256-10), mlp-2048 (784-2048-2048-10). Default: both.")
+    List<String> models;
+
+    @Option(names = {"-b", "--batch-size"}, defaultValue = "128", description = "Rows per step. Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = "--warmup-steps", description = "Untimed training steps before timing (default 200; --quick 10).")
+    Integer warmupSteps;
+
+    @Option(names = "--max-warmup-seconds", description = "Bound on the warm-up per model and device (default 30).")
+    Double maxWarmupSeconds;
+
+    @Option(names = "--steps", description = "Timed steps per pass (default 0: a whole epoch; --quick 20). "
+            + "The epoch time is then extrapolated (marked ~).")
+    Integer steps;
+
+    @Option(names = "--max-epoch-seconds", description = "A pass that would take longer than this (judged from the warm-up) "
+            + "times fewer steps and extrapolates the epoch (default 120). Keeps OpenCL on PoCL bounded.")
+    Double maxEpochSeconds;
+
+    @Option(names = "--repeat", description = "Timed passes per model and device; median [min-max] (default 3; --quick 1).")
+    Integer repeat;
+
+    @Option(names = "--profile-steps", description = "Steps of the synchronized profiling pass (default 50; --quick 5).")
+    Integer profileSteps;
+
+    @Option(names = "--sizes", split = ",", description = "Matmul sizes n (default 128,256,512,1024,2048; --quick 64,128,256).")
+    List<Integer> sizes;
+
+    @Option(names = "--sweep-seconds", description = "Time budget of each matmul size per device (default 3; --quick 0.3).")
+    Double sweepSeconds;
+
+    @Option(names = "--data-dir", description = "Directory of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist).")
+    Path dataDir;
+
+    @Option(names = "--synthetic", description = "Random data of Fashion-MNIST's shape (784 features, 10 classes; 60,000 rows, "
+            + "4,096 with --quick) instead of Fashion-MNIST; labelled as such in the output.")
+    boolean synthetic;
+
+    @Option(names = "--no-reference", description = "Do not run the PyTorch reference.")
+    boolean noReference;
+
+    @Option(names = "--python", description = "Python interpreter for the reference (default: python3 on the PATH, "
+            + "then /usr/bin/python3; the first that imports torch and numpy).")
+    String python;
+
+    @Option(names = "--out", description = "Folder for bench.json, bench.png and pytorch_bench.py (default runs/bench-<timestamp>).")
+    Path out;
+
+    @Option(names = "--quick", description = "A tiny run for tests: few steps, small sizes, one pass.")
+    boolean quick;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+
+        // ---- every option is checked before any work ----
+        List<BenchModel> modelList = new ArrayList<>();
+        for (String m : models == null ? List.of("fashion-mlp", "mlp-2048") : models) {
+            BenchModel bm = opt("--models", () -> BenchModel.parse(m));
+            if (modelList.contains(bm)) {
+                throw new IllegalArgumentException("--models: " + bm.name() + " is named twice");
+            }
+            modelList.add(bm);
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+        }
+        int warm = pick(warmupSteps, 10, 200);
+        double maxWarm = pick(maxWarmupSeconds, 5.0, 30.0);
+        int timed = pick(steps, 20, 0);
+        double maxEpoch = pick(maxEpochSeconds, 30.0, 120.0);
+        int reps = pick(repeat, 1, 3);
+        int prof = pick(profileSteps, 5, 50);
+        double sweep = pick(sweepSeconds, 0.3, 3.0);
+        List<Integer> sizeList = sizes != null ? sizes : quick ? List.of(64, 128, 256) : List.of(128, 256, 512, 1024, 2048);
+        atLeast("--warmup-steps", warm, 0);
+        atLeast("--steps", timed, 0);
+        atLeast("--repeat", reps, 1);
+        atLeast("--profile-steps", prof, 1);
+        positive("--max-warmup-seconds", maxWarm, true);
+        positive("--max-epoch-seconds", maxEpoch, false);
+        positive("--sweep-seconds", sweep, true);
+        for (int n : sizeList) {
+            if (n < 1 || n > MAX_SIZE) {
+                throw new IllegalArgumentException("--sizes: every size must be in [1, " + MAX_SIZE + "], got " + n
+                        + " in " + sizeList);
+            }
+        }
+        List<String> deviceIds = deviceIds();
+        Path dir = outDir();
+        BenchRunner.Recipe recipe = BenchRunner.Recipe.fashionMnist(batchSize);
+        BenchRunner.Options options = new BenchRunner.Options(warm, maxWarm, timed, maxEpoch, reps, prof, sweep);
+
+        // ---- data ----
+        Dataset train;
+        String origin;
+        if (synthetic) {
+            int rows = quick ? QUICK_SYNTHETIC_ROWS : SYNTHETIC_ROWS;
+            train = syntheticData(rows);
+            origin = "synthetic: " + rows + " rows of 784 random features in [0,1), random labels in 0..9 (not Fashion-MNIST)";
+        } else {
+            try {
+                DataSource.Loaded d = DataSource.load("fashion-mnist", dataDir, null, null, 0.2, 1);
+                train = d.train();
+                origin = d.origin();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException((dataDir != null ? "--data-dir: " : "") + e.getMessage()
+                        + "; or pass --synthetic for random data of the same shape", e);
+            }
+        }
+        String dataName = synthetic ? "synthetic" : "fashion-mnist";
+
+        Map<String, Object> header = new LinkedHashMap<>();
+        header.put("command", "salvo " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+        header.put("salvo_version", new Main.Version().getVersion()[0]);
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("name", dataName);
+        data.put("origin", origin);
+        data.put("rows", train.rows());
+        data.put("synthetic", synthetic);
+        header.put("data", data);
+        Map<String, Object> rec = new LinkedHashMap<>();
+        rec.put("optimizer", recipe.optimizer().describe());
+        rec.put("learning_rate", recipe.learningRate());
+        rec.put("beta1", recipe.optimizer().beta1());
+        rec.put("beta2", recipe.optimizer().beta2());
+        rec.put("eps", recipe.optimizer().eps());
+        rec.put("weight_decay", recipe.optimizer().weightDecay());
+        rec.put("schedule", recipe.schedule().describe() + " over each timed pass");
+        rec.put("batch_size", batchSize);
+        rec.put("seed", recipe.seed());
+        rec.put("loss_read_back", "every step");
+        header.put("recipe", rec);
+        Map<String, Object> opts = new LinkedHashMap<>();
+        opts.put("warmup_steps", warm);
+        opts.put("max_warmup_seconds", maxWarm);
+        opts.put("steps", timed);
+        opts.put("max_epoch_seconds", maxEpoch);
+        opts.put("repeat", reps);
+        opts.put("profile_steps", prof);
+        opts.put("sizes", sizeList);
+        opts.put("sweep_seconds", sweep);
+        opts.put("quick", quick);
+        header.put("options", opts);
+        BenchReport report = new BenchReport(header);
+
+        stdout.printf(Locale.ROOT, "bench:  %s: %d rows (%s)%n", dataName, train.rows(), origin);
+        stdout.printf(Locale.ROOT, "recipe: %s; models %s%n", recipe.describe(),
+                String.join(", ", modelList.stream().map(m -> m.name() + " " + m.widths()).toList()));
+        stdout.printf(Locale.ROOT, "timing: warm-up %d steps (<= %.0f s), %s, %d pass(es); profile %d steps; out %s%n", warm,
+                maxWarm, timed > 0 ? timed + " steps per pass" : "one epoch per pass (fewer steps if over " + maxEpoch + " s)",
+                reps, prof, dir);
+        stdout.flush();
+        BenchRunner runner = new BenchRunner(recipe, options, line -> {
+            err.println("bench: " + line);
+            err.flush();
+        });
+
+        // ---- Salvo's devices, one at a time ----
+        for (String id : deviceIds) {
+            Devices.Selection sel = Devices.open(id);
+            try (Device dev = sel.device()) {
+                DeviceInfo info = dev.info();
+                stdout.println("device: " + sel.report().get(0));
+                stdout.flush();
+                report.device(info.id(), info.name(), info.details());
+                for (BenchModel m : modelList) {
+                    report.add(runner.train(dev, m, train));
+                    report.writeJson(dir); // partial results survive an interrupted run
+                }
+                for (int n : sizeList) {
+                    report.add(runner.matmul(dev, n));
+                }
+                report.writeJson(dir);
+            }
+        }
+
+        // ---- the reference, after the devices closed (nothing else running) ----
+        if (noReference) {
+            report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "skipped", "--no-reference", Map.of()), null);
+        } else {
+            runReference(report, dir, modelList, recipe, options, sizeList, train.rows(), stdout, err);
+        }
+
+        report.complete();
+        report.printTables(stdout);
+        Path json = report.writeJson(dir);
+        boolean drew = report.writeChart(dir, "matmul, " + BenchReport.machine().get("cpu"));
+        stdout.println("wrote " + json + (drew ? ", " + dir.resolve(BenchReport.PNG)
+                : " (bench.png skipped: this Java runtime has no java.desktop module)"));
+        return 0;
+    }
+
+    private void runReference(BenchReport report, Path dir, List<BenchModel> modelList, BenchRunner.Recipe recipe,
+                              BenchRunner.Options o, List<Integer> sizeList, int rows, PrintWriter stdout, PrintWriter err) {
+        StringBuilder why = new StringBuilder();
+        String py = PyTorchReference.findPython(python, why);
+        if (py == null) {
+            String msg = "no Python with torch and numpy (" + why + "); install python3-torch python3-numpy, or --python PATH";
+            stdout.println("reference: pytorch skipped: " + msg);
+            report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "skipped", msg, Map.of()), null);
+            return;
+        }
+        List<String> args = new ArrayList<>();
+        for (BenchModel m : modelList) {
+            args.add("--model");
+            args.add(m.name() + "=" + String.join(",", m.layers().stream().map(String::valueOf).toList()));
+        }
+        if (synthetic) {
+            args.addAll(List.of("--synthetic", Integer.toString(rows)));
+        } else if (dataDir != null) {
+            args.addAll(List.of("--data-dir", dataDir.toString()));
+        }
+        args.addAll(List.of("--batch-size", Integer.toString(recipe.batchSize()),
+                "--lr", Double.toString(recipe.learningRate()),
+                "--beta1", Double.toString(recipe.optimizer().beta1()),
+                "--beta2", Double.toString(recipe.optimizer().beta2()),
+                "--eps", Double.toString(recipe.optimizer().eps()),
+                "--weight-decay", Double.toString(recipe.optimizer().weightDecay()),
+                "--warmup-steps", Integer.toString(o.warmupSteps()),
+                "--max-warmup-seconds", Double.toString(o.maxWarmupSeconds()),
+                "--steps", Integer.toString(o.steps()),
+                "--max-epoch-seconds", Double.toString(o.maxEpochSeconds()),
+                "--repeat", Integer.toString(o.repeat()),
+                "--sizes", String.join(",", sizeList.stream().map(String::valueOf).toList()),
+                "--sweep-seconds", Double.toString(o.sweepSeconds()),
+                "--threads", Integer.toString(Runtime.getRuntime().availableProcessors()),
+                "--seed", Long.toString(recipe.seed())));
+        try {
+            Path script = PyTorchReference.extract(dir);
+            stdout.println("reference: " + py + " " + script + " " + String.join(" ", args)
+                    + " (OPENBLAS_CORETYPE=SkylakeX, OMP_WAIT_POLICY=PASSIVE unless set)");
+            stdout.flush();
+            PyTorchReference.Result r = PyTorchReference.run(py, script, args, line -> {
+                err.println("bench: " + line);
+                err.flush();
+            });
+            Map<String, Object> info = new LinkedHashMap<>(r.info());
+            info.put("python", py);
+            info.put("script", script.toString());
+            info.put("arguments", args);
+            report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "ok", r.description(), info), r);
+        } catch (IOException e) {
+            stdout.println("reference: pytorch failed: " + e.getMessage());
+            report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "failed", e.getMessage(), Map.of()), null);
+        }
+    }
+
+    /** The devices to measure, checked (names parsed) before any work. */
+    private List<String> deviceIds() {
+        List<String> ids = new ArrayList<>();
+        if (devices == null || devices.isEmpty()) {
+            for (Probe p : Devices.probeAll()) {
+                if (p.isAvailable() && !p.provider().equals("reference")) {
+                    for (DeviceInfo d : p.devices()) {
+                        ids.add(d.id());
+                    }
+                }
+            }
+            if (ids.isEmpty()) {
+                throw new IllegalArgumentException("--device: no device is available (see salvo devices)");
+            }
+            return ids;
+        }
+        for (String d : devices) {
+            String s = d.trim();
+            if (s.isEmpty()) {
+                throw new IllegalArgumentException("--device: empty device name in " + devices);
+            }
+            opt("--device", () -> Devices.Selector.parse(s));
+            if (ids.contains(s)) {
+                throw new IllegalArgumentException("--device: " + s + " is named twice");
+            }
+            ids.add(s);
+        }
+        return ids;
+    }
+
+    /** The output folder, created and checked writable now (not after the measurements). */
+    private Path outDir() {
+        Path dir = out != null ? out
+                : Path.of("runs", "bench-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        try {
+            Files.createDirectories(dir);
+            Path probe = Files.createTempFile(dir, ".write-check", ".tmp");
+            Files.delete(probe);
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            throw new IllegalArgumentException("--out: cannot write to " + dir + ": " + describe(e));
+        }
+        return dir;
+    }
+
+    private static String describe(Exception e) {
+        if (e instanceof java.nio.file.FileAlreadyExistsException) {
+            return "a file of that name exists";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
+    }
+
+    private static Dataset syntheticData(int rows) {
+        Rng rng = new Rng(42);
+        int width = 784;
+        float[] x = new float[rows * width];
+        int[] y = new int[rows];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rng.nextDouble();
+        }
+        for (int i = 0; i < rows; i++) {
+            y[i] = i % StandardDatasets.CLASSES;
+        }
+        rng.shuffle(y);
+        return new Dataset("synthetic", x, y, rows, width, StandardDatasets.CLASSES);
+    }
+
+    private <T> T pick(T given, T quickValue, T normal) {
+        return given != null ? given : quick ? quickValue : normal;
+    }
+
+    private static void atLeast(String option, int v, int min) {
+        if (v < min) {
+            throw new IllegalArgumentException(option + " must be at least " + min + ", got " + v);
+        }
+    }
+
+    private static void positive(String option, double v, boolean zeroOk) {
+        if (!Double.isFinite(v) || v < 0 || (!zeroOk && v == 0)) {
+            throw new IllegalArgumentException(option + " must be a " + (zeroOk ? "non-negative" : "positive")
+                    + " number of seconds, got " + v);
+        }
+    }
+
+    private static <T> T opt(String name, java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            String m = e.getMessage();
+            throw new IllegalArgumentException(m.startsWith("--") ? m : name + ": " + m, e);
+        }
+    }
+}

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""PyTorch CPU reference for `salvo bench`.
+
+Trains the same multilayer perceptrons as `salvo bench` (ReLU hidden layers, softmax
+cross-entropy, AdamW with PyTorch semantics, cosine schedule from the base rate to 0 over the
+timed pass, mini-batches gathered from one in-memory tensor) on Fashion-MNIST read from its IDX
+files with numpy (pixels / 255, no other normalisation), and times a square float32 matmul sweep
+with torch.matmul. Warm-up steps are run first and not counted. Prints one JSON object on stdout
+(progress goes to stderr); `salvo bench` parses it.
+
+Run by hand (Debian: apt-get install python3-torch python3-numpy dataset-fashion-mnist):
+
+    OPENBLAS_CORETYPE=SkylakeX python3 pytorch_bench.py --threads 2
+
+OPENBLAS_CORETYPE is set to SkylakeX and OMP_WAIT_POLICY to PASSIVE when they are not set
+(before torch loads): Debian's OpenBLAS otherwise falls back to a slow kernel on AVX-512
+machines, and spinning OpenMP threads starve OpenBLAS's threads on a small machine. Use --help for the
+options; their defaults are Salvo's Fashion-MNIST recipe (784-512-256-10 and 784-2048-2048-10,
+batch 128, AdamW lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01).
+"""
+
+import argparse
+import gzip
+import json
+import math
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+# torch's OpenMP threads spin after each parallel region and starve OpenBLAS's own threads (and
+# everything else) on a small or busy machine: 6x slower steps measured on 2 shared cores
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+MODELS = {
+    "fashion-mlp": [784, 512, 256, 10],
+    "mlp-2048": [784, 2048, 2048, 10],
+}
+
+
+def log(msg):
+    print("pytorch_bench: " + msg, file=sys.stderr, flush=True)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="PyTorch CPU reference for salvo bench: trains MLPs on Fashion-MNIST for one epoch "
+                    "(after a warm-up) and times torch.matmul; prints JSON on stdout.")
+    p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist",
+                   help="directory of the four Fashion-MNIST IDX files (.gz or plain)")
+    p.add_argument("--synthetic", type=int, default=0, metavar="ROWS",
+                   help="use ROWS rows of random data of the same shape instead of Fashion-MNIST")
+    p.add_argument("--models", default="fashion-mlp,mlp-2048",
+                   help="comma list of model names: %s (ignored when --model is given)" % ", ".join(MODELS))
+    p.add_argument("--model", action="append", default=[], metavar="NAME=784,512,256,10",
+                   help="a model by its layer sizes, input to output (repeatable)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--beta1", type=float, default=0.9)
+    p.add_argument("--beta2", type=float, default=0.999)
+    p.add_argument("--eps", type=float, default=1e-8)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--warmup-steps", type=int, default=200, help="steps run before timing (not counted)")
+    p.add_argument("--max-warmup-seconds", type=float, default=30.0)
+    p.add_argument("--steps", type=int, default=0,
+                   help="timed steps per pass (0: a whole epoch unless it would exceed --max-epoch-seconds)")
+    p.add_argument("--max-epoch-seconds", type=float, default=120.0,
+                   help="a pass longer than this stops early; the epoch time is then extrapolated")
+    p.add_argument("--repeat", type=int, default=3, help="timed passes per model")
+    p.add_argument("--sizes", default="128,256,512,1024,2048", help="matmul sizes n (empty: no sweep)")
+    p.add_argument("--sweep-seconds", type=float, default=3.0, help="time budget per matmul size")
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch.set_num_threads")
+    p.add_argument("--seed", type=int, default=1)
+    a = p.parse_args(argv)
+    for name in ("batch_size", "repeat"):
+        if getattr(a, name) < 1:
+            p.error("--%s must be at least 1" % name.replace("_", "-"))
+    for name in ("warmup_steps", "steps", "synthetic"):
+        if getattr(a, name) < 0:
+            p.error("--%s must be 0 or more" % name.replace("_", "-"))
+    if a.threads < 1:
+        p.error("--threads must be at least 1")
+    return a
+
+
+def parse_models(args):
+    out = []
+    for item in args.model:
+        name, _, layers = item.partition("=")
+        try:
+            sizes = [int(v) for v in layers.split(",")]
+        except ValueError:
+            sizes = []
+        if not name.strip() or len(sizes) < 2 or min(sizes) < 1:
+            raise SystemExit("pytorch_bench: --model: expected NAME=784,512,256,10 (sizes >= 1), got '%s'" % item)
+        out.append((name.strip(), sizes))
+    if out:
+        return out
+    for item in [s.strip() for s in args.models.split(",") if s.strip()]:
+        if item in MODELS:
+            out.append((item, MODELS[item]))
+        else:
+            raise SystemExit("pytorch_bench: --models: unknown model '%s' (known: %s, or NAME=784,...,10)"
+                             % (item, ", ".join(MODELS)))
+    return out
+
+
+def read_idx(path):
+    import numpy as np
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise SystemExit("pytorch_bench: %s: not an unsigned-byte IDX file" % path)
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    return data.reshape(dims)
+
+
+def find(d, base):
+    for name in (base, base + ".gz"):
+        p = os.path.join(d, name)
+        if os.path.isfile(p):
+            return p
+    raise SystemExit("pytorch_bench: %s[.gz] not found in %s (apt-get install dataset-fashion-mnist, "
+                     "or --data-dir DIR, or --synthetic ROWS)" % (base, d))
+
+
+def load_data(args, torch):
+    import numpy as np
+    if args.synthetic > 0:
+        g = np.random.default_rng(args.seed)
+        x = g.random((args.synthetic, 784), dtype=np.float32)
+        y = g.integers(0, 10, args.synthetic).astype(np.int64)
+        origin = "synthetic: %d random rows of 784 features in [0,1), 10 classes" % args.synthetic
+    else:
+        images = read_idx(find(args.data_dir, "train-images-idx3-ubyte"))
+        labels = read_idx(find(args.data_dir, "train-labels-idx1-ubyte"))
+        x = images.reshape(images.shape[0], -1).astype(np.float32) / np.float32(255)
+        y = labels.astype(np.int64)
+        origin = "IDX files in %s, pixels / 255" % args.data_dir
+    return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y), origin
+
+
+def build(torch, layers, seed):
+    nn = torch.nn
+    torch.manual_seed(seed)
+    mods = []
+    for i in range(len(layers) - 1):
+        lin = nn.Linear(layers[i], layers[i + 1])
+        last = i == len(layers) - 2
+        # Salvo's "auto" init: He (normal) before ReLU, Xavier (uniform) for the logits; biases 0
+        if last:
+            nn.init.xavier_uniform_(lin.weight)
+        else:
+            nn.init.kaiming_normal_(lin.weight, mode="fan_in", nonlinearity="relu")
+        nn.init.zeros_(lin.bias)
+        mods.append(lin)
+        if not last:
+            mods.append(nn.ReLU())
+    return nn.Sequential(*mods)
+
+
+def run_pass(torch, args, model, x, y, rows):
+    """Trains one pass over the first `rows` rows (shuffled); returns (seconds, samples, mean loss)."""
+    F = torch.nn.functional
+    b = args.batch_size
+    steps = (rows + b - 1) // b
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(args.beta1, args.beta2), eps=args.eps,
+                            weight_decay=args.weight_decay)
+    span = max(1, steps - 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / span))))
+    xs = x[:rows]
+    ys = y[:rows]
+    start = time.perf_counter()
+    perm = torch.randperm(rows)
+    loss_sum = 0.0
+    for s in range(steps):
+        idx = perm[s * b:(s + 1) * b]
+        xb = xs.index_select(0, idx)
+        yb = ys.index_select(0, idx)
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        sched.step()
+        loss_sum += loss.item()
+    seconds = time.perf_counter() - start
+    return seconds, rows, loss_sum / steps
+
+
+def stats(values):
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "values": values}
+
+
+def train(torch, args, name, layers, x, y):
+    b = args.batch_size
+    epoch_rows = x.shape[0]
+    steps_per_epoch = (epoch_rows + b - 1) // b
+    model = build(torch, layers, args.seed)
+    initial = {k: v.clone() for k, v in model.state_dict().items()}  # every timed pass starts here
+    # probe a few steps (first calls are slow), then warm up within the time budget
+    probe = min(5, steps_per_epoch)
+    t, _, _ = run_pass(torch, args, model, x, y, min(epoch_rows, probe * b))
+    per_step = t / probe
+    warm = min(args.warmup_steps, steps_per_epoch, max(1, int(args.max_warmup_seconds / per_step)))
+    if args.warmup_steps > 0:
+        t, _, _ = run_pass(torch, args, model, x, y, min(epoch_rows, warm * b))
+        per_step = t / warm
+    else:
+        warm = 0
+    if args.steps > 0:
+        steps = min(args.steps, steps_per_epoch)
+    elif per_step * steps_per_epoch <= args.max_epoch_seconds:
+        steps = steps_per_epoch
+    else:
+        steps = min(steps_per_epoch, max(10, int(args.max_epoch_seconds / per_step)))
+    rows = epoch_rows if steps == steps_per_epoch else steps * b
+    secs, sps, losses = [], [], []
+    for r in range(args.repeat):
+        model.load_state_dict(initial)
+        seconds, samples, loss = run_pass(torch, args, model, x, y, rows)
+        rate = samples / seconds
+        sps.append(rate)
+        secs.append(epoch_rows / rate)
+        losses.append(loss)
+        log("%s: pass %d/%d: %d steps in %.2f s, %.0f samples/s, mean loss %.4f"
+            % (name, r + 1, args.repeat, (rows + b - 1) // b, seconds, rate, loss))
+    return {
+        "model": name, "layers": layers, "batch_size": b, "rows_per_epoch": epoch_rows,
+        "steps_per_epoch": steps_per_epoch, "steps_timed": (rows + b - 1) // b, "warmup_steps": warm,
+        "extrapolated": rows != epoch_rows, "seconds_per_epoch": stats(secs),
+        "samples_per_second": stats(sps), "mean_loss": losses[-1],
+    }
+
+
+def sweep(torch, args, n):
+    g = torch.Generator().manual_seed(args.seed + n)
+    a = torch.rand((n, n), generator=g)
+    bm = torch.rand((n, n), generator=g)
+    c = torch.empty((n, n))
+    torch.matmul(a, bm, out=c)
+    t0 = time.perf_counter()
+    torch.matmul(a, bm, out=c)
+    t1 = max(time.perf_counter() - t0, 1e-9)
+    reps = max(1, math.ceil(0.25 / t1))
+    samples = max(1, min(7, int(args.sweep_seconds / (reps * t1))))
+    g_list = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            torch.matmul(a, bm, out=c)
+        dt = time.perf_counter() - t0
+        g_list.append(2.0 * n * n * n * reps / dt / 1e9)
+    return {"n": n, "calls_per_sample": reps, "gflops": stats(g_list)}
+
+
+def main(argv):
+    args = parse_args(argv)
+    models = parse_models(args)
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        raise SystemExit("pytorch_bench: --sizes: expected a comma list of integers, got '%s'" % args.sizes)
+    import numpy
+    import torch
+    torch.set_num_threads(args.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    x, y, origin = load_data(args, torch)
+    log("torch %s, %d threads, OPENBLAS_CORETYPE=%s, OMP_WAIT_POLICY=%s, data: %s"
+        % (torch.__version__, torch.get_num_threads(), os.environ.get("OPENBLAS_CORETYPE"),
+           os.environ.get("OMP_WAIT_POLICY"), origin))
+    found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    blas = found.group(1) if found else ""
+    result = {
+        "reference": "pytorch",
+        "torch_version": torch.__version__,
+        "numpy_version": numpy.__version__,
+        "python_version": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OMP_WAIT_POLICY", "OMP_NUM_THREADS",
+                                                "OPENBLAS_NUM_THREADS") if os.environ.get(k) is not None},
+        "blas": blas,
+        "mkldnn": bool(torch.backends.mkldnn.is_available()),
+        "data": origin,
+        "optimizer": {"name": "adamw", "lr": args.lr, "betas": [args.beta1, args.beta2], "eps": args.eps,
+                      "weight_decay": args.weight_decay, "schedule": "cosine"},
+        "training": [],
+        "matmul": [],
+    }
+    for name, layers in models:
+        if layers[0] != x.shape[1]:
+            raise SystemExit("pytorch_bench: model %s expects %d inputs, the data has %d" % (name, layers[0], x.shape[1]))
+        result["training"].append(train(torch, args, name, layers, x, y))
+    for n in sizes:
+        r = sweep(torch, args, n)
+        log("matmul n=%d: %.1f GFLOP/s" % (n, r["gflops"]["median"]))
+        result["matmul"].append(r)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

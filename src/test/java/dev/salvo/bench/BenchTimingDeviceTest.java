@@ -1,0 +1,77 @@
+package dev.salvo.bench;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.salvo.device.Activation;
+import dev.salvo.device.Device;
+import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.Devices;
+import dev.salvo.device.Gemm;
+import dev.salvo.util.Rng;
+import org.junit.jupiter.api.Test;
+
+/** The timing decorator forwards every call unchanged and accounts each to its op and kind. */
+class BenchTimingDeviceTest {
+
+    @Test
+    void forwardsAndAccounts() {
+        try (Device cpu = Devices.open("cpu").device()) {
+            TimingDevice t = new TimingDevice(cpu);
+            Rng rng = new Rng(5);
+            int m = 37;
+            int k = 53;
+            int n = 29;
+            float[] a = new float[m * k];
+            float[] b = new float[k * n];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) rng.nextGaussian();
+            }
+            for (int i = 0; i < b.length; i++) {
+                b[i] = (float) rng.nextGaussian();
+            }
+            DeviceBuffer da = t.allocFloat(a.length);
+            DeviceBuffer db = t.allocFloat(b.length);
+            DeviceBuffer viaTiming = t.allocFloat((long) m * n);
+            DeviceBuffer direct = cpu.allocFloat((long) m * n);
+            assertSame(cpu, da.device(), "buffers are the inner device's own");
+            t.upload(a, da);
+            t.upload(b, db);
+            t.fill(viaTiming, Double.NaN);
+            cpu.fill(direct, Double.NaN);
+            t.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, viaTiming, null);
+            cpu.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, direct, null);
+            t.activationForward(Activation.RELU, viaTiming, viaTiming);
+            cpu.activationForward(Activation.RELU, direct, direct);
+            float[] x = new float[m * n];
+            float[] y = new float[m * n];
+            t.download(viaTiming, x);
+            cpu.download(direct, y);
+            assertArrayEquals(y, x, "the decorator computes exactly what the device computes");
+            for (float v : x) {
+                assertFalse(Float.isNaN(v));
+            }
+
+            assertEquals(1, t.calls(TimingDevice.Op.MATMUL));
+            assertEquals(1, t.calls(TimingDevice.Op.ACTIVATION_FORWARD));
+            assertEquals(1, t.calls(TimingDevice.Op.FILL));
+            assertEquals(2, t.calls(TimingDevice.Op.UPLOAD));
+            assertEquals(1, t.calls(TimingDevice.Op.DOWNLOAD));
+            assertEquals(0, t.calls(TimingDevice.Op.ADAM_UPDATE));
+            assertTrue(t.seconds(TimingDevice.Op.MATMUL) > 0);
+            assertEquals(t.seconds(TimingDevice.Op.MATMUL), t.seconds(TimingDevice.Kind.MATMUL));
+            assertEquals(t.seconds(TimingDevice.Op.ACTIVATION_FORWARD) + t.seconds(TimingDevice.Op.FILL),
+                    t.seconds(TimingDevice.Kind.ELEMENTWISE), 1e-12);
+            assertEquals(t.seconds(TimingDevice.Op.UPLOAD) + t.seconds(TimingDevice.Op.DOWNLOAD),
+                    t.seconds(TimingDevice.Kind.TRANSFER), 1e-12);
+            t.reset();
+            assertEquals(0, t.calls(TimingDevice.Op.MATMUL));
+            assertEquals(0, t.seconds(TimingDevice.Kind.MATMUL));
+            t.close();
+            assertFalse(da.isClosed(), "closing the decorator leaves the inner device open");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package dev.salvo.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.salvo.io.RunFolder;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class BenchCommandTest {
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void quickRunOnTheCpuWritesASaneReport(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("bench");
+        Result r = run("bench", "--quick", "--device", "cpu", "--no-reference", "--synthetic", "--models", "fashion-mlp",
+                "--steps", "6", "--warmup-steps", "3", "--profile-steps", "4", "--sizes", "32,48", "--out", dir.toString());
+        assertEquals(0, r.code(), () -> r.out() + r.err());
+        assertTrue(r.out().contains("synchronized profile"), r::out);
+        assertTrue(r.out().contains("fashion-mlp"), r::out);
+
+        JsonNode j = new ObjectMapper().readTree(dir.resolve("bench.json").toFile());
+        assertEquals(1, j.path("format").asInt());
+        assertTrue(j.path("complete").asBoolean(), "a finished run says so");
+        JsonNode machine = j.path("machine");
+        assertEquals(Runtime.getRuntime().availableProcessors(), machine.path("cores").asInt());
+        assertFalse(machine.path("cpu").asText().isBlank());
+        assertTrue(machine.path("jdk").asText().contains(Runtime.version().feature() + ""), () -> machine.toString());
+        assertFalse(machine.path("os").asText().isBlank());
+        assertFalse(j.path("date").asText().isBlank());
+        assertTrue(j.path("data").path("synthetic").asBoolean());
+        assertEquals(4096, j.path("data").path("rows").asInt());
+        assertEquals(0.01, j.path("recipe").path("weight_decay").asDouble());
+        assertEquals("skipped", j.path("references").get(0).path("status").asText());
+
+        JsonNode training = j.path("training");
+        assertEquals(1, training.size(), training::toString);
+        JsonNode t = training.get(0);
+        assertEquals("cpu:0", t.path("source").asText());
+        assertEquals("fashion-mlp", t.path("model").asText());
+        assertEquals(128, t.path("batch_size").asInt());
+        assertEquals(6, t.path("steps_timed").asInt());
+        assertEquals(32, t.path("steps_per_epoch").asInt());
+        assertTrue(t.path("extrapolated").asBoolean());
+        double sps = t.path("samples_per_second").path("median").asDouble();
+        double spe = t.path("seconds_per_epoch").path("median").asDouble();
+        assertTrue(sps > 0 && Double.isFinite(sps), t::toString);
+        assertEquals(4096, sps * spe, 1e-6 * 4096, "an epoch is its rows at the measured rate");
+        double loss = t.path("mean_loss").asDouble();
+        assertTrue(loss > 0 && loss < 10, () -> "loss " + loss);
+
+        JsonNode p = t.path("profile");
+        assertEquals(4, p.path("steps").asInt());
+        double mm = p.path("matmul").asDouble();
+        double ew = p.path("elementwise").asDouble();
+        double host = p.path("host").asDouble();
+        for (double share : new double[] {mm, ew, host}) {
+            assertTrue(share >= 0 && share <= 1, p::toString);
+        }
+        assertEquals(1.0, mm + ew + host, 1e-9, p::toString);
+        assertTrue(mm > 0 && ew > 0, p::toString);
+        JsonNode ops = p.path("ops");
+        // 3 dense layers: 3 forward products, 3 weight gradients, 2 input gradients per step
+        assertEquals(4 * 8, ops.path("matmul").path("calls").asInt(), ops::toString);
+        assertEquals(4, ops.path("adam-update").path("calls").asInt(), ops::toString);
+        // residency: per step only the batch (features, labels) goes up and the loss comes back
+        assertEquals(4 * 2, ops.path("upload").path("calls").asInt(), ops::toString);
+        assertEquals(4, ops.path("download").path("calls").asInt(), ops::toString);
+
+        JsonNode mmRows = j.path("matmul");
+        List<Integer> sizes = new ArrayList<>();
+        for (JsonNode m : mmRows) {
+            assertEquals("cpu:0", m.path("source").asText());
+            sizes.add(m.path("n").asInt());
+            JsonNode g = m.path("gflops");
+            assertTrue(g.path("min").asDouble() > 0, g::toString);
+            assertTrue(g.path("min").asDouble() <= g.path("median").asDouble()
+                    && g.path("median").asDouble() <= g.path("max").asDouble(), g::toString);
+        }
+        assertEquals(List.of(32, 48), sizes);
+        assertEquals(RunFolder.plottingAvailable(), Files.isRegularFile(dir.resolve("bench.png")));
+        if (RunFolder.plottingAvailable()) {
+            byte[] png = Files.readAllBytes(dir.resolve("bench.png"));
+            assertTrue(png.length > 1000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G', "a PNG file");
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--device tpu|--device",
+        "--device cpu,cpu|--device",
+        "--device cpu:x|--device",
+        "--sizes 0|--sizes",
+        "--sizes 64,x|--sizes",
+        "--sizes 100000|--sizes",
+        "--repeat 0|--repeat",
+        "--steps -1|--steps",
+        "--warmup-steps -5|--warmup-steps",
+        "--profile-steps 0|--profile-steps",
+        "--max-epoch-seconds 0|--max-epoch-seconds",
+        "--sweep-seconds NaN|--sweep-seconds",
+        "--batch-size 0|--batch-size",
+        "--models resnet|--models",
+        "--models fashion-mlp,fashion-mlp|--models",
+        "--frobnicate|--frobnicate"})
+    void badOptionsAreOneLineNamingTheOptionWithExitCode2(String args, String option, @TempDir Path tmp) {
+        List<String> a = new ArrayList<>(List.of("bench", "--quick", "--no-reference", "--synthetic", "--out", tmp.toString()));
+        a.addAll(List.of(args.split(" ")));
+        Result r = run(a.toArray(String[]::new));
+        assertEquals(2, r.code(), r::err);
+        String msg = r.err().strip();
+        assertEquals(1, msg.lines().count(), () -> "one line: " + msg);
+        assertTrue(msg.contains(option), () -> "names " + option + ": " + msg);
+        assertTrue(r.out().isEmpty(), () -> "nothing measured: " + r.out());
+    }
+
+    @Test
+    void anUnwritableOutFolderIsExit2BeforeAnyWork(@TempDir Path tmp) throws Exception {
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        Result r = run("bench", "--quick", "--no-reference", "--synthetic", "--device", "cpu", "--out", file.resolve("sub").toString());
+        assertEquals(2, r.code(), r::err);
+        assertTrue(r.err().contains("--out") && r.err().contains(file.toString()), r::err);
+        assertTrue(r.out().isEmpty(), r::out);
+    }
+
+    @Test
+    void missingFashionMnistSaysWhereToGetItAndOffersSynthetic(@TempDir Path tmp) {
+        Result r = run("bench", "--quick", "--no-reference", "--device", "cpu", "--data-dir", tmp.resolve("none").toString(),
+                "--out", tmp.resolve("out").toString());
+        assertEquals(2, r.code(), r::err);
+        String msg = r.err().strip();
+        assertEquals(1, msg.lines().count(), msg);
+        assertTrue(msg.contains("--data-dir") && msg.contains("dataset-fashion-mnist") && msg.contains("--synthetic"), msg);
+    }
+}
