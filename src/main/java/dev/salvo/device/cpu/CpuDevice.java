@@ -495,13 +495,28 @@ public final class CpuDevice extends BaseDevice {
             int to = CpuPool.bound(n, chunks, task + 1);
             float[] xv = x;
             if (finiteCheck) {
-                boolean found = false;
-                for (int k = from; k < to; k++) {
-                    float v = xv[xo + k];
-                    // v - v is NaN exactly when v is NaN or infinite
-                    found |= (v - v) != 0f || v != v;
+                // v - v is +0 for a finite v and NaN for NaN or infinity, and NaN survives addition:
+                // four independent sums of v - v are all zero exactly when every value is finite
+                float s0 = 0f;
+                float s1 = 0f;
+                float s2 = 0f;
+                float s3 = 0f;
+                int k = xo + from;
+                int end = xo + to;
+                for (; k + 3 < end; k += 4) {
+                    float v0 = xv[k];
+                    float v1 = xv[k + 1];
+                    float v2 = xv[k + 2];
+                    float v3 = xv[k + 3];
+                    s0 += v0 - v0;
+                    s1 += v1 - v1;
+                    s2 += v2 - v2;
+                    s3 += v3 - v3;
                 }
-                bad[task] = found;
+                for (; k < end; k++) {
+                    s0 += xv[k] - xv[k];
+                }
+                bad[task] = !(s0 + s1 + s2 + s3 == 0f);
             } else {
                 double s = 0;
                 for (int k = from; k < to; k++) {
