@@ -28,8 +28,9 @@ import java.util.Objects;
  * same order whichever thread (and however many threads) compute it, so results are bitwise
  * reproducible. Problems below {@link #PARALLEL_MIN_VOLUME} multiply-adds run on the caller alone.
  *
- * <p>Packing buffers are kept per worker and grown only when a larger shape arrives; a call on
- * already-seen shapes allocates nothing here. One instance serves one caller at a time
+ * <p>Packing buffers are kept (A per worker, {@code mc x kc}; op(B) shared, {@code K x min(N, nc)}
+ * on the Vector API path) and grown only when a larger shape arrives; a call on already-seen shapes
+ * allocates nothing here. One instance serves one caller at a time
  * ({@link #multiply} is synchronized).
  */
 public final class CpuGemm {

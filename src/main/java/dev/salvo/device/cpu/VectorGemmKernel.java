@@ -7,8 +7,10 @@ import jdk.incubator.vector.VectorSpecies;
  * Vector API micro-kernel for {@link CpuGemm}: an {@code MR x NR} tile of C ({@code MR = 12},
  * {@code NR = 2 * lanes}, so 12 x 32 with AVX-512) held in 24 accumulators. With 32 vector
  * registers that leaves room for the two B vectors and one A broadcast, and each depth step issues
- * 24 FMAs for 14 loads (the former 6 x 2 kernel issued 12 FMAs for 8 loads and ran about 30%
- * slower per core on the development machine). Only loaded once {@link CpuGemm#vectorApiAvailable()}
+ * 24 FMAs for 14 loads. The 6 x 2*lanes kernel it replaces (12 FMAs for 8 loads) was 1.1-1.3x
+ * slower for whole products and 1.3x for the kernel alone on the development machine (see
+ * src/test/java/dev/salvo/bench/RESULTS.md); 14 x 2 and 8 x 3 measured no better than 12 x 2, and
+ * 8 x 3 (48 columns) wastes more of a 256-wide edge. Only loaded once {@link CpuGemm#vectorApiAvailable()}
  * returned true, so {@code jdk.incubator.vector} is never touched on a JVM started without it.
  *
  * <p>Operands are packed by {@link CpuGemm}: A micro-panels hold {@code MR} rows interleaved
