@@ -12,14 +12,17 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Turns the JMH JSON result of {@link MatmulBenchmark} ({@code -rf json}) into a Markdown table of
- * GFLOP/s ({@code 2 n^3 / time}) per benchmark and size: the median over all measurement
- * iterations and the spread (min-max over the same iterations), then the Salvo/EJML ratios of the
- * medians. Usage: {@code MatmulReport target/jmh.json}.
+ * Turns the JMH JSON result of {@link MatmulBenchmark} ({@code -rf json}) into Markdown tables of
+ * GFLOP/s ({@code 2 n^3 / time}): every benchmark and size as the median over all measurement
+ * iterations with the spread (min-max over the same iterations); then, per form (NN, TN, NT) and
+ * size, Salvo, OpenBLAS and EJML side by side with the ratio of the Salvo and OpenBLAS medians
+ * against the goal of issue 6 (at least 0.4x OpenBLAS at n=256 and 0.6x at n=1024 and 2048; sizes
+ * without a goal show the ratio only). Usage: {@code MatmulReport target/jmh.json}.
  */
 public final class MatmulReport {
 
-    private static final String[] ORDER = {"salvoNN", "salvoTN", "salvoNT", "ejmlNN", "ejmlTN", "ejmlNT", "naive",
+    private static final String[] ORDER = {"salvoNN", "salvoTN", "salvoNT", "openblasNN", "openblasTN", "openblasNT",
+        "ejmlNN", "ejmlTN", "ejmlNT", "naive",
         "deviceNN cpu:0", "deviceNN opencl:0"};
 
     private MatmulReport() {
@@ -80,33 +83,66 @@ public final class MatmulReport {
             out.append('\n');
         }
 
-        boolean anyPair = Arrays.stream(new String[]{"NN", "TN", "NT"})
-                .anyMatch(f -> data.containsKey("salvo" + f) && data.containsKey("ejml" + f));
-        if (!anyPair) {
-            System.out.print(out);
-            return;
-        }
-        out.append("\n| Salvo / EJML (medians) |");
-        sizes.forEach(n -> out.append(" n=").append(n).append(" |"));
-        out.append('\n').append("|---|");
-        sizes.forEach(n -> out.append("---|"));
         out.append('\n');
+        goals(data, sizes, out);
+        System.out.print(out);
+    }
+
+    /** Goal of issue 6 for Salvo / OpenBLAS at size n, or NaN where the issue sets none. */
+    static double goal(int n) {
+        return switch (n) {
+            case 256 -> 0.4;
+            case 1024, 2048 -> 0.6;
+            default -> Double.NaN;
+        };
+    }
+
+    private static void goals(Map<String, Map<Integer, double[]>> data, List<Integer> sizes, StringBuilder out) {
+        out.append("| form | n | Salvo | OpenBLAS | EJML | Salvo / OpenBLAS | goal | |\n");
+        out.append("|---|---|---|---|---|---|---|---|\n");
+        int met = 0;
+        int missed = 0;
         for (String form : new String[]{"NN", "TN", "NT"}) {
             Map<Integer, double[]> s = data.get("salvo" + form);
-            Map<Integer, double[]> e = data.get("ejml" + form);
-            if (s == null || e == null) {
+            if (s == null) {
                 continue;
             }
-            out.append("| ").append(form).append(" |");
+            Map<Integer, double[]> o = data.getOrDefault("openblas" + form, Map.of());
+            Map<Integer, double[]> e = data.getOrDefault("ejml" + form, Map.of());
             for (int n : sizes) {
                 double[] sv = s.get(n);
-                double[] ev = e.get(n);
-                out.append(sv == null || ev == null ? " - |"
-                        : String.format(Locale.ROOT, " %.2fx |", median(sv) / median(ev)));
+                if (sv == null) {
+                    continue;
+                }
+                double[] ov = o.get(n);
+                double g = goal(n);
+                String ratio = "-";
+                String verdict = "no reference";
+                if (ov != null) {
+                    double r = median(sv) / median(ov);
+                    ratio = String.format(Locale.ROOT, "%.2fx", r);
+                    if (Double.isNaN(g)) {
+                        verdict = "no goal";
+                    } else if (r >= g) {
+                        verdict = "met";
+                        met++;
+                    } else {
+                        verdict = String.format(Locale.ROOT, "NOT met (%.0f%% short)", 100 * (g - r) / g);
+                        missed++;
+                    }
+                }
+                out.append("| ").append(form).append(" | ").append(n).append(" | ")
+                        .append(cell(sv)).append(" | ").append(cell(ov)).append(" | ").append(cell(e.get(n)))
+                        .append(" | ").append(ratio).append(" | ")
+                        .append(Double.isNaN(g) ? "-" : String.format(Locale.ROOT, ">= %.1fx", g))
+                        .append(" | ").append(verdict).append(" |\n");
             }
-            out.append('\n');
         }
-        System.out.print(out);
+        out.append(String.format(Locale.ROOT, "%nGoal points met: %d of %d%n", met, met + missed));
+    }
+
+    private static String cell(double[] v) {
+        return v == null ? "-" : String.format(Locale.ROOT, "%.1f [%.1f-%.1f]", median(v), v[0], v[v.length - 1]);
     }
 
     private static double median(double[] sorted) {

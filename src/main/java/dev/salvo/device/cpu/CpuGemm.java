@@ -8,13 +8,18 @@ import java.util.Objects;
 /**
  * Cache-blocked single-precision matrix multiply on the CPU, BLIS style.
  *
- * <p>Loop nest: column blocks of {@code nc} ({@code jc}) / depth blocks of {@code kc} ({@code pc}):
- * pack {@code op(B)[pc:pc+kc, jc:jc+nc]} into {@code NR}-column micro-panels (shared by all
- * workers) / row blocks of at most {@code mc} ({@code ic}): pack {@code op(A)[ic:ic+mc, pc:pc+kc]}
- * into {@code MR}-row interleaved micro-panels (one buffer per worker) / micro-kernel over each
- * {@code MR x NR} tile. Packing absorbs the four transpose combinations and zero-pads the edges,
+ * <p>Loop nest (Vector API path): column blocks of {@code nc} ({@code jc}): first pack every depth
+ * block of {@code op(B)[:, jc:jc+nc]} into {@code NR}-column micro-panels, shared by all workers
+ * (one pool call); then one pool call over row chunks: per row block of at most {@code mc}
+ * ({@code ic}) and per depth block of {@code kc} ({@code pc}, ascending), pack
+ * {@code op(A)[ic:ic+mc, pc:pc+kc]} into {@code MR}-row interleaved micro-panels (one buffer per
+ * worker) and run the micro-kernel over each {@code MR x NR} tile. So a product of up to {@code nc}
+ * columns costs two pool hand-offs whatever its depth: on a machine shared with other work a
+ * worker that is descheduled for a while stalls the caller at most twice per call. The scalar path
+ * keeps one hand-off pair per depth block (its packed B is one depth block of row arrays).
+ * Packing absorbs the four transpose combinations and zero-pads the edges,
  * so one micro-kernel serves every shape; edge tiles are stored partially. The Vector API kernel
- * ({@link VectorGemmKernel}, 6 x 2*lanes) is only loaded when {@link #vectorApiAvailable()}; the
+ * ({@link VectorGemmKernel}, 12 x 2*lanes) is only loaded when {@link #vectorApiAvailable()}; the
  * scalar fallback ({@link ScalarGemmKernel}) packs op(B) as separate row arrays instead, a layout
  * C2 can auto-vectorize.
  *
@@ -23,8 +28,9 @@ import java.util.Objects;
  * same order whichever thread (and however many threads) compute it, so results are bitwise
  * reproducible. Problems below {@link #PARALLEL_MIN_VOLUME} multiply-adds run on the caller alone.
  *
- * <p>Packing buffers are kept per worker and grown only when a larger shape arrives; a call on
- * already-seen shapes allocates nothing here. One instance serves one caller at a time
+ * <p>Packing buffers are kept (A per worker, {@code mc x kc}; op(B) shared, {@code K x min(N, nc)}
+ * on the Vector API path) and grown only when a larger shape arrives; a call on already-seen shapes
+ * allocates nothing here. One instance serves one caller at a time
  * ({@link #multiply} is synchronized).
  */
 public final class CpuGemm {
@@ -67,9 +73,9 @@ public final class CpuGemm {
     private boolean curTransB;
     private int curJc;
     private int curNb;
-    private int curPc;
-    private int curKb;
+    private int curNbPad;
     private int packTasks;
+    private int scalarPc;
     private int tasksM;
     private int tasksN;
 
@@ -137,8 +143,13 @@ public final class CpuGemm {
         int kbMax = Math.min(kc, k);
         int nbMax = Math.min(nc, roundUp(n, nr));
         if (simd) {
-            if (bPack.length < kbMax * nbMax) {
-                bPack = new float[kbMax * nbMax];
+            // all depth blocks of one column block of op(B), packed once per column block
+            long need = (long) k * nbMax;
+            if (need > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("matmul: K * min(N, nc) = " + need + " packed floats exceed a Java array; lower gemm.nc");
+            }
+            if (bPack.length < need) {
+                bPack = new float[(int) need];
             }
         } else if (bRows.length < kbMax || bRows[0].length < nbMax) {
             int rows = Math.max(kbMax, bRows.length);
@@ -171,20 +182,27 @@ public final class CpuGemm {
             for (int jc = 0; jc < n; jc += nc) {
                 int nb = Math.min(nc, n - jc);
                 int nPanels = ceilDiv(nb, nr);
-                // row chunks: about one per mc rows, rounded up to a multiple of the threads;
-                // column chunks only when there are fewer row chunks than threads
-                int tm = Math.min(mPanels, roundUp(ceilDiv(m, mc), threads));
+                // row chunks: about one per mc rows and at least two per thread (a thread that the OS
+                // takes away for a while then leaves little to wait for), rounded up to a multiple of
+                // the threads; column chunks only when there are fewer row chunks than threads
+                int tm = Math.min(mPanels, roundUp(Math.max(ceilDiv(m, mc), 2 * threads), threads));
                 int tn = Math.min(nPanels, ceilDiv(threads, tm));
                 curJc = jc;
                 curNb = nb;
+                curNbPad = nPanels * nr;
                 tasksM = tm;
                 tasksN = tn;
                 packTasks = Math.min(nPanels, threads);
-                for (int pc = 0; pc < k; pc += kc) {
-                    curPc = pc;
-                    curKb = Math.min(kc, k - pc);
+                if (simd) {
+                    // two pool calls per column block: pack every depth block of op(B), then compute
                     runTasks(parallel, packTasks, packBTask);
                     runTasks(parallel, tm * tn, computeTask);
+                } else {
+                    for (int pc = 0; pc < k; pc += kc) {
+                        scalarPc = pc;
+                        runTasks(parallel, packTasks, packBTask);
+                        runTasks(parallel, tm * tn, computeTask);
+                    }
                 }
             }
         } finally {
@@ -204,7 +222,11 @@ public final class CpuGemm {
         }
     }
 
-    /** Packs this task's share of the B micro-panels of the current (pc, jc) block. */
+    /**
+     * Packs this task's share of the B micro-panels of the current column block: on the SIMD path
+     * for every depth block (block {@code pc} from {@code pc * nbPad}, see {@link #packB}); on the
+     * scalar path for the current depth block only.
+     */
     private void packBTask(int task, int worker) {
         int nPanels = ceilDiv(curNb, nr);
         int p0 = CpuPool.bound(nPanels, packTasks, task);
@@ -212,13 +234,21 @@ public final class CpuGemm {
         int col0 = p0 * nr;
         int cols = Math.min(curNb, p1 * nr) - col0;
         if (simd) {
-            packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, curPc, curKb, bPack, col0 * curKb, nr);
+            for (int pc = 0; pc < curK; pc += kc) {
+                int kb = Math.min(kc, curK - pc);
+                packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, pc, kb, bPack, pc * curNbPad + col0 * kb, nr);
+            }
         } else {
-            ScalarGemmKernel.packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, curPc, curKb, bRows, col0);
+            ScalarGemmKernel.packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, scalarPc,
+                    Math.min(kc, curK - scalarPc), bRows, col0);
         }
     }
 
-    /** One (row chunk, column chunk) of the current (pc, jc) block: pack A per mc rows, run the macro-kernel. */
+    /**
+     * One (row chunk, column chunk) of the current column block: per {@code mc} rows and per depth
+     * block (in ascending order, so every element is summed in the same order), pack A and run the
+     * macro-kernel. The scalar path does the current depth block only.
+     */
     private void computeTask(int task, int worker) {
         int tm = tasksM;
         int tn = tasksN;
@@ -235,18 +265,23 @@ public final class CpuGemm {
         if (row1 <= row0 || cols <= 0) {
             return;
         }
-        int kb = curKb;
-        boolean acc = curPc > 0;
         float[] ap = aPack[worker];
         int ldc = curN;
         for (int ic = row0; ic < row1; ic += mc) {
             int mb = Math.min(mc, row1 - ic);
-            packA(curA, curAOff, curTransA, curM, curK, ic, mb, curPc, kb, ap, mr);
             int cRow0 = curCOff + ic * ldc + curJc;
             if (simd) {
-                VectorGemmKernel.macro(mb, cols, kb, ap, bPack, col0 * kb, curC, cRow0 + col0, ldc, acc, tile[worker]);
+                for (int pc = 0; pc < curK; pc += kc) {
+                    int kb = Math.min(kc, curK - pc);
+                    packA(curA, curAOff, curTransA, curM, curK, ic, mb, pc, kb, ap, mr);
+                    VectorGemmKernel.macro(mb, cols, kb, ap, bPack, pc * curNbPad + col0 * kb, curC, cRow0 + col0, ldc,
+                            pc > 0, tile[worker]);
+                }
             } else {
-                ScalarGemmKernel.macro(mb, col0, cols, kb, ap, bRows, curC, cRow0, ldc, acc, scratch[worker]);
+                int pc = scalarPc;
+                int kb = Math.min(kc, curK - pc);
+                packA(curA, curAOff, curTransA, curM, curK, ic, mb, pc, kb, ap, mr);
+                ScalarGemmKernel.macro(mb, col0, cols, kb, ap, bRows, curC, cRow0, ldc, pc > 0, scratch[worker]);
             }
         }
     }
@@ -263,28 +298,15 @@ public final class CpuGemm {
             if (!transA) {
                 // A (M,K): row stride k
                 int src = aOff + (row0 + ip) * k + pc;
-                if (r == mr && mr == 6) {
+                for (int i = 0; i < r; i++) {
+                    int s = src + i * k;
                     for (int p = 0; p < kb; p++) {
-                        int d = base + p * 6;
-                        int s = src + p;
-                        dst[d] = a[s];
-                        dst[d + 1] = a[s + k];
-                        dst[d + 2] = a[s + 2 * k];
-                        dst[d + 3] = a[s + 3 * k];
-                        dst[d + 4] = a[s + 4 * k];
-                        dst[d + 5] = a[s + 5 * k];
+                        dst[base + p * mr + i] = a[s + p];
                     }
-                } else {
-                    for (int i = 0; i < r; i++) {
-                        int s = src + i * k;
-                        for (int p = 0; p < kb; p++) {
-                            dst[base + p * mr + i] = a[s + p];
-                        }
-                    }
-                    for (int i = r; i < mr; i++) {
-                        for (int p = 0; p < kb; p++) {
-                            dst[base + p * mr + i] = 0f;
-                        }
+                }
+                for (int i = r; i < mr; i++) {
+                    for (int p = 0; p < kb; p++) {
+                        dst[base + p * mr + i] = 0f;
                     }
                 }
             } else {
