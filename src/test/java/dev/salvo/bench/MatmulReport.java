@@ -34,6 +34,7 @@ public final class MatmulReport {
         // benchmark -> n -> GFLOP/s per iteration
         Map<String, Map<Integer, double[]>> data = new LinkedHashMap<>();
         String jdk = "?";
+        StringBuilder other = new StringBuilder("| benchmark (params) | score | allocated B/op (gc.alloc.rate.norm) |\n|---|---|---|\n");
         for (Object o : (List<?>) root) {
             Map<?, ?> run = (Map<?, ?>) o;
             String name = (String) run.get("benchmark");
@@ -43,7 +44,17 @@ public final class MatmulReport {
                 name = name + " " + device;
             }
             jdk = run.get("jdkVersion") + " (" + run.get("vmName") + " " + run.get("vmVersion") + ")";
-            int n = Integer.parseInt((String) ((Map<?, ?>) run.get("params")).get("n"));
+            Map<?, ?> secondary = (Map<?, ?>) run.get("secondaryMetrics");
+            Object alloc = secondary == null ? null : secondary.get("gc.alloc.rate.norm");
+            Map<?, ?> primary = (Map<?, ?>) run.get("primaryMetric");
+            other.append(String.format(java.util.Locale.ROOT, "| %s %s | %.3f %s | %s |%n", name, run.get("params"),
+                    ((Number) primary.get("score")).doubleValue(), primary.get("scoreUnit"),
+                    alloc == null ? "-" : String.format(java.util.Locale.ROOT, "%.1f", ((Number) ((Map<?, ?>) alloc).get("score")).doubleValue())));
+            Object nParam = ((Map<?, ?>) run.get("params")).get("n");
+            if (nParam == null) {
+                continue; // not a square-matmul benchmark (e.g. TrainStepBenchmark): listed below only
+            }
+            int n = Integer.parseInt((String) nParam);
             Map<?, ?> metric = (Map<?, ?>) run.get("primaryMetric");
             double toSeconds = secondsPerUnit((String) metric.get("scoreUnit"));
             List<Double> g = new ArrayList<>();
@@ -84,7 +95,10 @@ public final class MatmulReport {
         }
 
         out.append('\n');
-        goals(data, sizes, out);
+        if (!data.isEmpty()) {
+            goals(data, sizes, out);
+        }
+        out.append("\nEvery benchmark, JMH's score and the bytes it allocated per operation (all threads):\n\n").append(other);
         System.out.print(out);
     }
 
