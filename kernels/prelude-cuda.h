@@ -72,3 +72,8 @@ template <int N> static __device__ __forceinline__ salvo_vec<N> salvo_add(salvo_
     for (int i = 0; i < N; i++) a.v[i] += b.v[i];
     return a;
 }
+/* Vector math (see prelude-opencl.h): the short-vector structs have no arithmetic or math builtins
+ * here, so kernels that compute on VECF(n) lane by lane must use n = 1 under CUDA. */
+#define SALVO_VEC_MATH 0
+#define VSTOREGF(n, v, p) VSTOREF(n, v, p)
+#define VLOADPF(n, p) VLOADF(n, p)

@@ -47,3 +47,19 @@ DEVICE_FN void salvo_vstore8(float8 v, float* p) { vstore8(v, 0, p); }
 DEVICE_FN void salvo_vstore16(float16 v, float* p) { vstore16(v, 0, p); }
 #define SALVO_UNROLL _Pragma("unroll")
 #define VADDF(a, b) ((a) + (b))
+/* Vector math: 1 where VECF(n) for n > 1 supports arithmetic, comparisons, ?: lane by lane and the
+ * math builtins (exp, tanh, ...) lane by lane (OpenCL C); 0 where only n = 1 does (CUDA).
+ *   VSTOREGF(n, v, p) stores to a global pointer (any alignment); VLOADPF(n, p) loads from a private array. */
+#define SALVO_VEC_MATH 1
+#define VSTOREGF(n, v, p) SALVO_CAT(salvo_vstoreg, n)(v, p)
+#define VLOADPF(n, p) SALVO_CAT(salvo_vloadp, n)(p)
+DEVICE_FN void salvo_vstoreg1(float v, __global float* p) { p[0] = v; }
+DEVICE_FN void salvo_vstoreg2(float2 v, __global float* p) { vstore2(v, 0, p); }
+DEVICE_FN void salvo_vstoreg4(float4 v, __global float* p) { vstore4(v, 0, p); }
+DEVICE_FN void salvo_vstoreg8(float8 v, __global float* p) { vstore8(v, 0, p); }
+DEVICE_FN void salvo_vstoreg16(float16 v, __global float* p) { vstore16(v, 0, p); }
+DEVICE_FN float salvo_vloadp1(const float* p) { return *p; }
+DEVICE_FN float2 salvo_vloadp2(const float* p) { return vload2(0, p); }
+DEVICE_FN float4 salvo_vloadp4(const float* p) { return vload4(0, p); }
+DEVICE_FN float8 salvo_vloadp8(const float* p) { return vload8(0, p); }
+DEVICE_FN float16 salvo_vloadp16(const float* p) { return vload16(0, p); }

@@ -61,6 +61,11 @@ public abstract class KernelDevice extends BaseDevice {
         }
     }
 
+    /** Work-items for {@code n} elements (or rows) taken {@code per} to an item. */
+    private static long perItem(long n, int per) {
+        return (n + per - 1) / per;
+    }
+
     // ---- ops ------------------------------------------------------------------------------
 
     @Override
@@ -86,7 +91,7 @@ public abstract class KernelDevice extends BaseDevice {
     public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
         BaseBuffer xb = fbuf(x, 0, "x");
         BaseBuffer yb = fbuf(y, xb.length(), "y");
-        launch1("act_forward", xb.length(), wgElementwise(), (int) xb.length(), act.ordinal(), xb, yb);
+        launch1("act_forward", perItem(xb.length(), tuning().ewVw()), wgElementwise(), (int) xb.length(), act.ordinal(), xb, yb);
     }
 
     @Override
@@ -95,7 +100,7 @@ public abstract class KernelDevice extends BaseDevice {
         long n = zb.length();
         BaseBuffer dyb = fbuf(dy, n, "dy");
         BaseBuffer dzb = fbuf(dz, n, "dz");
-        launch1("act_backward", n, wgElementwise(), (int) n, act.ordinal(), zb, dyb, dzb);
+        launch1("act_backward", perItem(n, tuning().ewVw()), wgElementwise(), (int) n, act.ordinal(), zb, dyb, dzb);
     }
 
     @Override
@@ -198,7 +203,7 @@ public abstract class KernelDevice extends BaseDevice {
         BaseBuffer lb = ibuf(labels, rows, "labels");
         BaseBuffer rb = fbuf(rowLoss, rows, "rowLoss");
         BaseBuffer db = fbuf(dlogits, n, "dlogits");
-        launch1("softmax_xent", rows, wgRows(), rows, cols, xb, lb, gradScale, rb, db);
+        launch1("softmax_xent", perItem(rows, tuning().ewVw()), wgRows(), rows, cols, xb, lb, gradScale, rb, db);
     }
 
     @Override

@@ -46,6 +46,7 @@ public final class KernelFamilies {
             boolean mine = switch (family) {
                 case "matmul.kernel" -> k.startsWith("MM_") || k.equals("TILE");
                 case "reduce.kernel" -> k.equals("SUM_WG") || k.equals("COLSUM_VW");
+                case "elementwise.kernel", "rows.kernel" -> k.equals("EW_VW");
                 default -> false;
             };
             if (mine) {

@@ -29,19 +29,19 @@ public final class TuningTable {
     /** Column names in their canonical order, after {@code device}. */
     public static final List<String> COLUMNS = List.of("matmul.local", "matmul.tile", "matmul.wgx", "matmul.wgy",
             "matmul.vw", "matmul.wptm", "matmul.wptn", "matmul.dotm", "matmul.dotn", "wg.elementwise", "wg.rows", "sum.wg",
-            "colsum.vw");
+            "colsum.vw", "ew.vw");
 
     private static final List<String> LEGACY = List.of("matmul.tile", "wg.elementwise", "wg.rows", "sum.wg");
 
     /** The launch shapes and tunables for one device and the table row they came from. */
     public record Tuning(int mmLocal, int tile, int mmWgx, int mmWgy, int mmVw, int mmWptm, int mmWptn, int mmDotm,
-                         int mmDotn, int wgElementwise, int wgRows, int sumWg, int colsumVw, String row) {
+                         int mmDotn, int wgElementwise, int wgRows, int sumWg, int colsumVw, int ewVw, String row) {
 
         /** The built-in default: local-memory matmul tiles, safe on any GPU and any OpenCL 1.2 device. */
-        public static final Tuning DEFAULT = new Tuning(1, 16, 4, 4, 16, 4, 32, 4, 4, 256, 64, 256, 1, "built-in default");
+        public static final Tuning DEFAULT = new Tuning(1, 16, 4, 4, 16, 4, 32, 4, 4, 256, 64, 256, 1, 1, "built-in default");
 
         public Tuning {
-            int[] v = {mmLocal, tile, mmWgx, mmWgy, mmVw, mmWptm, mmWptn, mmDotm, mmDotn, wgElementwise, wgRows, sumWg, colsumVw};
+            int[] v = {mmLocal, tile, mmWgx, mmWgy, mmVw, mmWptm, mmWptn, mmDotm, mmDotn, wgElementwise, wgRows, sumWg, colsumVw, ewVw};
             String p = check(v);
             if (p != null) {
                 throw new IllegalArgumentException(p);
@@ -51,7 +51,7 @@ public final class TuningTable {
         /** The values in the order of {@link #COLUMNS}. */
         public int[] values() {
             return new int[] {mmLocal, tile, mmWgx, mmWgy, mmVw, mmWptm, mmWptn, mmDotm, mmDotn, wgElementwise, wgRows, sumWg,
-                    colsumVw};
+                    colsumVw, ewVw};
         }
 
         /** The value of one column. */
@@ -80,7 +80,7 @@ public final class TuningTable {
         }
 
         static Tuning of(int[] v, String row) {
-            return new Tuning(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], row);
+            return new Tuning(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], row);
         }
 
         /** Largest work-group (threads per block) any kernel is launched with. */
@@ -103,6 +103,7 @@ public final class TuningTable {
             d.put("MM_DOTN", Integer.toString(mmDotn));
             d.put("SUM_WG", Integer.toString(sumWg));
             d.put("COLSUM_VW", Integer.toString(colsumVw));
+            d.put("EW_VW", Integer.toString(ewVw));
             return d;
         }
 
@@ -145,6 +146,9 @@ public final class TuningTable {
         }
         if (v[12] != 1 && v[12] != 2 && v[12] != 4 && v[12] != 8 && v[12] != 16) {
             return "colsum.vw must be 1, 2, 4, 8 or 16, got " + v[12];
+        }
+        if (v[13] != 1 && v[13] != 2 && v[13] != 4 && v[13] != 8 && v[13] != 16) {
+            return "ew.vw must be 1, 2, 4, 8 or 16, got " + v[13];
         }
         return null;
     }

@@ -71,7 +71,7 @@ class TuneCommandTest {
     @Test
     void aMalformedTableIsNamedWithItsLineBeforeAnyWork(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("opencl-tuning.csv");
-        Files.writeString(f, TuningTable.header() + "\n*,1,16,4,4,16,4,32,4,4,256,64,100,1\n");
+        Files.writeString(f, TuningTable.header() + "\n*,1,16,4,4,16,4,32,4,4,256,64,100,1,1\n");
         CliTest.Result r = CliTest.run("tune", "--out", f.toString());
         assertEquals(2, r.code(), r::err);
         assertTrue(r.err().contains(f + " line 2") && r.err().contains("sum.wg must be a power of two"), r::err);
@@ -97,8 +97,8 @@ class TuneCommandTest {
         Files.writeString(kernels.resolve("matmul.kernel"), broken, StandardCharsets.UTF_8);
         Path config = Files.createDirectories(dir.resolve("config"));
         Path table = config.resolve("opencl-tuning.csv");
-        Files.writeString(table, "# kept\n" + TuningTable.header() + "\nSomeGPU*,1,8,4,4,16,4,32,4,4,128,32,128,1\n"
-                + "*,0,16,4,4,16,4,32,4,4,256,64,256,16\n");
+        Files.writeString(table, "# kept\n" + TuningTable.header() + "\nSomeGPU*,1,8,4,4,16,4,32,4,4,128,32,128,1,1\n"
+                + "*,0,16,4,4,16,4,32,4,4,256,64,256,16,16\n");
         CliTest.Result r;
         System.setProperty("salvo.kernels", kernels.toString());
         System.setProperty("salvo.cacheDir", dir.resolve("cache").toString());

@@ -40,13 +40,14 @@ class TuningTableTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "*,1,16|line 2|columns",
-        "*,1,16,4,4,16,4,32,4,4,256,64,256,abc|line 2|colsum.vw must be an integer",
-        "*,1,16,4,4,3,4,32,4,4,256,64,256,1|line 2|matmul.vw must be 1, 2, 4, 8 or 16",
-        "*,1,16,4,4,16,4,30,4,4,256,64,256,1|line 2|multiple of matmul.vw",
-        "*,1,16,4,4,16,4,32,4,4,256,64,100,1|line 2|sum.wg must be a power of two",
-        "*,3,16,4,4,16,4,32,4,4,256,64,256,1|line 2|matmul.local must be 0, 1 or 2",
-        "*,1,0,4,4,16,4,32,4,4,256,64,256,1|line 2|matmul.tile must be a positive integer",
-        ",1,16,4,4,16,4,32,4,4,256,64,256,1|line 2|empty device glob"})
+        "*,1,16,4,4,16,4,32,4,4,256,64,256,abc,1|line 2|colsum.vw must be an integer",
+        "*,1,16,4,4,3,4,32,4,4,256,64,256,1,1|line 2|matmul.vw must be 1, 2, 4, 8 or 16",
+        "*,1,16,4,4,16,4,30,4,4,256,64,256,1,1|line 2|multiple of matmul.vw",
+        "*,1,16,4,4,16,4,32,4,4,256,64,100,1,1|line 2|sum.wg must be a power of two",
+        "*,3,16,4,4,16,4,32,4,4,256,64,256,1,1|line 2|matmul.local must be 0, 1 or 2",
+        "*,1,0,4,4,16,4,32,4,4,256,64,256,1,1|line 2|matmul.tile must be a positive integer",
+        ",1,16,4,4,16,4,32,4,4,256,64,256,1,1|line 2|empty device glob",
+        "*,1,16,4,4,16,4,32,4,4,256,64,256,1,3|line 2|ew.vw must be 1, 2, 4, 8 or 16"})
     void aMalformedRowNamesTheFileTheLineAndTheProblem(String row, String line, String problem) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TuningTable.parse("my/opencl-tuning.csv", List.of(HEADER, row)));
@@ -87,7 +88,9 @@ class TuningTableTest {
         assertTrue(KernelFamilies.defines("matmul.kernel", t).containsKey("MM_WPTM"));
         assertFalse(KernelFamilies.defines("matmul.kernel", t).containsKey("SUM_WG"));
         assertEquals(List.of("SUM_WG", "COLSUM_VW"), List.copyOf(KernelFamilies.defines("reduce.kernel", t).keySet()));
-        assertTrue(KernelFamilies.defines("rows.kernel", t).isEmpty());
+        assertEquals(List.of("EW_VW"), List.copyOf(KernelFamilies.defines("rows.kernel", t).keySet()));
+        assertEquals(List.of("EW_VW"), List.copyOf(KernelFamilies.defines("elementwise.kernel", t).keySet()));
+        assertTrue(KernelFamilies.defines("optimizer.kernel", t).isEmpty());
     }
 
     @Test
