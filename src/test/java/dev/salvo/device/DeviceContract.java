@@ -279,6 +279,33 @@ public abstract class DeviceContract {
         }
     }
 
+    /** Device.softmaxCrossEntropy allows dlogits to be the logits buffer (the trainer's in-place use). */
+    @Test
+    void softmaxCrossEntropyInPlaceMatchesSeparateBuffers() {
+        for (int[] shape : new int[][] {{33, 3}, {37, 23}, {40, 10}}) {
+            int r = shape[0];
+            int c = shape[1];
+            double[] x = Check.random(rng, r * c, 10);
+            int[] labels = new int[r];
+            for (int i = 0; i < r; i++) {
+                labels[i] = rng.nextInt(c);
+            }
+            try (DeviceBuffer xb = put(x); DeviceBuffer lb = putInts(labels); DeviceBuffer loss = poisoned(r);
+                 DeviceBuffer dx = poisoned(r * c); DeviceBuffer inPlace = put(x); DeviceBuffer loss2 = poisoned(r)) {
+                dev.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx);
+                dev.softmaxCrossEntropy(r, c, inPlace, lb, 1.0 / r, loss2, inPlace);
+                float[] separate = get(dx);
+                float[] aliased = get(inPlace);
+                for (int i = 0; i < separate.length; i++) {
+                    int at = i;
+                    assertEquals(Float.floatToIntBits(separate[i]), Float.floatToIntBits(aliased[i]),
+                            () -> r + "x" + c + " element " + at + ": separate " + separate[at] + ", in place " + aliased[at]);
+                }
+                Check.elementwise("cross-entropy loss in place", ReferenceOps.softmaxCrossEntropy(r, c, x, labels, 1.0 / r).rowLoss(), get(loss2), r);
+            }
+        }
+    }
+
     @Test
     void meanSquaredError() {
         int r = 19;

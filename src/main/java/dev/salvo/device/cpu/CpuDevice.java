@@ -630,7 +630,9 @@ public final class CpuDevice extends BaseDevice {
                 int xo = ao + r * cols;
                 int go = dOff + r * cols;
                 double xl = x[xo + label];
-                double lse = softmaxRow(x, xo, dx, go, cols);
+                // nothing is written before the gradient loop, which reads x[k] before writing dx[k]:
+                // dlogits may be the logits buffer
+                double lse = logSumExp(x, xo, cols);
                 c[co + r] = (float) (lse - xl);
                 for (int k = 0; k < cols; k++) {
                     double p = Math.exp(x[xo + k] - lse);
@@ -722,7 +724,8 @@ public final class CpuDevice extends BaseDevice {
     }
 
     /** Writes the softmax of one row and returns {@code log(sum exp(x - max)) + max}. */
-    private static double softmaxRow(float[] x, int xo, float[] y, int yo, int cols) {
+    /** log(sum_c exp(x_c)) of one row, max-subtracted. */
+    private static double logSumExp(float[] x, int xo, int cols) {
         double max = Double.NEGATIVE_INFINITY;
         for (int c = 0; c < cols; c++) {
             max = Math.max(max, x[xo + c]);
@@ -731,7 +734,11 @@ public final class CpuDevice extends BaseDevice {
         for (int c = 0; c < cols; c++) {
             s += Math.exp(x[xo + c] - max);
         }
-        double lse = max + Math.log(s);
+        return max + Math.log(s);
+    }
+
+    private static double softmaxRow(float[] x, int xo, float[] y, int yo, int cols) {
+        double lse = logSumExp(x, xo, cols);
         for (int c = 0; c < cols; c++) {
             y[yo + c] = (float) Math.exp(x[xo + c] - lse);
         }
