@@ -34,7 +34,7 @@ import java.util.SplittableRandom;
  *
  * <p>Usage: {@code OpenClMatmulVsClblast [--device opencl:0] [--samples 7] [--min-ms 100] [--quick]
  * [--no-clblast] [CASE ...]} with CASE {@code SHAPE:M:N:K}. The Maven profile {@code bench-opencl}
- * runs it: {@code mvn -o -Pbench-opencl -DskipTests verify}.
+ * runs it: {@code mvn -Pbench-opencl -DskipTests verify}.
  */
 public final class OpenClMatmulVsClblast {
 
