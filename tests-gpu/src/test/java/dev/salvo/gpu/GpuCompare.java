@@ -243,9 +243,12 @@ public final class GpuCompare {
                 rows.add(speed("matmul FP32 dY*W^T 4096", c.matmulGflops(new Gemm(big, big, big, false, true)), torchMatmul(torch, "dY*W^T", big, false), 0.7));
                 rows.add(speed("matmul FP32 X^T*dY 4096", c.matmulGflops(new Gemm(big, big, big, true, false)), torchMatmul(torch, "X^T*dY", big, false), 0.7));
             }
-            double fp32 = c.matmulGflops(Gemm.of(big, big, big));
+            double fp32 = spec.startsWith("cuda") ? c.matmulGflops(Gemm.of(big, big, big)) : Double.NaN;
             System.setProperty("salvo.cuda.matmul.tf32", "true");
-            try (Device tc = Devices.open(spec).device()) {
+            try (Device tc = spec.startsWith("cuda") ? Devices.open(spec).device() : null) {
+                if (tc == null) {
+                    throw new IllegalStateException("tensor cores are a CUDA option; device " + spec);
+                }
                 double tf32 = new GpuCompare(tc, repeat, quick).matmulGflops(Gemm.of(big, big, big));
                 rows.add(speed("matmul TF32 " + big + "^3 vs our FP32", tf32, fp32, 2.0));
                 rows.add(speed("matmul TF32 " + big + "^3 vs torch TF32", tf32, torchMatmul(torch, "NN", big, true), 0.7));
