@@ -1,5 +1,6 @@
 package dev.salvo.cli;
 
+import dev.salvo.device.DeviceContract;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,9 +19,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -39,8 +39,7 @@ class TuneCommandTest {
     static void requireOpenCl() {
         Probe p = Devices.probeAll().stream().filter(x -> x.provider().equals("opencl")).findFirst().orElseThrow();
         if (!p.isAvailable()) {
-            String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));
-            if (req != null && Arrays.stream(req.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).anyMatch("opencl"::equals)) {
+            if (DeviceContract.required("opencl")) {
                 throw new AssertionError("SALVO_REQUIRE lists opencl but it is unavailable: " + p.unavailableReason());
             }
             Assumptions.abort("opencl unavailable: " + p.unavailableReason());

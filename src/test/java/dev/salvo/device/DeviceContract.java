@@ -97,7 +97,8 @@ public abstract class DeviceContract {
         }
     }
 
-    static boolean required(String provider) {
+    /** True when {@code SALVO_REQUIRE} (or {@code -Dsalvo.require}) lists {@code provider}: its absence must fail, not skip. */
+    public static boolean required(String provider) {
         String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));
         return req != null && Arrays.stream(req.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).anyMatch(provider::equals);
     }

@@ -1,5 +1,6 @@
 package dev.salvo.device.cuda;
 
+import dev.salvo.device.DeviceContract;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,9 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,8 +31,7 @@ class CudaKernelCompileTest {
     void findNvcc() {
         nvcc = CudaSettings.nvcc("auto");
         if (nvcc == null) {
-            String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));
-            if (req != null && Arrays.stream(req.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).anyMatch("nvcc"::equals)) {
+            if (DeviceContract.required("nvcc")) {
                 throw new AssertionError("SALVO_REQUIRE lists nvcc but no nvcc was found (CUDA_HOME, PATH, /usr/local/cuda)");
             }
             Assumptions.abort("nvcc not found: CUDA kernels not compiled");

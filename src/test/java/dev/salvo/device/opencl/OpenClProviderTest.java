@@ -1,5 +1,6 @@
 package dev.salvo.device.opencl;
 
+import dev.salvo.device.DeviceContract;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,7 +14,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -28,8 +28,7 @@ class OpenClProviderTest {
     void needOpenCl() {
         Probe p = new OpenClProvider().probe();
         if (!p.isAvailable()) {
-            String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));
-            if (req != null && List.of(req.split(",")).contains("opencl")) {
+            if (DeviceContract.required("opencl")) {
                 throw new AssertionError("SALVO_REQUIRE lists opencl but it is unavailable: " + p.unavailableReason());
             }
             Assumptions.abort("opencl unavailable: " + p.unavailableReason());

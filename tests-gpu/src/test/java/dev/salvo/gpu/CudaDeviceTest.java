@@ -1,5 +1,6 @@
 package dev.salvo.gpu;
 
+import dev.salvo.device.DeviceContract;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,8 +10,6 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceException;
 import dev.salvo.device.Devices;
 import dev.salvo.device.cuda.CudaDevice;
-import java.util.Arrays;
-import java.util.Locale;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,8 +28,7 @@ class CudaDeviceTest {
             dev = (CudaDevice) Devices.open("cuda:0").device();
             System.out.println("cuda:0 kernels: " + dev.buildReport());
         } catch (DeviceException.Unavailable e) {
-            String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));
-            if (req != null && Arrays.stream(req.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).anyMatch("cuda"::equals)) {
+            if (DeviceContract.required("cuda")) {
                 throw new AssertionError("SALVO_REQUIRE lists cuda but it is unavailable: " + e.getMessage());
             }
             unavailable = "cuda unavailable: " + e.reason();

@@ -1,5 +1,6 @@
 package dev.salvo.gpu;
 
+import dev.salvo.device.DeviceContract;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.salvo.device.Activation;
@@ -10,8 +11,6 @@ import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.Tolerance;
 import dev.salvo.device.cpu.ReferenceOps;
-import java.util.Arrays;
-import java.util.Locale;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -38,8 +37,7 @@ class CudaTf32Test {
         try {
             dev = Devices.open("cuda:0").device();
         } catch (DeviceException.Unavailable e) {
-            String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));
-            if (req != null && Arrays.stream(req.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).anyMatch("cuda"::equals)) {
+            if (DeviceContract.required("cuda")) {
                 throw new AssertionError("SALVO_REQUIRE lists cuda but the TF32 device is unavailable: " + e.getMessage());
             }
             unavailable = "cuda with TF32 unavailable: " + e.reason();

@@ -2,6 +2,7 @@ package dev.salvo.gpu;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.salvo.bench.Stats;
 import dev.salvo.data.Dataset;
 import dev.salvo.data.StandardDatasets;
 import dev.salvo.data.Synthetic;
@@ -25,7 +26,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -44,17 +44,9 @@ import java.util.Locale;
  */
 public final class GpuCompare {
 
-    /** Median and spread of one measurement, in seconds per call. */
-    record Timing(double median, double min, double max) {
-        static Timing of(double[] s) {
-            double[] c = s.clone();
-            Arrays.sort(c);
-            return new Timing(c[c.length / 2], c[0], c[c.length - 1]);
-        }
-
-        String ms() {
-            return String.format(Locale.ROOT, "%.3f ms [%.3f-%.3f]", median * 1e3, min * 1e3, max * 1e3);
-        }
+    /** A timing in seconds as "median ms [min-max]". */
+    static String ms(Stats t) {
+        return String.format(Locale.ROOT, "%.3f ms [%.3f-%.3f]", t.median() * 1e3, t.min() * 1e3, t.max() * 1e3);
     }
 
     /** One row of the table: what, Salvo's number, the reference's, and the goal on their ratio. */
@@ -75,7 +67,7 @@ public final class GpuCompare {
         this.quick = quick;
     }
 
-    Timing time(int calls, Body body) {
+    Stats time(int calls, Body body) {
         for (int i = 0; i < Math.min(3, calls); i++) {
             body.run();
         }
@@ -89,7 +81,7 @@ public final class GpuCompare {
             device.synchronize();
             s[r] = (System.nanoTime() - t0) / 1e9 / calls;
         }
-        return Timing.of(s);
+        return Stats.of(s);
     }
 
     private DeviceBuffer random(long n, Rng rng) {
@@ -107,12 +99,12 @@ public final class GpuCompare {
         Rng rng = new Rng(7);
         try (DeviceBuffer a = random(g.aLength(), rng); DeviceBuffer b = random(g.bLength(), rng);
              DeviceBuffer z = device.allocFloat(g.cLength())) {
-            Timing t = time(quick ? 3 : 20, () -> device.matmul(g, a, b, null, Activation.IDENTITY, z, null));
-            return g.flops() / t.median / 1e9;
+            Stats t = time(quick ? 3 : 20, () -> device.matmul(g, a, b, null, Activation.IDENTITY, z, null));
+            return g.flops() / t.median() / 1e9;
         }
     }
 
-    Timing adamStep(long parameters) {
+    Stats adamStep(long parameters) {
         Rng rng = new Rng(3);
         try (DeviceBuffer w = random(parameters, rng); DeviceBuffer g = random(parameters, rng);
              DeviceBuffer m = device.allocFloat(parameters); DeviceBuffer v = device.allocFloat(parameters);
@@ -140,7 +132,7 @@ public final class GpuCompare {
     }
 
     /** Seconds per optimizer step of {@code net} at {@code batch} over synthetic data. */
-    Timing step(NetworkSpec net, int batch, int steps) {
+    Stats step(NetworkSpec net, int batch, int steps) {
         Dataset data = Synthetic.clusters("bench", batch * steps, net.inputs(), net.outputs(), 5);
         return fits(net, batch, data, repeat, true);
     }
@@ -150,7 +142,7 @@ public final class GpuCompare {
      * trainer's epoch count carries over between fits) on one model, after one warm-up fit that
      * compiles kernels and fills caches; per step when {@code perStep}.
      */
-    Timing fits(NetworkSpec net, int batch, Dataset data, int runs, boolean perStep) {
+    Stats fits(NetworkSpec net, int batch, Dataset data, int runs, boolean perStep) {
         double[] s = new double[runs];
         try (Model model = new Model(device, net, 1, batch)) {
             for (int r = -1; r < runs; r++) {
@@ -162,11 +154,11 @@ public final class GpuCompare {
                 }
             }
         }
-        return Timing.of(s);
+        return Stats.of(s);
     }
 
     /** Seconds per Fashion-MNIST epoch (784-512-256-10, batch 128, AdamW), or null without the files. */
-    Timing fashionEpoch(Path dir) {
+    Stats fashionEpoch(Path dir) {
         Dataset train;
         try {
             train = StandardDatasets.load("fashion-mnist", dir).first();
@@ -201,9 +193,9 @@ public final class GpuCompare {
                 String.format(Locale.ROOT, ">= %.2fx", atLeast), ratio >= atLeast);
     }
 
-    static Row time(String what, Timing salvo, double torchSeconds, double atMost) {
-        double ratio = salvo.median / torchSeconds;
-        return new Row(what, salvo.ms(), String.format(Locale.ROOT, "%.3f ms", torchSeconds * 1e3), ratio,
+    static Row time(String what, Stats salvo, double torchSeconds, double atMost) {
+        double ratio = salvo.median() / torchSeconds;
+        return new Row(what, ms(salvo), String.format(Locale.ROOT, "%.3f ms", torchSeconds * 1e3), ratio,
                 String.format(Locale.ROOT, "<= %.2fx", atMost), ratio <= atMost);
     }
 
@@ -259,13 +251,13 @@ public final class GpuCompare {
             }
             long params = torch == null ? 269_322 : torch.path("adam").path("parameters").asLong(269_322);
             rows.add(time("AdamW step, " + params + " params", c.adamStep(params), torchSeconds(torch, "adam"), 1.0));
-            Timing small = c.step(mlp(784, 256, 256, 10), 128, quick ? 20 : 400);
+            Stats small = c.step(mlp(784, 256, 256, 10), 128, quick ? 20 : 400);
             rows.add(time("step 784-256-256-10 b128 vs eager", small, torchSeconds(torch == null ? null : torch.path("small_step"), "eager"), 0.5));
             rows.add(time("step 784-256-256-10 b128 vs graph", small, torchSeconds(torch == null ? null : torch.path("small_step"), "graph"), 1.0));
-            Timing large = quick ? c.step(mlp(784, 1024, 1024, 10), 256, 5) : c.step(mlp(784, 4096, 4096, 10), 4096, 30);
+            Stats large = quick ? c.step(mlp(784, 1024, 1024, 10), 256, 5) : c.step(mlp(784, 4096, 4096, 10), 4096, 30);
             rows.add(time(quick ? "step 784-1024-1024-10 b256" : "step 784-4096-4096-10 b4096", large,
                     torchSeconds(torch == null ? null : torch.path("large_step"), "eager"), 1.1));
-            Timing epoch = quick ? null : c.fashionEpoch(fashionDir);
+            Stats epoch = quick ? null : c.fashionEpoch(fashionDir);
             if (epoch != null) {
                 JsonNode f = torch == null ? null : torch.path("fashion");
                 rows.add(time("Fashion-MNIST epoch", epoch, f == null ? Double.NaN : f.path("median_s").asDouble(Double.NaN), 0.5));
