@@ -11,6 +11,7 @@ import dev.salvo.device.Device;
 import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Probe;
+import dev.salvo.io.OutputPaths;
 import dev.salvo.util.Rng;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -338,24 +339,11 @@ final class BenchCommand implements Callable<Integer> {
     private Path outDir() {
         Path dir = out != null ? out
                 : Path.of("runs", "bench-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        try {
-            Files.createDirectories(dir);
-            Path probe = Files.createTempFile(dir, ".write-check", ".tmp");
-            Files.delete(probe);
-        } catch (IOException | UnsupportedOperationException | SecurityException e) {
-            throw new IllegalArgumentException("--out: cannot write to " + dir + ": " + describe(e));
+        OutputPaths.directory("--out", dir);
+        for (String f : new String[] {BenchReport.JSON, BenchReport.PNG, PyTorchReference.SCRIPT_NAME}) {
+            OutputPaths.file("--out", dir.resolve(f));
         }
         return dir;
-    }
-
-    private static String describe(Exception e) {
-        if (e instanceof java.nio.file.FileAlreadyExistsException) {
-            return "a file of that name exists";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
     }
 
     private static Dataset syntheticData(int rows) {

@@ -1,13 +1,14 @@
 package dev.salvo.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.salvo.check.ConsistencyCheck;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.DeviceKind;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Probe;
+import dev.salvo.io.OutputPaths;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -50,8 +51,8 @@ final class CheckCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         List<String> targets = devices != null ? devices : available();
-        if (json != null && json.getParent() != null && !Files.isDirectory(json.getParent())) {
-            throw new IllegalArgumentException("--json: directory " + json.getParent() + " does not exist");
+        if (json != null) {
+            OutputPaths.file("--json", json);
         }
         List<ConsistencyCheck.Result> all = new ArrayList<>();
         Map<String, String> names = new LinkedHashMap<>();

@@ -45,6 +45,11 @@ public final class Main {
                 err.println(cmd + ": " + ex.getMessage());
                 return EXIT_UNAVAILABLE;
             }
+            if (ex instanceof java.io.UncheckedIOException io) {
+                // an output that failed mid-run (disk full, a path changed under us): the file and the reason
+                err.println(cmd + ": " + io.getMessage());
+                return io.getCause() instanceof dev.salvo.io.AtomicFile.NotARegularFile ? EXIT_USAGE : 1;
+            }
             if (ex instanceof TrainingDivergedException) {
                 err.println(cmd + ": " + ex.getMessage());
                 return EXIT_DIVERGED;

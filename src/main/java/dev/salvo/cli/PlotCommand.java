@@ -1,5 +1,6 @@
 package dev.salvo.cli;
 
+import dev.salvo.io.OutputPaths;
 import dev.salvo.io.Plots;
 import dev.salvo.io.RunFolder;
 import java.io.IOException;
@@ -35,6 +36,7 @@ final class PlotCommand implements Callable<Integer> {
         if (!RunFolder.plottingAvailable()) {
             throw new IllegalArgumentException("salvo plot needs the java.desktop module, which this Java runtime lacks");
         }
+        OutputPaths.file("--output", output);
         List<Plots.Series> series = new ArrayList<>();
         for (Path r : runs) {
             series.add(RunFolder.read(r));

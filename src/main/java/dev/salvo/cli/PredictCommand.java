@@ -1,7 +1,5 @@
 package dev.salvo.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.salvo.data.Csv;
 import dev.salvo.data.Dataset;
 import dev.salvo.data.Idx;
@@ -9,7 +7,10 @@ import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
 import dev.salvo.io.AtomicFile;
 import dev.salvo.io.ModelFile;
+import dev.salvo.io.OutputPaths;
 import dev.salvo.nn.Model;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -55,6 +56,9 @@ final class PredictCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (!format.equals("csv") && !format.equals("json")) {
             throw new IllegalArgumentException("--format: expected csv or json, got '" + format + "'");
+        }
+        if (output != null) {
+            OutputPaths.file("--output", output);
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);

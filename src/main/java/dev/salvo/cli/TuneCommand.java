@@ -7,12 +7,13 @@ import dev.salvo.device.DeviceProvider;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.io.AtomicFile;
+import dev.salvo.io.OutputPaths;
 import dev.salvo.kernel.KernelBench;
 import dev.salvo.kernel.KernelDevice;
 import dev.salvo.kernel.NativeConfig;
 import dev.salvo.kernel.TunableProvider;
-import dev.salvo.kernel.TuningTable;
 import dev.salvo.kernel.TuningTable.Tuning;
+import dev.salvo.kernel.TuningTable;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -106,6 +107,7 @@ final class TuneCommand implements Callable<Integer> {
         if (Files.isDirectory(target)) {
             throw new IllegalArgumentException("--out " + target + " is a directory; expected a file such as " + target.resolve(file));
         }
+        OutputPaths.file("--out", target);
         List<String> base = Files.isRegularFile(target) ? Files.readAllLines(target, StandardCharsets.UTF_8) : TuningTable.lines(file);
         String where = Files.isRegularFile(target) ? target.toString() : NativeConfig.describe(file);
         TuningTable.parse(where, base); // a malformed table stops here, before any work
