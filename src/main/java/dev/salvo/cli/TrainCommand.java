@@ -6,12 +6,13 @@ import dev.salvo.data.Normalization;
 import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
+import dev.salvo.io.ModelFile;
+import dev.salvo.io.OutputPaths;
+import dev.salvo.io.RunFolder;
 import dev.salvo.nn.Init;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
-import dev.salvo.io.ModelFile;
-import dev.salvo.io.RunFolder;
 import dev.salvo.train.Checkpoint;
 import dev.salvo.train.EpochStats;
 import dev.salvo.train.Evaluation;
@@ -22,16 +23,25 @@ import dev.salvo.train.TrainConfig;
 import dev.salvo.train.Trainer;
 import dev.salvo.train.TrainingDivergedException;
 import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -151,13 +161,55 @@ final class TrainCommand implements Callable<Integer> {
             description = "Checkpoint every N steps (0: at the end of each epoch when --checkpoint-dir is set).")
     int checkpointEvery;
 
-    @Option(names = "--resume", description = "Continue from the checkpoint in this directory (same options as the run that wrote it).")
+    @Option(names = "--resume", description = {
+            "Continue the run whose checkpoint is in this directory (or file). Its options are restored from the checkpoint:"
+                    + " those given must equal them, except --epochs (may be raised), --data-dir (the data is checked"
+                    + " by its SHA-256) and the options of where and how to run (--device, --out, --save, --checkpoint-dir,"
+                    + " --checkpoint-every, --loss-every, --resident-data, --no-progress).",
+            "The run folder it wrote is continued, unless --out names another."})
     Path resume;
+
+    @Option(names = "--overwrite",
+            description = "Replace an existing run folder (--out), a checkpoint directory holding a checkpoint, or an existing --save file, instead of refusing.")
+    boolean overwrite;
+
+    /** Options a resumed run takes from its checkpoint; given on the command line, they must be equal to it. */
+    static final List<String> RESTORED = List.of("--data", "--label-column", "--header", "--test-fraction", "--normalize",
+            "--val-fraction", "--layers", "--activation", "--loss", "--init", "--optimizer", "--lr", "--momentum",
+            "--weight-decay", "--schedule", "--warmup", "--lr-step-epochs", "--lr-gamma", "--lr-min-factor",
+            "--batch-size", "--seed", "--patience");
+    /** Options a resumed run takes from its checkpoint when not given, and that may change. */
+    static final List<String> RESTORED_OR_CHANGED = List.of("--epochs", "--data-dir", "--checkpoint-every");
+    static final String OPTION_KEY = "option:";
+    static final String RUN_DIR_KEY = "run_dir";
+    static final String DATA_KEY = "data_sha256";
 
     @Override
     public Integer call() {
+        try (Interrupts interrupts = Interrupts.install(spec.commandLine().getErr())) {
+            return train(interrupts);
+        }
+    }
+
+    private int train(Interrupts interrupts) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+
+        // a resumed run first takes its options from the checkpoint
+        Checkpoint.Snapshot resumed = null;
+        Path resumeFile = null;
+        List<String> restored = List.of();
+        int checkpointEpochs = 0;
+        if (resume != null) {
+            resumeFile = Files.isDirectory(resume) ? resume.resolve(Checkpoint.FILE) : resume;
+            resumed = Checkpoint.load(resume);
+            String e = resumed.info().get(OPTION_KEY + "--epochs");
+            checkpointEpochs = e == null ? 0 : Integer.parseInt(e);
+            restored = restoreOptions(resumed);
+            if (checkpointDir == null) {
+                checkpointDir = resumeFile.toAbsolutePath().getParent(); // it goes on checkpointing where it was
+            }
+        }
 
         // validate every option before any work
         Activation act = opt("--activation", () -> Activation.parse(activation));
@@ -176,7 +228,20 @@ final class TrainCommand implements Callable<Integer> {
         if (checkpointEvery > 0 && checkpointDir == null) {
             throw new IllegalArgumentException("--checkpoint-every needs --checkpoint-dir");
         }
-        Checkpoint.Snapshot resumed = resume == null ? null : Checkpoint.load(resume);
+        if (resumed != null) {
+            boolean stoppedEarly = patience > 0 && resumed.sinceBest() >= patience;
+            if (resumed.epoch() >= epochs || stoppedEarly) {
+                out.printf(Locale.ROOT, "nothing to do: the checkpoint %s has finished its training (%s, step %d)%s%n", resumeFile,
+                        stoppedEarly ? "stopped early after epoch " + resumed.history().size()
+                                : resumed.epoch() + " of " + epochs + " epochs",
+                        resumed.step(), stoppedEarly ? "" : "; give --epochs N (more than " + resumed.epoch() + ") to train further");
+                return 0;
+            }
+        }
+
+        // every output path is checked before the data is read and training starts
+        Outputs where = outputs(resumed, resumeFile);
+
         DataSource.Loaded source = DataSource.load(data, dataDir, labelColumn, header, testFraction, seed);
         Dataset.Split trainVal = source.train().stratifiedSplit(valFraction, seed, source.name() + "-train", source.name() + "-val");
         InputTransform transform = Normalization.parse(normalize).fit(trainVal.first());
@@ -185,6 +250,12 @@ final class TrainCommand implements Callable<Integer> {
         Dataset test = transform.apply(source.test());
         checkData(train);
         NetworkSpec net = network(train, act, lossKind, initKind);
+        String fingerprint = fingerprint(train, val);
+        if (resumed != null && resumed.info().containsKey(DATA_KEY) && !resumed.info().get(DATA_KEY).equals(fingerprint)) {
+            throw new IllegalArgumentException("--resume: the training and validation rows of --data " + data
+                    + " differ from those the checkpoint was trained on (SHA-256 " + fingerprint.substring(0, 16) + " vs "
+                    + resumed.info().get(DATA_KEY).substring(0, 16) + ")");
+        }
 
         String deviceSource = device != null ? "--device"
                 : System.getProperty("salvo.device") != null ? "-Dsalvo.device" : "SALVO_DEVICE";
@@ -195,7 +266,18 @@ final class TrainCommand implements Callable<Integer> {
             if (resumed != null) {
                 trainer.resume(resumed);
             }
-            RunFolder run = RunFolder.create(outDir, dev.info().id());
+            Map<String, String> info = new LinkedHashMap<>(options());
+            info.put(RUN_DIR_KEY, where.runDir().toAbsolutePath().normalize().toString());
+            info.put(DATA_KEY, fingerprint);
+            trainer.checkpointInfo(info);
+            int stepsPerEpoch = trainer.stepsPerEpoch(train.rows());
+            List<EpochStats> before = resumed == null ? List.of() : resumed.history();
+            List<Long> beforeSteps = new ArrayList<>();
+            for (EpochStats e : before) {
+                beforeSteps.add((long) e.epoch() * stepsPerEpoch);
+            }
+            RunFolder run = RunFolder.open(where.runDir(), where.mode(), dev.info().id(), before, beforeSteps,
+                    resumed == null ? List.of() : resumed.epochDevices());
             out.println("device: " + sel.report().get(0));
             for (String line : sel.report().subList(1, sel.report().size())) {
                 out.println("        " + line);
@@ -206,25 +288,56 @@ final class TrainCommand implements Callable<Integer> {
                     model.initialSha256().substring(0, 16));
             out.printf(Locale.ROOT, "train:  %s, lr %s %s, batch %d, %d epochs, seed %d%n", opt.describe(), lr,
                     sched.describe(), batchSize, epochs, seed);
-            out.flush();
-            out.println("run:    " + run.dir() + (resumed == null ? "" : " (resumed at epoch " + (resumed.epoch() + 1)
-                    + ", step " + resumed.step() + " from " + resume + ")"));
+            if (resumed != null) {
+                out.printf(Locale.ROOT, "resume: %s %d, step %d, from %s; options restored from it%s%n",
+                        resumed.stepInEpoch() > 0 ? "within epoch" : "after epoch",
+                        resumed.epoch() + (resumed.stepInEpoch() > 0 ? 1 : 0), resumed.step(), resumeFile,
+                        restored.isEmpty() ? " (all defaults)" : ": " + String.join(" ", restored));
+                if (checkpointEpochs > 0 && checkpointEpochs != epochs && sched instanceof Schedule.Cosine) {
+                    out.printf(Locale.ROOT, "        --epochs %d (the checkpoint's run had %d): the cosine schedule now ends at epoch %d,"
+                            + " continuing from step %d%n", epochs, checkpointEpochs, epochs, resumed.step());
+                }
+            }
+            out.println("run:    " + run.dir() + (where.mode() == RunFolder.Mode.CONTINUE ? " (continued)" : ""));
             out.flush();
             ProgressBar bar = new ProgressBar(out, err, !noProgress) {
                 @Override
                 public void onEpoch(EpochStats s) {
                     super.onEpoch(s);
-                    run.epoch(s, (long) s.epoch() * trainer.stepsPerEpoch(train.rows()));
+                    run.epoch(s, (long) s.epoch() * stepsPerEpoch);
                 }
             };
             Checkpoint.Policy policy = checkpointDir == null ? null
                     : new Checkpoint.Policy(checkpointDir, checkpointEvery > 0 ? checkpointEvery : Integer.MAX_VALUE, checkpointEvery == 0);
+            interrupts.onFirst(trainer::requestStop);
             History h;
             try {
                 h = trainer.fit(train, val, bar, policy);
             } catch (TrainingDivergedException e) {
                 bar.clear();
                 throw e;
+            }
+            Map<String, String> facts = facts(source, net, dev, h, opt, model);
+            Map<String, Object> summary = summary(source, net, model, opt, sched, dev, h, run);
+            Path modelFile = run.dir().resolve(RunFolder.MODEL);
+            if (h.interrupted()) {
+                bar.clear();
+                Path ckpt = policy != null ? policy.file() : run.dir().resolve(RunFolder.CHECKPOINT);
+                trainer.checkpoint(ckpt);
+                facts.put("interrupted_at_step", Long.toString(trainer.step()));
+                ModelFile.save(modelFile, net, model.parametersToHost(), transform, facts);
+                summary.put("interrupted", true);
+                summary.put("stopped_at_step", trainer.step());
+                summary.put("checkpoint", ckpt.toString());
+                summary.put("resume_with", "salvo train --resume " + ckpt.getParent());
+                run.summary(summary);
+                boolean drew = run.curves(source.name() + " " + net.describe());
+                out.printf(Locale.ROOT, "interrupted at epoch %d, step %d: wrote %s (%s%s, %s, %s) and the checkpoint %s;"
+                                + " continue with: salvo train --resume %s%n",
+                        trainer.epochsDone() + 1, trainer.step(), run.dir(), RunFolder.METRICS, drew ? ", " + RunFolder.CURVES : "",
+                        RunFolder.SUMMARY, RunFolder.MODEL, ckpt, ckpt.getParent());
+                out.flush();
+                return Interrupts.EXIT;
             }
             Evaluation ev = trainer.evaluate(test);
             out.printf(Locale.ROOT, "%stest accuracy %s (%d rows), test loss %.4f%n",
@@ -234,52 +347,314 @@ final class TrainCommand implements Callable<Integer> {
                     h.samples() / h.seconds(), dev.info().id(), dev.info().name());
 
             float[] params = model.parametersToHost();
-            Map<String, String> facts = new LinkedHashMap<>();
-            facts.put("dataset", source.name());
-            facts.put("classes", Integer.toString(net.outputs()));
-            facts.put("normalize", normalize);
-            facts.put("device", dev.info().id() + " (" + dev.info().name() + ")");
-            facts.put("epochs", Integer.toString(h.epochs().size()));
-            facts.put("optimizer", opt.describe());
-            facts.put("learning_rate", Double.toString(lr));
-            facts.put("batch_size", Integer.toString(batchSize));
-            facts.put("seed", Long.toString(seed));
-            facts.put("init_sha256", model.initialSha256());
             facts.put("test_accuracy", String.format(Locale.ROOT, "%.6f", ev.accuracy()));
-            facts.put("created", Instant.now().toString());
-            Path modelFile = run.dir().resolve(RunFolder.MODEL);
             ModelFile.save(modelFile, net, params, transform, facts);
             if (save != null) {
                 ModelFile.save(save, net, params, transform, facts);
             }
-            Map<String, Object> summary = new LinkedHashMap<>();
-            summary.put("command", "salvo train");
-            summary.put("dataset", source.name());
-            summary.put("data", source.origin());
-            summary.put("network", net.describe());
-            summary.put("parameters", model.layout().count());
-            summary.put("optimizer", opt.describe());
-            summary.put("learning_rate", lr);
-            summary.put("schedule", sched.describe());
-            summary.put("batch_size", batchSize);
-            summary.put("epochs_run", h.epochs().size());
-            summary.put("seed", seed);
-            summary.put("device", dev.info().id());
-            summary.put("device_name", dev.info().name());
-            summary.put("init_sha256", model.initialSha256());
             summary.put("test_accuracy", ev.accuracy());
             summary.put("test_loss", ev.loss());
-            summary.put("wall_seconds", h.seconds());
-            summary.put("samples_per_second", h.samples() / h.seconds());
-            summary.put("stopped_early", h.stoppedEarly());
-            summary.put("model", modelFile.toString());
             run.summary(summary);
             boolean drew = run.curves(source.name() + " " + net.describe());
             out.println("wrote " + run.dir() + ": " + RunFolder.METRICS + ", " + RunFolder.SUMMARY + ", "
                     + (drew ? RunFolder.CURVES + ", " : "") + RunFolder.MODEL + (save == null ? "" : "; model also at " + save)
-                    + (drew ? "" : " (curves.png skipped: this Java runtime has no java.desktop module)"));
+                    + (drew || run.epochs().isEmpty() ? "" : " (curves.png skipped: this Java runtime has no java.desktop module)")
+                    + (policy == null ? "" : "; checkpoint " + policy.file()));
+            if (interrupts.requested()) {
+                out.println("interrupted after the last step: the run folder is complete");
+                out.flush();
+                return Interrupts.EXIT;
+            }
         }
         return 0;
+    }
+
+    /** Where a run writes, checked before any work. */
+    private record Outputs(Path runDir, RunFolder.Mode mode) {
+    }
+
+    /**
+     * Checks every output path: {@code --save} (a writable regular file, not existing unless
+     * {@code --overwrite}), {@code --checkpoint-dir} (writable; not holding a checkpoint of another
+     * run, or a later one than the run resumed, unless {@code --overwrite}) and the run folder
+     * ({@code --out}, or the resumed run's own folder, or a new {@code runs/<timestamp>}).
+     */
+    private Outputs outputs(Checkpoint.Snapshot resumed, Path resumeFile) {
+        if (save != null) {
+            Path target = OutputPaths.file("--save", save);
+            if (Files.exists(target) && !overwrite) {
+                throw new IllegalArgumentException("--save " + save + ": already exists; pass --overwrite to replace it");
+            }
+        }
+        if (checkpointDir != null) {
+            OutputPaths.directory("--checkpoint-dir", checkpointDir);
+            Path existing = checkpointDir.resolve(Checkpoint.FILE);
+            if (Files.exists(existing, LinkOption.NOFOLLOW_LINKS) && !overwrite && !sameFile(existing, resumeFile)) {
+                String what;
+                long step = -1;
+                try {
+                    Checkpoint.Snapshot s = Checkpoint.load(existing);
+                    step = s.step();
+                    what = "a checkpoint at epoch " + s.history().size() + ", step " + s.step();
+                } catch (IllegalArgumentException e) {
+                    what = "a checkpoint file";
+                }
+                if (resumed == null) {
+                    throw new IllegalArgumentException("--checkpoint-dir " + checkpointDir + ": already holds " + what
+                            + "; resume it with --resume " + checkpointDir + ", or pass --overwrite to replace it");
+                }
+                if (step < 0 || step > resumed.step()) {
+                    throw new IllegalArgumentException("--checkpoint-dir " + checkpointDir + ": already holds " + what
+                            + ", later than the step " + resumed.step() + " resumed; pass --overwrite to replace it");
+                }
+            }
+        }
+        String recorded = resumed == null ? null : resumed.info().get(RUN_DIR_KEY);
+        Path recordedDir = recorded == null ? null : Path.of(recorded);
+        Path dir = outDir;
+        if (dir == null && recordedDir != null && Files.isDirectory(recordedDir)) {
+            dir = recordedDir;
+        }
+        RunFolder.Mode mode = overwrite ? RunFolder.Mode.OVERWRITE : RunFolder.Mode.NEW;
+        if (dir != null && recordedDir != null && sameFile(dir, recordedDir)) {
+            mode = RunFolder.Mode.CONTINUE;
+        }
+        return new Outputs(RunFolder.prepare(dir, mode), mode);
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        if (a == null || b == null) {
+            return false;
+        }
+        try {
+            return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Takes the options of a resumed run from its checkpoint: each one of {@link #RESTORED} and
+     * {@link #RESTORED_OR_CHANGED} not given on the command line gets the checkpoint's value; one
+     * of {@link #RESTORED} given with another value is an error. Returns the restored options as
+     * {@code --name value} words, for the one line that says so.
+     */
+    private List<String> restoreOptions(Checkpoint.Snapshot s) {
+        List<String> words = new ArrayList<>();
+        picocli.CommandLine.ParseResult given = spec.commandLine().getParseResult();
+        for (String name : concat(RESTORED, RESTORED_OR_CHANGED)) {
+            String stored = s.info().get(OPTION_KEY + name);
+            if (stored == null) {
+                continue; // a checkpoint written without its options (the Java API)
+            }
+            OptionSpec o = spec.findOption(name);
+            if (given.hasMatchedOption(o)) {
+                String now = canonical(name, o.getValue());
+                if (RESTORED.contains(name) && !now.equals(stored) && !sameOptimizer(name, s)) {
+                    throw new IllegalArgumentException("--resume: " + name + " " + (now.isEmpty() ? "(default)" : now)
+                            + " differs from the checkpoint's " + (stored.isEmpty() ? "(default)" : stored)
+                            + "; a resumed run keeps its options (start a new run to change it)");
+                }
+            } else {
+                Object value = parseStored(o, stored);
+                o.setValue(value);
+                Object byDefault = o.defaultValue() == null ? null : parseStored(o, canonical(name, o.defaultValue()));
+                if (value != null && !value.equals(byDefault)) {
+                    words.add(name + " " + stored);
+                }
+            }
+        }
+        return words;
+    }
+
+    /** True when {@code --momentum}/{@code --weight-decay} as given make the same optimizer as the checkpoint's options. */
+    private boolean sameOptimizer(String name, Checkpoint.Snapshot s) {
+        if (!name.equals("--momentum") && !name.equals("--weight-decay")) {
+            return false;
+        }
+        Map<String, String> i = s.info();
+        try {
+            String kind = i.getOrDefault(OPTION_KEY + "--optimizer", optimizer);
+            Double m = nullableDouble(i.get(OPTION_KEY + "--momentum"));
+            Double wd = nullableDouble(i.get(OPTION_KEY + "--weight-decay"));
+            Optimizer stored = Optimizer.parse(kind, m, wd);
+            Optimizer now = Optimizer.parse(kind, name.equals("--momentum") ? momentum : m, name.equals("--weight-decay") ? weightDecay : wd);
+            return stored.describe().equals(now.describe());
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static Double nullableDouble(String v) {
+        return v == null || v.isEmpty() ? null : Double.valueOf(v);
+    }
+
+    /** The values of every option a checkpoint keeps, in their canonical form. */
+    private Map<String, String> options() {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String name : concat(RESTORED, RESTORED_OR_CHANGED)) {
+            m.put(OPTION_KEY + name, canonical(name, spec.findOption(name).getValue()));
+        }
+        return m;
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    /** One string per option value: lists joined by commas, paths absolute, a CSV --data with its absolute path. */
+    static String canonical(String name, Object v) {
+        if (v == null) {
+            return "";
+        }
+        if (v instanceof List<?> l) {
+            StringBuilder sb = new StringBuilder();
+            for (Object o : l) {
+                sb.append(sb.length() == 0 ? "" : ",").append(o);
+            }
+            return sb.toString();
+        }
+        if (v instanceof Path p) {
+            return p.toAbsolutePath().normalize().toString();
+        }
+        if (name.equals("--data")) {
+            String d = v.toString().trim();
+            String path = d.startsWith("csv:") ? d.substring(4) : d;
+            if (d.startsWith("csv:") || path.endsWith(".csv") || path.endsWith(".csv.gz")) {
+                return "csv:" + Path.of(path).toAbsolutePath().normalize();
+            }
+            return d;
+        }
+        return v.toString();
+    }
+
+    /** The typed value of option {@code o} from its canonical string. */
+    private static Object parseStored(OptionSpec o, String v) {
+        Class<?> t = o.type();
+        if (v.isEmpty() && !t.isPrimitive()) { // "" stands for an option left unset
+            return null;
+        }
+        if (t == String.class) {
+            return v;
+        }
+        if (t == double.class || t == Double.class) {
+            return Double.valueOf(v);
+        }
+        if (t == int.class || t == Integer.class) {
+            return Integer.valueOf(v);
+        }
+        if (t == long.class || t == Long.class) {
+            return Long.valueOf(v);
+        }
+        if (t == boolean.class || t == Boolean.class) {
+            return Boolean.valueOf(v);
+        }
+        if (t == Path.class) {
+            return Path.of(v);
+        }
+        if (List.class.isAssignableFrom(t)) {
+            List<Integer> l = new ArrayList<>();
+            for (String w : v.split(",")) {
+                l.add(Integer.valueOf(w.trim()));
+            }
+            return l;
+        }
+        throw new IllegalStateException("no way to restore option " + o.longestName() + " of type " + t);
+    }
+
+    /** SHA-256 of the training and validation rows (features and labels): a resume must see the same data. */
+    static String fingerprint(Dataset train, Dataset val) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+            for (Dataset d : new Dataset[] {train, val}) {
+                buf.clear();
+                buf.putInt(d.rows()).putInt(d.width()).putInt(d.classes());
+                md.update(buf.array(), 0, buf.position());
+                float[] f = d.features();
+                int n = d.rows() * d.width();
+                for (int i = 0; i < n; ) {
+                    buf.clear();
+                    int k = Math.min(n - i, buf.capacity() / 4);
+                    buf.asFloatBuffer().put(f, i, k);
+                    md.update(buf.array(), 0, 4 * k);
+                    i += k;
+                }
+                int[] y = d.labels();
+                for (int i = 0; i < d.rows(); ) {
+                    buf.clear();
+                    int k = Math.min(d.rows() - i, buf.capacity() / 4);
+                    buf.asIntBuffer().put(y, i, k);
+                    md.update(buf.array(), 0, 4 * k);
+                    i += k;
+                }
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Map<String, String> facts(DataSource.Loaded source, NetworkSpec net, Device dev, History h, Optimizer opt, Model model) {
+        Map<String, String> facts = new LinkedHashMap<>();
+        facts.put("dataset", source.name());
+        facts.put("classes", Integer.toString(net.outputs()));
+        facts.put("normalize", normalize);
+        facts.put("device", dev.info().id() + " (" + dev.info().name() + ")");
+        facts.put("epochs", Integer.toString(h.epochs().size()));
+        facts.put("optimizer", opt.describe());
+        facts.put("learning_rate", Double.toString(lr));
+        facts.put("batch_size", Integer.toString(batchSize));
+        facts.put("seed", Long.toString(seed));
+        facts.put("init_sha256", model.initialSha256());
+        facts.put("created", Instant.now().toString());
+        return facts;
+    }
+
+    private Map<String, Object> summary(DataSource.Loaded source, NetworkSpec net, Model model, Optimizer opt, Schedule sched,
+                                        Device dev, History h, RunFolder run) {
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("command", "salvo train");
+        summary.put("dataset", source.name());
+        summary.put("data", source.origin());
+        summary.put("network", net.describe());
+        summary.put("parameters", model.layout().count());
+        summary.put("optimizer", opt.describe());
+        summary.put("learning_rate", lr);
+        summary.put("schedule", sched.describe());
+        summary.put("batch_size", batchSize);
+        summary.put("epochs", epochs);
+        summary.put("epochs_run", h.epochs().size());
+        summary.put("seed", seed);
+        summary.put("device", dev.info().id());
+        summary.put("device_name", dev.info().name());
+        summary.put("init_sha256", model.initialSha256());
+        summary.put("wall_seconds", h.seconds());
+        summary.put("samples_per_second", h.samples() / h.seconds());
+        summary.put("stopped_early", h.stoppedEarly());
+        summary.put("interrupted", false);
+        if (resume != null) {
+            summary.put("resumed_from", resume.toString());
+        }
+        double trainSeconds = 0;
+        List<Map<String, Object>> epochRows = new ArrayList<>();
+        for (EpochStats e : run.epochs()) {
+            trainSeconds += e.seconds();
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("epoch", e.epoch());
+            row.put("train_loss", e.trainLoss());
+            row.put("val_loss", Double.isNaN(e.valLoss()) ? null : e.valLoss());
+            row.put("val_accuracy", Double.isNaN(e.valAccuracy()) ? null : e.valAccuracy());
+            row.put("learning_rate", e.learningRate());
+            row.put("seconds", e.seconds());
+            epochRows.add(row);
+        }
+        summary.put("train_seconds_all_epochs", trainSeconds);
+        summary.put("history", epochRows);
+        summary.put("model", run.dir().resolve(RunFolder.MODEL).toString());
+        return summary;
     }
 
     private NetworkSpec network(Dataset train, Activation act, Loss lossKind, Init initKind) {

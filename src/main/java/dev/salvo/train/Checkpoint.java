@@ -17,7 +17,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A training checkpoint: everything needed to continue a run so that the result is bitwise the
@@ -54,25 +57,39 @@ public final class Checkpoint {
     }
 
     /** Scalars of a checkpoint (the JSON part). */
-    record Meta(String network, long seed, int epoch, int stepInEpoch, long step, long samples,
+    record Meta(String network, long seed, int batchSize, int epoch, int stepInEpoch, long step, long samples,
                 double lr, double lossSum, int lossCount, double epochSeconds, double bestLoss, int sinceBest,
-                long[] rngState, int[] order, List<EpochStats> history, int stateBuffers, boolean hasBest) {
+                long[] rngState, int[] order, List<EpochStats> history, List<String> epochDevices,
+                Map<String, String> info, int stateBuffers, boolean hasBest) {
     }
 
-    /** Everything in a checkpoint. */
-    public record Snapshot(String network, long seed, int epoch, int stepInEpoch, long step, long samples,
+    /**
+     * Everything in a checkpoint.
+     *
+     * @param batchSize    the batch size it was trained with: a resume must use the same, since
+     *                     the step counters and the data order are counted in its batches
+     * @param epochDevices the device id of each epoch of {@code history}
+     * @param info         what the caller asked to keep with it ({@link Trainer#checkpointInfo}):
+     *                     the command line keeps its options, run folder and data fingerprint here
+     */
+    public record Snapshot(String network, long seed, int batchSize, int epoch, int stepInEpoch, long step, long samples,
                            double lr, double lossSum, int lossCount, double epochSeconds,
                            double bestLoss, int sinceBest, long[] rngState, int[] order, List<EpochStats> history,
+                           List<String> epochDevices, Map<String, String> info,
                            float[] parameters, List<float[]> optimizerState, float[] best) {
+        public Snapshot {
+            epochDevices = epochDevices == null ? List.of() : List.copyOf(epochDevices);
+            info = info == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(info));
+        }
     }
 
     public static void save(Path file, Snapshot s) {
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
             // infinities are not JSON: store the best loss as a string
-            Meta m = new Meta(s.network(), s.seed(), s.epoch(), s.stepInEpoch(), s.step(), s.samples(),
+            Meta m = new Meta(s.network(), s.seed(), s.batchSize(), s.epoch(), s.stepInEpoch(), s.step(), s.samples(),
                     s.lr(), s.lossSum(), s.lossCount(), s.epochSeconds(), s.bestLoss(), s.sinceBest(), s.rngState(), s.order(),
-                    s.history(), s.optimizerState().size(), s.best() != null);
+                    s.history(), s.epochDevices(), s.info(), s.optimizerState().size(), s.best() != null);
             byte[] json = JSON.writeValueAsBytes(m);
             AtomicFile.write(file, out -> {
                 DataOutputStream d = new DataOutputStream(new BufferedOutputStream(out, 1 << 16));
@@ -142,9 +159,9 @@ public final class Checkpoint {
             if (d.read() != -1) {
                 throw new IllegalArgumentException(f + ": data after the last array");
             }
-            return new Snapshot(m.network(), m.seed(), m.epoch(), m.stepInEpoch(), m.step(), m.samples(),
+            return new Snapshot(m.network(), m.seed(), m.batchSize(), m.epoch(), m.stepInEpoch(), m.step(), m.samples(),
                     m.lr(), m.lossSum(), m.lossCount(), m.epochSeconds(), m.bestLoss(), m.sinceBest(), m.rngState(), m.order(),
-                    m.history(), params, state, best);
+                    m.history(), m.epochDevices(), m.info(), params, state, best);
         } catch (EOFException e) {
             throw new IllegalArgumentException(f + ": truncated checkpoint", e);
         } catch (IOException e) {

@@ -10,6 +10,7 @@ import dev.salvo.nn.Model;
 import dev.salvo.util.Rng;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Trains a {@link Model} with mini-batch gradient descent, keeping everything on the device.
@@ -58,6 +59,8 @@ public final class Trainer implements AutoCloseable {
     private DeviceBuffer best;
     private int benchCursor;
     private long benchStep;
+    private volatile boolean stopRequested;
+    private Map<String, String> checkpointInfo = Map.of();
 
     public Trainer(Model model, TrainConfig config) {
         if (config.batchSize() > model.batchCapacity()) {
@@ -157,7 +160,12 @@ public final class Trainer implements AutoCloseable {
         device.fill(health, 0);
         listener.onStart(config.epochs(), steps, rows);
         boolean stoppedEarly = false;
+        boolean interrupted = false;
         while (p.epoch < config.epochs()) {
+            if (stopRequested) {
+                interrupted = true;
+                break;
+            }
             if (p.stepInEpoch == 0) {
                 shuffleRng.shuffle(p.order);
                 p.lossSum = 0;
@@ -179,7 +187,8 @@ public final class Trainer implements AutoCloseable {
                 p.samples += n;
                 p.stepInEpoch = s + 1;
                 boolean checkpointDue = checkpoints != null && p.step % checkpoints.everySteps() == 0;
-                if (pending == k || s == steps - 1 || checkpointDue) {
+                boolean stopping = stopRequested && s < steps - 1;
+                if (pending == k || s == steps - 1 || checkpointDue || stopping) {
                     readLosses(pending);
                     for (int j = 0; j < pending; j++) {
                         double loss = slotHost[j] / slotRows[j];
@@ -196,6 +205,10 @@ public final class Trainer implements AutoCloseable {
                     pending = 0;
                 }
                 listener.onStep(p.epoch, p.step - 1, n);
+                if (stopping) {
+                    interrupted = true;
+                    break;
+                }
                 if (checkpointDue) {
                     p.epochSeconds += (System.nanoTime() - epochStart) / 1e9;
                     epochStart = System.nanoTime();
@@ -207,10 +220,14 @@ public final class Trainer implements AutoCloseable {
                 }
             }
             p.epochSeconds += (System.nanoTime() - epochStart) / 1e9;
+            if (interrupted) {
+                break; // mid-epoch: the epoch's figures stay in the progress (and its checkpoint)
+            }
             Evaluation val = validation == null ? null : evaluate(validation);
             EpochStats es = new EpochStats(p.epoch + 1, p.lossSum / p.lossCount, val == null ? Double.NaN : val.loss(),
                     val == null ? Double.NaN : val.accuracy(), p.lr, p.epochSeconds, rows / p.epochSeconds);
             p.history.add(es);
+            p.devices.add(device.info().id());
             listener.onEpoch(es);
             p.epoch++;
             p.stepInEpoch = 0;
@@ -224,18 +241,19 @@ public final class Trainer implements AutoCloseable {
                     p.epoch = config.epochs();
                 }
             }
-            if (checkpoints != null && (p.step % checkpoints.everySteps() == 0 || checkpoints.atEpochEnd())) {
+            boolean last = p.epoch >= config.epochs(); // the end of training always gets its checkpoint
+            if (checkpoints != null && (p.step % checkpoints.everySteps() == 0 || checkpoints.atEpochEnd() || last)) {
                 Checkpoint.save(checkpoints.file(), snapshot());
                 listener.onCheckpoint(checkpoints.file(), p.step);
             }
         }
         int bestEpoch = p.history.isEmpty() ? 0 : p.history.get(p.history.size() - 1).epoch();
-        if (early) {
+        if (early && !interrupted) { // an interrupted run keeps its last step's parameters, to resume from
             device.copy(best, model.parameters());
             bestEpoch = bestEpochOf(p.history);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new History(p.history, p.step, p.samples - startSamples, seconds, stoppedEarly, bestEpoch);
+        return new History(p.history, p.step, p.samples - startSamples, seconds, stoppedEarly, bestEpoch, interrupted);
     }
 
     /**
@@ -351,6 +369,7 @@ public final class Trainer implements AutoCloseable {
         int sinceBest;
         final int[] order;
         final List<EpochStats> history = new ArrayList<>();
+        final List<String> devices = new ArrayList<>();
 
         Progress(int rows) {
             order = new int[rows];
@@ -362,6 +381,54 @@ public final class Trainer implements AutoCloseable {
         Progress(int[] order) {
             this.order = order;
         }
+    }
+
+    /**
+     * Asks a running {@link #fit} to stop after the step it is on: it reads back the losses still
+     * on the device, then returns a {@link History} marked {@linkplain History#interrupted()
+     * interrupted} with the model holding the parameters of the last completed step, so that
+     * {@link #checkpoint} then saves a state from which {@link #resume} continues bitwise as if
+     * never stopped. Safe to call from any thread (a signal handler's); later fits stop at once.
+     */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** True once {@link #requestStop()} was called. */
+    public boolean stopRequested() {
+        return stopRequested;
+    }
+
+    /**
+     * Key-value facts kept in every checkpoint this trainer writes (the command line keeps its
+     * options, its run folder and a fingerprint of the data there); read back as
+     * {@link Checkpoint.Snapshot#info()}.
+     */
+    public void checkpointInfo(Map<String, String> info) {
+        checkpointInfo = Map.copyOf(info);
+    }
+
+    /** Where training stands: epochs completed and the global step (0 before the first fit). */
+    public long step() {
+        return progress == null ? 0 : progress.step;
+    }
+
+    /** Epochs completed (0 before the first fit). */
+    public int epochsDone() {
+        return progress == null ? 0 : progress.epoch;
+    }
+
+    /** The device id of each completed epoch, restored ones included. */
+    public List<String> epochDevices() {
+        return progress == null ? List.of() : List.copyOf(progress.devices);
+    }
+
+    /** Saves the full training state to {@code file} (atomically), as a {@link Checkpoint.Policy} would. */
+    public void checkpoint(java.nio.file.Path file) {
+        if (progress == null) {
+            throw new IllegalStateException("nothing to checkpoint: fit has not started");
+        }
+        Checkpoint.save(file, snapshot());
     }
 
     /** The full training state: progress, host RNG, and the device buffers (copied to the host: an explicit save). */
@@ -380,9 +447,10 @@ public final class Trainer implements AutoCloseable {
             bestHost = new float[(int) best.length()];
             device.download(best, bestHost);
         }
-        return new Checkpoint.Snapshot(model.spec().describe(), config.seed(), p.epoch, p.stepInEpoch, p.step, p.samples,
-                p.lr, p.lossSum, p.lossCount, p.epochSeconds, p.bestLoss, p.sinceBest, shuffleRng.state(),
-                p.order.clone(), List.copyOf(p.history), model.parametersToHost(), state, bestHost);
+        return new Checkpoint.Snapshot(model.spec().describe(), config.seed(), config.batchSize(), p.epoch, p.stepInEpoch,
+                p.step, p.samples, p.lr, p.lossSum, p.lossCount, p.epochSeconds, p.bestLoss, p.sinceBest, shuffleRng.state(),
+                p.order.clone(), List.copyOf(p.history), List.copyOf(p.devices), checkpointInfo,
+                model.parametersToHost(), state, bestHost);
     }
 
     /** Restores a checkpoint taken by this network and optimizer; the next {@link #fit} continues from it. */
@@ -390,6 +458,15 @@ public final class Trainer implements AutoCloseable {
         if (!s.network().equals(model.spec().describe())) {
             throw new IllegalArgumentException("--resume: the checkpoint is of network " + s.network() + ", not "
                     + model.spec().describe());
+        }
+        if (s.batchSize() != config.batchSize()) {
+            // its step counters and data position are counted in batches of its own size
+            throw new IllegalArgumentException("--resume: the checkpoint was trained with --batch-size " + s.batchSize()
+                    + ", not " + config.batchSize() + "; a run resumes with its own batch size");
+        }
+        if (s.seed() != config.seed()) {
+            throw new IllegalArgumentException("--resume: the checkpoint was trained with --seed " + s.seed()
+                    + ", not " + config.seed() + "; a run resumes with its own seed");
         }
         List<DeviceBuffer> state = new ArrayList<>();
         for (DeviceBuffer b : new DeviceBuffer[] {velocity, m1, m2}) {
@@ -426,6 +503,9 @@ public final class Trainer implements AutoCloseable {
         p.bestLoss = s.bestLoss();
         p.sinceBest = s.sinceBest();
         p.history.addAll(s.history());
+        for (int i = 0; i < s.history().size(); i++) {
+            p.devices.add(i < s.epochDevices().size() ? s.epochDevices().get(i) : "");
+        }
         progress = p;
         shuffleRng = Rng.fromState(s.rngState());
     }
