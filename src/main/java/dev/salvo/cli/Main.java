@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /**
  * The {@code salvo} command line. Exit codes: 0 success, 1 unexpected failure, 2 bad input
  * (options, files, data that does not fit), 3 a named device is unavailable, 4 training diverged,
- * 130 interrupted by SIGINT or SIGTERM (the run is saved first; see {@link Interrupts}).
+ * 130 interrupted by SIGINT or SIGTERM (the run is saved first; see {@code Interrupts}).
  */
 @Command(name = "salvo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train neural networks on a GPU, OpenCL device or the CPU.",
