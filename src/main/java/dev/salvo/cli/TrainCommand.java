@@ -389,6 +389,7 @@ final class TrainCommand implements Callable<Integer> {
         if (checkpointDir != null) {
             OutputPaths.directory("--checkpoint-dir", checkpointDir);
             Path existing = checkpointDir.resolve(Checkpoint.FILE);
+            OutputPaths.file("--checkpoint-dir", existing);
             if (Files.exists(existing, LinkOption.NOFOLLOW_LINKS) && !overwrite && !sameFile(existing, resumeFile)) {
                 String what;
                 long step = -1;

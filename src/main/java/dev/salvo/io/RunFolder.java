@@ -76,6 +76,9 @@ public final class RunFolder {
     public static Path prepare(Path dir, Mode mode) {
         Path d = dir == null ? defaultDir() : dir;
         OutputPaths.directory("--out", d);
+        for (String f : RUN_FILES) {
+            OutputPaths.file("--out", d.resolve(f)); // a FIFO or directory in its place is never written to
+        }
         if (mode == Mode.NEW) {
             List<String> found = runFiles(d);
             if (!found.isEmpty()) {

@@ -63,6 +63,15 @@ class OutputSafetyCliTest {
                 "--out", "not a directory");
         refusedBeforeTraining(CliTest.run("train", "--no-progress", "--epochs", "1", "--out", file.toString()),
                 "--out", "not a directory");
+        // a FIFO where the run folder or the checkpoint directory would put a file
+        Path runWithFifo = Files.createDirectories(dir.resolve("r2"));
+        mkfifo(runWithFifo.resolve("metrics.csv"));
+        refusedBeforeTraining(CliTest.run("train", "--no-progress", "--epochs", "1", "--out", runWithFifo.toString(),
+                "--overwrite"), "--out", "a FIFO, not a regular file");
+        Path ckWithFifo = Files.createDirectories(dir.resolve("ck2"));
+        mkfifo(ckWithFifo.resolve(Checkpoint.FILE));
+        refusedBeforeTraining(CliTest.run("train", "--no-progress", "--epochs", "1", "--out", dir.resolve("r3").toString(),
+                "--checkpoint-dir", ckWithFifo.toString(), "--overwrite"), "--checkpoint-dir", "a FIFO, not a regular file");
         assertEquals(List.of(), tempFiles());
     }
 
