@@ -34,6 +34,10 @@ public final class Main {
             err.println(cmd + ": " + ex.getMessage() + " (see " + qualified(ex.getCommandLine()) + " --help)");
             return EXIT_USAGE;
         });
+        cl.setExecutionStrategy(parseResult -> {
+            checkOverrides(parseResult);
+            return new CommandLine.RunLast().execute(parseResult);
+        });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             String cmd = qualified(commandLine);
             if (ex instanceof IllegalArgumentException || ex instanceof dev.salvo.data.DataFormatException
@@ -54,6 +58,29 @@ public final class Main {
             return 1;
         });
         return cl.execute(args);
+    }
+
+    /**
+     * Before a command runs (not for --help or --version): {@code SALVO_KERNELS} and
+     * {@code SALVO_NATIVE_CONFIG} (or their -D properties) must name directories, and the
+     * native-config files there must be readable UTF-8 text; otherwise exit 2 naming the variable or file.
+     */
+    private static void checkOverrides(CommandLine.ParseResult parseResult) {
+        for (CommandLine.ParseResult p = parseResult; p != null; p = p.subcommand()) {
+            if (p.isUsageHelpRequested() || p.isVersionHelpRequested()) {
+                return;
+            }
+        }
+        try {
+            dev.salvo.kernel.KernelSource.overrideDir();
+            dev.salvo.kernel.NativeConfig.checkOverride();
+        } catch (IllegalArgumentException e) {
+            CommandLine.ParseResult last = parseResult;
+            while (last.subcommand() != null) {
+                last = last.subcommand();
+            }
+            throw new CommandLine.ExecutionException(last.commandSpec().commandLine(), e.getMessage(), e);
+        }
     }
 
     private static String qualified(CommandLine c) {

@@ -327,6 +327,8 @@ final class TrainCommand implements Callable<Integer> {
     private static <T> T opt(String name, Supplier<T> parse) {
         try {
             return parse.get();
+        } catch (dev.salvo.io.InputFiles.Unusable e) {
+            throw e; // names its file and variable already (a kernel or config file read while opening the device)
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
             throw new IllegalArgumentException(m.startsWith("--") ? m : name + ": " + m, e);
