@@ -4,7 +4,7 @@ import dev.salvo.data.Csv;
 import dev.salvo.data.Dataset;
 import dev.salvo.data.Digits;
 import dev.salvo.data.StandardDatasets;
-import java.nio.file.Files;
+import dev.salvo.io.InputFiles;
 import java.nio.file.Path;
 
 /**
@@ -41,9 +41,7 @@ final class DataSource {
                     throw new IllegalArgumentException("--data: unknown dataset '" + data + "' (expected " + EXPECTED + ")");
                 }
                 Path file = Path.of(path);
-                if (!Files.isRegularFile(file)) {
-                    throw new IllegalArgumentException("--data: no such file " + file);
-                }
+                InputFiles.requireFile("--data", file);
                 if (!(testFraction > 0 && testFraction < 1)) {
                     throw new IllegalArgumentException("--test-fraction must be in (0, 1), got " + testFraction);
                 }

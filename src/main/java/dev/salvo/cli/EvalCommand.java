@@ -3,6 +3,7 @@ package dev.salvo.cli;
 import dev.salvo.data.Dataset;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
+import dev.salvo.io.InputFiles;
 import dev.salvo.io.ModelFile;
 import dev.salvo.nn.Model;
 import dev.salvo.train.Evaluator;
@@ -90,9 +91,7 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     static ModelFile.Loaded loadModel(Path file) {
-        if (!java.nio.file.Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("--model: no such file " + file);
-        }
+        InputFiles.requireFile("--model", file);
         return ModelFile.load(file);
     }
 
@@ -107,9 +106,10 @@ final class EvalCommand implements Callable<Integer> {
             d = DataSource.load(name, dataDir, null, null, 0.2, 1).test();
         } else {
             String path = name.startsWith("csv:") ? name.substring(4) : name;
-            if (!java.nio.file.Files.isRegularFile(Path.of(path))) {
+            if (!java.nio.file.Files.exists(Path.of(path))) {
                 throw new IllegalArgumentException("--data: no such file " + path + " (expected " + DataSource.EXPECTED + ")");
             }
+            InputFiles.requireFile("--data", Path.of(path));
             d = dev.salvo.data.Csv.read(Path.of(path), new dev.salvo.data.Csv.Options(header, labelColumn, ','));
         }
         return m.transform().apply(d);

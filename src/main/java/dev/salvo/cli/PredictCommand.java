@@ -8,6 +8,7 @@ import dev.salvo.data.Idx;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
 import dev.salvo.io.AtomicFile;
+import dev.salvo.io.InputFiles;
 import dev.salvo.io.ModelFile;
 import dev.salvo.nn.Model;
 import java.io.ByteArrayOutputStream;
@@ -59,9 +60,7 @@ final class PredictCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         }
-        if (!Files.isRegularFile(input)) {
-            throw new IllegalArgumentException("--input: no such file " + input);
-        }
+        InputFiles.requireFile("--input", input);
         ModelFile.Loaded m = EvalCommand.loadModel(modelFile);
         Dataset rows = m.transform().apply(read(input, m.spec().inputs()));
         int c = m.spec().outputs();

@@ -1,5 +1,6 @@
 package dev.salvo.data;
 
+import dev.salvo.io.InputFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -47,9 +48,15 @@ public final class StandardDatasets {
      */
     public static Path resolvedDir(String name, Path dataDir) {
         checkName(name);
+        if (dataDir != null) {
+            InputFiles.requireDirectory("--data-dir", dataDir);
+        }
         Path dir = dataDir != null ? dataDir : SYSTEM_ROOT.resolve(name);
         for (String f : FILES) {
-            if (find(dir, f) == null) {
+            Path p = find(dir, f);
+            if (p != null) {
+                InputFiles.requireFile(dataDir != null ? "--data-dir" : "--data " + name, p);
+            } else {
                 throw new IllegalArgumentException(name + ": " + f + "[.gz] not found in " + dir.toAbsolutePath()
                         + (dataDir != null ? " (the --data-dir given)" : " (the default; no --data-dir given)")
                         + "; " + howToGet(name));
@@ -121,11 +128,14 @@ public final class StandardDatasets {
         }
     }
 
-    /** {@code dir/base} if it is a regular file, else {@code dir/base.gz} if that is, else null. */
+    /**
+     * {@code dir/base} if it exists, else {@code dir/base.gz} if that does, else null (what is
+     * found must then be a readable file, see {@link #resolvedDir}).
+     */
     private static Path find(Path dir, String base) {
         for (String n : new String[] {base, base + ".gz"}) {
             Path p = dir.resolve(n);
-            if (Files.isRegularFile(p)) {
+            if (Files.exists(p)) {
                 return p;
             }
         }
