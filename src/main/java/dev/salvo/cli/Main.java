@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code salvo} command line. Exit codes: 0 success, 1 unexpected failure, 2 bad input
- * (options, files, data that does not fit), 3 a named device is unavailable, 4 training diverged.
+ * (options, files, data that does not fit), 3 a named device is unavailable or its kernels do not
+ * compile, 4 training diverged.
  */
 @Command(name = "salvo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train neural networks on a GPU, OpenCL device or the CPU.",
@@ -45,8 +46,8 @@ public final class Main {
                 err.println(cmd + ": " + ex.getMessage());
                 return EXIT_USAGE;
             }
-            if (ex instanceof DeviceException.Unavailable) {
-                err.println(cmd + ": " + ex.getMessage());
+            if (ex instanceof DeviceException.Unavailable || ex instanceof DeviceException.KernelCompile) {
+                err.println(cmd + ": " + ex.getMessage().stripTrailing());
                 return EXIT_UNAVAILABLE;
             }
             if (ex instanceof TrainingDivergedException) {
