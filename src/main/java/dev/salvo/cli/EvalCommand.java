@@ -55,7 +55,8 @@ final class EvalCommand implements Callable<Integer> {
         String name = data != null ? data : m.metadata().getOrDefault("dataset", "");
         Dataset test = evaluationData(name, dataDir, labelColumn, header, m);
         Devices.Selection sel = Devices.open(device);
-        try (Device dev = sel.device(); Model model = new Model(dev, m.spec(), m.parameters(), batchSize)) {
+        int capacity = Math.max(1, Math.min(batchSize, test.rows())); // buffers for the rows there are, not for -b
+        try (Device dev = sel.device(); Model model = new Model(dev, m.spec(), m.parameters(), capacity)) {
             Evaluator.Report r = Evaluator.run(model, test);
             out.printf(Locale.ROOT, "model %s (%s) on %s, %d rows, device %s%n", modelFile, m.spec().describe(), test.name(),
                     r.rows(), dev.info().id());
@@ -110,7 +111,11 @@ final class EvalCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--data: no such file " + path + " (expected " + DataSource.EXPECTED + ")");
             }
             InputFiles.requireFile("--data", Path.of(path));
-            d = dev.salvo.data.Csv.read(Path.of(path), new dev.salvo.data.Csv.Options(header, labelColumn, ','));
+            try {
+                d = dev.salvo.data.Csv.read(Path.of(path), new dev.salvo.data.Csv.Options(header, labelColumn, ','));
+            } catch (OutOfMemoryError e) {
+                throw DataSource.heapTooSmall("csv:" + path, null, 2);
+            }
         }
         return m.transform().apply(d);
     }

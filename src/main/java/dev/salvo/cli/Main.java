@@ -8,8 +8,8 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code salvo} command line. Exit codes: 0 success, 1 unexpected failure, 2 bad input
- * (options, files, data that does not fit), 3 a named device is unavailable or its kernels do not
- * compile, 4 training diverged.
+ * (options, files, data that does not fit in the Java heap), 3 a named device is unavailable, its
+ * kernels do not compile, or it is out of memory (the bytes asked and free), 4 training diverged.
  */
 @Command(name = "salvo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train neural networks on a GPU, OpenCL device or the CPU.",
@@ -50,6 +50,10 @@ public final class Main {
                 err.println(cmd + ": " + ex.getMessage().stripTrailing());
                 return EXIT_UNAVAILABLE;
             }
+            if (ex instanceof DeviceException.OutOfMemory oom) {
+                err.println(cmd + ": " + outOfMemory(oom));
+                return EXIT_UNAVAILABLE;
+            }
             if (ex instanceof TrainingDivergedException) {
                 err.println(cmd + ": " + ex.getMessage());
                 return EXIT_DIVERGED;
@@ -58,7 +62,27 @@ public final class Main {
             ex.printStackTrace(err);
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // the heap is free again once the failed command's data is unreachable
+            long max = Runtime.getRuntime().maxMemory();
+            err.println("salvo" + (args.length > 0 && !args[0].startsWith("-") ? " " + args[0] : "") + ": the Java heap ("
+                    + (max >> 20) + " MB) ran out: give the JVM more with SALVO_JAVA_OPTS=-Xmx<size> (the salvo script passes it"
+                    + " to java), or use smaller data, network or --batch-size");
+            return EXIT_USAGE;
+        }
+    }
+
+    /** A device's out-of-memory in one line: the bytes asked and free, and what to change. */
+    private static String outOfMemory(DeviceException.OutOfMemory oom) {
+        String m = oom.getMessage() + "; use a smaller --batch-size or network";
+        if (oom.getMessage().startsWith("cpu:") && !oom.getMessage().contains("Java arrays hold")) {
+            long max = Runtime.getRuntime().maxMemory();
+            m += ", or give the JVM more heap (the cpu device's memory; now " + (max >> 20) + " MB), e.g. SALVO_JAVA_OPTS=-Xmx"
+                    + DataSource.suggestedHeap(max + oom.requestedBytes());
+        }
+        return m;
     }
 
     /**

@@ -142,6 +142,28 @@ public final class StandardDatasets {
         return null;
     }
 
+    /**
+     * {rows of train and test together, features per image, 0} as the IDX headers of
+     * {@code name}'s image files declare them, without reading the images (for estimates of the
+     * memory they need); null when a header cannot be read.
+     */
+    public static long[] shape(String name, Path dataDir) {
+        checkName(name);
+        Path dir = dataDir != null ? dataDir : SYSTEM_ROOT.resolve(name);
+        long rows = 0;
+        long width = 0;
+        for (String f : List.of(TRAIN_IMAGES, TEST_IMAGES)) {
+            Path p = find(dir, f);
+            int[] dims = p == null ? null : Idx.dims(p);
+            if (dims == null || dims.length != 3) {
+                return null;
+            }
+            rows += dims[0];
+            width = (long) dims[1] * dims[2];
+        }
+        return new long[] {rows, width, 0};
+    }
+
     private static String howToGet(String name) {
         if (name.equals("fashion-mnist")) {
             return "install Debian's package (apt-get install dataset-fashion-mnist, which puts them in "
