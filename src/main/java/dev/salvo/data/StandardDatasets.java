@@ -49,6 +49,9 @@ public final class StandardDatasets {
     public static Path resolvedDir(String name, Path dataDir) {
         checkName(name);
         if (dataDir != null) {
+            if (!Files.exists(dataDir)) {
+                throw new IllegalArgumentException("--data-dir: no such directory " + dataDir + "; " + howToGet(name));
+            }
             InputFiles.requireDirectory("--data-dir", dataDir);
         }
         Path dir = dataDir != null ? dataDir : SYSTEM_ROOT.resolve(name);
