@@ -83,14 +83,14 @@ class OversizedRequestTest {
     }
 
     @Test
-    void aRealOutOfMemoryIsExit3WithTheBytesAskedAndTheMemoryFree() throws Exception {
+    void aRealOutOfMemoryIsExit3WithTheBytesAskedAndTheMemoryFree(@TempDir Path dir) throws Exception {
         // a 48 MB heap: the hidden layer's activations for 1293 rows x 20000 units (103 MB) cannot fit
         // and 220 million initial weights (880 MB) cannot even be drawn on the host
         List<CliTest.Result> r = ChildCli.run(List.of(), List.of("-Xmx48m"), Map.of(), List.of(
                 List.of("train", "--no-progress", "--device", "cpu", "-e", "1", "-b", HUGE, "--layers", "64,20000,10",
-                        "--out", Files.createTempDirectory("salvo-oom").toString()),
+                        "--out", dir.resolve("a").toString()),
                 List.of("train", "--no-progress", "--device", "cpu", "-e", "1", "--layers", "64,3000000,10",
-                        "--out", Files.createTempDirectory("salvo-oom").toString())));
+                        "--out", dir.resolve("b").toString())));
         CliTest.Result oom = r.get(0);
         assertEquals(Main.EXIT_UNAVAILABLE, oom.code(), oom.err());
         oneLineNoStackTrace(oom);
