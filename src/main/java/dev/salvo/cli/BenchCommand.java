@@ -163,7 +163,8 @@ final class BenchCommand implements Callable<Integer> {
                 train = d.train();
                 origin = d.origin();
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException((dataDir != null ? "--data-dir: " : "") + e.getMessage()
+                throw new IllegalArgumentException((dataDir != null && !e.getMessage().startsWith("--") ? "--data-dir: " : "")
+                        + e.getMessage()
                         + "; or pass --synthetic for random data of the same shape", e);
             }
         }

@@ -2,6 +2,7 @@ package dev.salvo.cli;
 
 import dev.salvo.check.ConsistencyCheck;
 import dev.salvo.device.Device;
+import dev.salvo.device.DeviceException;
 import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.DeviceKind;
 import dev.salvo.device.Devices;
@@ -54,10 +55,30 @@ final class CheckCommand implements Callable<Integer> {
         if (json != null) {
             OutputPaths.file("--json", json);
         }
+        for (String t : targets) {
+            Devices.Selector.parse(t); // a malformed or unknown name is bad input before anything runs
+        }
         List<ConsistencyCheck.Result> all = new ArrayList<>();
         Map<String, String> names = new LinkedHashMap<>();
         for (String t : targets) {
-            Devices.Selection sel = Devices.open(t);
+            Devices.Selection sel;
+            long t0 = System.nanoTime();
+            try {
+                sel = Devices.open(t);
+            } catch (DeviceException.KernelCompile e) {
+                // a kernel that does not compile fails this device; the others are still checked
+                failed(out, all, names, t, "build kernels", Path.of(e.file()).getFileName().toString(), e.getMessage(), t0);
+                continue;
+            } catch (DeviceException.Unavailable e) {
+                if (devices != null) {
+                    throw e; // a device named explicitly that is not there: exit 3
+                }
+                failed(out, all, names, t, "open", "", e.getMessage(), t0);
+                continue;
+            } catch (DeviceException | IllegalArgumentException e) {
+                failed(out, all, names, t, "open", "", e.getMessage(), t0);
+                continue;
+            }
             try (Device d = sel.device()) {
                 names.put(d.info().id(), d.info().name());
                 out.printf("== %s (%s)%n", d.info().id(), d.info().name());
@@ -81,6 +102,39 @@ final class CheckCommand implements Callable<Integer> {
             out.println("wrote " + json);
         }
         return failed == 0 ? 0 : 1;
+    }
+
+    /** Prints and records a device that failed before its checks could run (its kernels did not build, say). */
+    private static void failed(PrintWriter out, List<ConsistencyCheck.Result> all, Map<String, String> names, String target,
+                               String check, String shape, String detail, long t0) {
+        double ms = (System.nanoTime() - t0) / 1e6;
+        Devices.Selector sel = Devices.Selector.parse(target);
+        String id = sel.provider() + ":" + Math.max(0, sel.index());
+        String name = nameOf(id);
+        names.put(id, name);
+        out.printf("== %s (%s)%n", id, name);
+        out.printf("%-36s %-40s %12s %12s %-5s %9s%n", "check", "shape", "worst error", "its bound", "", "ms");
+        out.printf(Locale.ROOT, "%-36s %-40s %12s %12s %-5s %9.1f%n", check, shape, "-", "-", "FAIL", ms);
+        for (String line : detail.strip().split("\n")) {
+            out.println("    " + line);
+        }
+        out.flush();
+        all.add(new ConsistencyCheck.Result(id, check, shape, Double.NaN, Double.NaN, false, ms, detail.strip()));
+    }
+
+    private static String nameOf(String id) {
+        try {
+            for (Probe p : Devices.probeAll()) {
+                for (DeviceInfo d : p.devices()) {
+                    if (d.id().equals(id)) {
+                        return d.name();
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            // no name
+        }
+        return "not opened";
     }
 
     private static List<String> available() {

@@ -3,6 +3,7 @@ package dev.salvo.cli;
 import dev.salvo.data.Dataset;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
+import dev.salvo.io.InputFiles;
 import dev.salvo.io.ModelFile;
 import dev.salvo.nn.Model;
 import dev.salvo.train.Evaluator;
@@ -54,7 +55,8 @@ final class EvalCommand implements Callable<Integer> {
         String name = data != null ? data : m.metadata().getOrDefault("dataset", "");
         Dataset test = evaluationData(name, dataDir, labelColumn, header, m);
         Devices.Selection sel = Devices.open(device);
-        try (Device dev = sel.device(); Model model = new Model(dev, m.spec(), m.parameters(), batchSize)) {
+        int capacity = Math.max(1, Math.min(batchSize, test.rows())); // buffers for the rows there are, not for -b
+        try (Device dev = sel.device(); Model model = new Model(dev, m.spec(), m.parameters(), capacity)) {
             Evaluator.Report r = Evaluator.run(model, test);
             out.printf(Locale.ROOT, "model %s (%s) on %s, %d rows, device %s%n", modelFile, m.spec().describe(), test.name(),
                     r.rows(), dev.info().id());
@@ -90,9 +92,7 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     static ModelFile.Loaded loadModel(Path file) {
-        if (!java.nio.file.Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("--model: no such file " + file);
-        }
+        InputFiles.requireFile("--model", file);
         return ModelFile.load(file);
     }
 
@@ -107,10 +107,15 @@ final class EvalCommand implements Callable<Integer> {
             d = DataSource.load(name, dataDir, null, null, 0.2, 1).test();
         } else {
             String path = name.startsWith("csv:") ? name.substring(4) : name;
-            if (!java.nio.file.Files.isRegularFile(Path.of(path))) {
+            if (!java.nio.file.Files.exists(Path.of(path))) {
                 throw new IllegalArgumentException("--data: no such file " + path + " (expected " + DataSource.EXPECTED + ")");
             }
-            d = dev.salvo.data.Csv.read(Path.of(path), new dev.salvo.data.Csv.Options(header, labelColumn, ','));
+            InputFiles.requireFile("--data", Path.of(path));
+            try {
+                d = dev.salvo.data.Csv.read(Path.of(path), new dev.salvo.data.Csv.Options(header, labelColumn, ','));
+            } catch (OutOfMemoryError e) {
+                throw DataSource.heapTooSmall("csv:" + path, null, 2);
+            }
         }
         return m.transform().apply(d);
     }

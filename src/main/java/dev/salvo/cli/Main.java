@@ -8,8 +8,9 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code salvo} command line. Exit codes: 0 success, 1 unexpected failure, 2 bad input
- * (options, files, data that does not fit), 3 a named device is unavailable, 4 training diverged,
- * 130 interrupted by SIGINT or SIGTERM (the run is saved first; see {@code Interrupts}).
+ * (options, files, data that does not fit in the Java heap), 3 a named device is unavailable, its
+ * kernels do not compile, or it is out of memory (the bytes asked and free), 4 training diverged, 130 interrupted by SIGINT or
+ * SIGTERM (the run is saved first; see {@code Interrupts}).
  */
 @Command(name = "salvo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train neural networks on a GPU, OpenCL device or the CPU.",
@@ -35,6 +36,10 @@ public final class Main {
             err.println(cmd + ": " + ex.getMessage() + " (see " + qualified(ex.getCommandLine()) + " --help)");
             return EXIT_USAGE;
         });
+        cl.setExecutionStrategy(parseResult -> {
+            checkOverrides(parseResult);
+            return new CommandLine.RunLast().execute(parseResult);
+        });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             String cmd = qualified(commandLine);
             if (ex instanceof IllegalArgumentException || ex instanceof dev.salvo.data.DataFormatException
@@ -42,8 +47,12 @@ public final class Main {
                 err.println(cmd + ": " + ex.getMessage());
                 return EXIT_USAGE;
             }
-            if (ex instanceof DeviceException.Unavailable) {
-                err.println(cmd + ": " + ex.getMessage());
+            if (ex instanceof DeviceException.Unavailable || ex instanceof DeviceException.KernelCompile) {
+                err.println(cmd + ": " + ex.getMessage().stripTrailing());
+                return EXIT_UNAVAILABLE;
+            }
+            if (ex instanceof DeviceException.OutOfMemory oom) {
+                err.println(cmd + ": " + outOfMemory(oom));
                 return EXIT_UNAVAILABLE;
             }
             if (ex instanceof java.io.UncheckedIOException io) {
@@ -59,7 +68,50 @@ public final class Main {
             ex.printStackTrace(err);
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // the heap is free again once the failed command's data is unreachable
+            long max = Runtime.getRuntime().maxMemory();
+            err.println("salvo" + (args.length > 0 && !args[0].startsWith("-") ? " " + args[0] : "") + ": the Java heap ("
+                    + (max >> 20) + " MB) ran out: give the JVM more with SALVO_JAVA_OPTS=-Xmx<size> (the salvo script passes it"
+                    + " to java), or use smaller data, network or --batch-size");
+            return EXIT_USAGE;
+        }
+    }
+
+    /** A device's out-of-memory in one line: the bytes asked and free, and what to change. */
+    private static String outOfMemory(DeviceException.OutOfMemory oom) {
+        String m = oom.getMessage() + "; use a smaller --batch-size or network";
+        if (oom.getMessage().startsWith("cpu:") && !oom.getMessage().contains("Java arrays hold")) {
+            long max = Runtime.getRuntime().maxMemory();
+            m += ", or give the JVM more heap (the cpu device's memory; now " + (max >> 20) + " MB), e.g. SALVO_JAVA_OPTS=-Xmx"
+                    + DataSource.suggestedHeap(max + oom.requestedBytes());
+        }
+        return m;
+    }
+
+    /**
+     * Before a command runs (not for --help or --version): {@code SALVO_KERNELS} and
+     * {@code SALVO_NATIVE_CONFIG} (or their -D properties) must name directories, and the
+     * native-config files there must be readable UTF-8 text; otherwise exit 2 naming the variable or file.
+     */
+    private static void checkOverrides(CommandLine.ParseResult parseResult) {
+        for (CommandLine.ParseResult p = parseResult; p != null; p = p.subcommand()) {
+            if (p.isUsageHelpRequested() || p.isVersionHelpRequested()) {
+                return;
+            }
+        }
+        try {
+            dev.salvo.kernel.KernelSource.overrideDir();
+            dev.salvo.kernel.NativeConfig.checkOverride();
+        } catch (IllegalArgumentException e) {
+            CommandLine.ParseResult last = parseResult;
+            while (last.subcommand() != null) {
+                last = last.subcommand();
+            }
+            throw new CommandLine.ExecutionException(last.commandSpec().commandLine(), e.getMessage(), e);
+        }
     }
 
     private static String qualified(CommandLine c) {

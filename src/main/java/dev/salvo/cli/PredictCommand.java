@@ -6,6 +6,7 @@ import dev.salvo.data.Idx;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
 import dev.salvo.io.AtomicFile;
+import dev.salvo.io.InputFiles;
 import dev.salvo.io.ModelFile;
 import dev.salvo.io.OutputPaths;
 import dev.salvo.nn.Model;
@@ -63,19 +64,23 @@ final class PredictCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         }
-        if (!Files.isRegularFile(input)) {
-            throw new IllegalArgumentException("--input: no such file " + input);
-        }
+        InputFiles.requireFile("--input", input);
         ModelFile.Loaded m = EvalCommand.loadModel(modelFile);
-        Dataset rows = m.transform().apply(read(input, m.spec().inputs()));
+        Dataset rows;
+        try {
+            rows = m.transform().apply(read(input, m.spec().inputs()));
+        } catch (OutOfMemoryError e) {
+            throw heapTooSmall(input);
+        }
         int c = m.spec().outputs();
         int[] cls = new int[rows.rows()];
         float[] prob = new float[rows.rows()];
-        try (Device dev = Devices.open(device).device(); Model model = new Model(dev, m.spec(), m.parameters(), batchSize)) {
+        int batch = Math.max(1, Math.min(batchSize, rows.rows())); // buffers for the rows there are, not for -b
+        try (Device dev = Devices.open(device).device(); Model model = new Model(dev, m.spec(), m.parameters(), batch)) {
             int f = rows.width();
-            float[] logits = new float[batchSize * c];
-            for (int from = 0; from < rows.rows(); from += batchSize) {
-                int n = Math.min(batchSize, rows.rows() - from);
+            float[] logits = new float[batch * c];
+            for (int from = 0; from < rows.rows(); from += batch) {
+                int n = Math.min(batch, rows.rows() - from);
                 float[] x = new float[n * f];
                 System.arraycopy(rows.features(), from * f, x, 0, n * f);
                 dev.upload(x, model.input().slice(0, (long) n * f));
@@ -96,6 +101,24 @@ final class PredictCommand implements Callable<Integer> {
             AtomicFile.write(output, text);
         }
         return 0;
+    }
+
+    /** The error for an input file that does not fit in the Java heap, with the rows its header or lines declare. */
+    private static IllegalArgumentException heapTooSmall(Path file) {
+        long[] shape = null;
+        int[] dims = Idx.dims(file);
+        if (dims != null) {
+            long width = 1;
+            for (int i = 1; i < dims.length; i++) {
+                width *= dims[i];
+            }
+            shape = new long[] {dims[0], width, 0};
+        } else {
+            long[] lines = Csv.countLines(file);
+            shape = lines == null ? null : new long[] {lines[0], lines[1], 1};
+        }
+        // the rows as read, and with the model's input transform applied
+        return DataSource.heapTooSmall("--input", file.toString(), shape, false, 2);
     }
 
     /** Class with the largest output and its probability (softmax of the logits, or the output itself after a softmax layer). */

@@ -2,7 +2,6 @@ package dev.salvo.cli;
 
 import dev.salvo.data.Dataset;
 import dev.salvo.data.InputTransform;
-import dev.salvo.data.Normalization;
 import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
@@ -242,13 +241,16 @@ final class TrainCommand implements Callable<Integer> {
         // every output path is checked before the data is read and training starts
         Outputs where = outputs(resumed, resumeFile);
 
-        DataSource.Loaded source = DataSource.load(data, dataDir, labelColumn, header, testFraction, seed);
-        Dataset.Split trainVal = source.train().stratifiedSplit(valFraction, seed, source.name() + "-train", source.name() + "-val");
-        InputTransform transform = Normalization.parse(normalize).fit(trainVal.first());
-        Dataset train = transform.apply(trainVal.first());
-        Dataset val = transform.apply(trainVal.second());
-        Dataset test = transform.apply(source.test());
+        DataSource.Prepared prepared = DataSource.prepare(data, dataDir, labelColumn, header, testFraction, seed, valFraction, normalize);
+        DataSource.Loaded source = prepared.source();
+        InputTransform transform = prepared.transform();
+        Dataset train = prepared.train();
+        Dataset val = prepared.val();
+        Dataset test = prepared.test();
         checkData(train);
+        // buffers hold the largest batch a split uses, not -b itself: -b above the rows is one batch of every row
+        int capacity = Math.max(1, Math.min(batchSize, Math.max(train.rows(), Math.max(val.rows(), test.rows()))));
+        config = config.withBatchSize(Math.min(batchSize, train.rows()));
         NetworkSpec net = network(train, act, lossKind, initKind);
         String fingerprint = fingerprint(train, val);
         if (resumed != null && resumed.info().containsKey(DATA_KEY) && !resumed.info().get(DATA_KEY).equals(fingerprint)) {
@@ -261,7 +263,7 @@ final class TrainCommand implements Callable<Integer> {
                 : System.getProperty("salvo.device") != null ? "-Dsalvo.device" : "SALVO_DEVICE";
         Devices.Selection sel = opt(deviceSource, () -> Devices.open(device));
         try (Device dev = sel.device();
-             Model model = new Model(dev, net, seed, batchSize);
+             Model model = new Model(dev, net, seed, capacity);
              Trainer trainer = new Trainer(model, config)) {
             if (resumed != null) {
                 trainer.resume(resumed);
@@ -703,6 +705,8 @@ final class TrainCommand implements Callable<Integer> {
     private static <T> T opt(String name, Supplier<T> parse) {
         try {
             return parse.get();
+        } catch (dev.salvo.io.InputFiles.Unusable e) {
+            throw e; // names its file and variable already (a kernel or config file read while opening the device)
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
             throw new IllegalArgumentException(m.startsWith("--") ? m : name + ": " + m, e);

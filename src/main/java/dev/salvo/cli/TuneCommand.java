@@ -7,6 +7,7 @@ import dev.salvo.device.DeviceProvider;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.io.AtomicFile;
+import dev.salvo.io.InputFiles;
 import dev.salvo.io.OutputPaths;
 import dev.salvo.kernel.KernelBench;
 import dev.salvo.kernel.KernelDevice;
@@ -108,7 +109,7 @@ final class TuneCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out " + target + " is a directory; expected a file such as " + target.resolve(file));
         }
         OutputPaths.file("--out", target);
-        List<String> base = Files.isRegularFile(target) ? Files.readAllLines(target, StandardCharsets.UTF_8) : TuningTable.lines(file);
+        List<String> base = Files.isRegularFile(target) ? InputFiles.readText("--out", target).lines().toList() : TuningTable.lines(file);
         String where = Files.isRegularFile(target) ? target.toString() : NativeConfig.describe(file);
         TuningTable.parse(where, base); // a malformed table stops here, before any work
 

@@ -116,6 +116,48 @@ public final class Csv {
         }
     }
 
+    /**
+     * {non-blank lines, cells of the first non-blank line} of a CSV file (plain or gzip), counted
+     * in one pass without keeping the data: for estimates such as the memory a dataset needs
+     * (quoted separators are counted as cells). Null when the file cannot be read.
+     */
+    public static long[] countLines(Path file) {
+        try (Idx.Input in = Idx.Input.open(file)) {
+            byte[] buf = new byte[1 << 16];
+            long lines = 0;
+            long cells = 0;
+            boolean blank = true;
+            boolean first = true;
+            int n;
+            while ((n = in.read(buf, 0, buf.length)) > 0) {
+                for (int i = 0; i < n; i++) {
+                    byte b = buf[i];
+                    if (b == '\n') {
+                        if (!blank) {
+                            lines++;
+                            first = false;
+                        }
+                        blank = true;
+                    } else if (b != '\r' && b != ' ' && b != '\t') {
+                        if (blank && first) {
+                            cells = 1;
+                        }
+                        blank = false;
+                        if (b == ',' && first) {
+                            cells++;
+                        }
+                    }
+                }
+            }
+            if (!blank) {
+                lines++;
+            }
+            return new long[] {lines, cells};
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     private static final class Parser {
         private final Path file;
         private final Options opts;

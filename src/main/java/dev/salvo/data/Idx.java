@@ -148,6 +148,39 @@ public final class Idx {
         }
     }
 
+    /**
+     * The dimensions the header of an IDX file (plain or gzip) declares, read without the data:
+     * for estimates such as the memory a dataset needs. Null when the header cannot be read or is
+     * not an IDX header.
+     */
+    public static int[] dims(Path file) {
+        try (Input in = Input.open(file)) {
+            byte[] magic = new byte[4];
+            if (in.readFully(magic, 0, 4) < 4 || magic[0] != 0 || magic[1] != 0 || elementSize(magic[2] & 0xFF) == 0) {
+                return null;
+            }
+            int ndims = magic[3] & 0xFF;
+            if (ndims < 1 || ndims > MAX_DIMS) {
+                return null;
+            }
+            byte[] head = new byte[4 * ndims];
+            if (in.readFully(head, 0, head.length) < head.length) {
+                return null;
+            }
+            int[] dims = new int[ndims];
+            ByteBuffer hb = ByteBuffer.wrap(head).order(ByteOrder.BIG_ENDIAN);
+            for (int i = 0; i < ndims; i++) {
+                dims[i] = hb.getInt(4 * i);
+                if (dims[i] < 0) {
+                    return null;
+                }
+            }
+            return dims;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     private static Tensor read(Input in) throws IOException {
         Path file = in.file;
         byte[] magic = new byte[4];

@@ -1,5 +1,6 @@
 package dev.salvo.data;
 
+import dev.salvo.io.InputFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -47,9 +48,18 @@ public final class StandardDatasets {
      */
     public static Path resolvedDir(String name, Path dataDir) {
         checkName(name);
+        if (dataDir != null) {
+            if (!Files.exists(dataDir)) {
+                throw new IllegalArgumentException("--data-dir: no such directory " + dataDir + "; " + howToGet(name));
+            }
+            InputFiles.requireDirectory("--data-dir", dataDir);
+        }
         Path dir = dataDir != null ? dataDir : SYSTEM_ROOT.resolve(name);
         for (String f : FILES) {
-            if (find(dir, f) == null) {
+            Path p = find(dir, f);
+            if (p != null) {
+                InputFiles.requireFile(dataDir != null ? "--data-dir" : "--data " + name, p);
+            } else {
                 throw new IllegalArgumentException(name + ": " + f + "[.gz] not found in " + dir.toAbsolutePath()
                         + (dataDir != null ? " (the --data-dir given)" : " (the default; no --data-dir given)")
                         + "; " + howToGet(name));
@@ -121,15 +131,40 @@ public final class StandardDatasets {
         }
     }
 
-    /** {@code dir/base} if it is a regular file, else {@code dir/base.gz} if that is, else null. */
+    /**
+     * {@code dir/base} if it exists, else {@code dir/base.gz} if that does, else null (what is
+     * found must then be a readable file, see {@link #resolvedDir}).
+     */
     private static Path find(Path dir, String base) {
         for (String n : new String[] {base, base + ".gz"}) {
             Path p = dir.resolve(n);
-            if (Files.isRegularFile(p)) {
+            if (Files.exists(p)) {
                 return p;
             }
         }
         return null;
+    }
+
+    /**
+     * {rows of train and test together, features per image, 0} as the IDX headers of
+     * {@code name}'s image files declare them, without reading the images (for estimates of the
+     * memory they need); null when a header cannot be read.
+     */
+    public static long[] shape(String name, Path dataDir) {
+        checkName(name);
+        Path dir = dataDir != null ? dataDir : SYSTEM_ROOT.resolve(name);
+        long rows = 0;
+        long width = 0;
+        for (String f : List.of(TRAIN_IMAGES, TEST_IMAGES)) {
+            Path p = find(dir, f);
+            int[] dims = p == null ? null : Idx.dims(p);
+            if (dims == null || dims.length != 3) {
+                return null;
+            }
+            rows += dims[0];
+            width = (long) dims[1] * dims[2];
+        }
+        return new long[] {rows, width, 0};
     }
 
     private static String howToGet(String name) {

@@ -1,5 +1,6 @@
 package dev.salvo.kernel;
 
+import dev.salvo.io.InputFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -20,27 +21,42 @@ public final class KernelSource {
     private KernelSource() {
     }
 
-    /** The override directory, or null. */
+    /**
+     * The override directory, or null.
+     *
+     * @throws IllegalArgumentException naming the variable and the path when it is set to
+     *                                  something that is not a directory
+     */
     public static Path overrideDir() {
         String dir = System.getProperty("salvo.kernels", System.getenv("SALVO_KERNELS"));
-        return dir == null || dir.isBlank() ? null : Path.of(dir);
+        return dir == null || dir.isBlank() ? null : InputFiles.requireDirectory(overrideName(), Path.of(dir));
+    }
+
+    /** Where the override directory comes from, for messages: {@code -Dsalvo.kernels} or {@code SALVO_KERNELS}. */
+    public static String overrideName() {
+        return System.getProperty("salvo.kernels") != null ? "-Dsalvo.kernels" : "SALVO_KERNELS";
     }
 
     /** Where {@code file} is read from, for messages. */
     public static String locate(String file) {
         Path dir = overrideDir();
-        if (dir != null && Files.isRegularFile(dir.resolve(file))) {
+        if (dir != null && Files.exists(dir.resolve(file))) {
             return dir.resolve(file).toString();
         }
         return "classpath:salvo/kernels/" + file;
     }
 
-    /** The text of one kernel file. */
+    /**
+     * The text of one kernel file.
+     *
+     * @throws IllegalArgumentException when the override directory has the file but it cannot be
+     *                                  read or is not UTF-8 text (one line naming the file)
+     */
     public static String read(String file) {
         Path dir = overrideDir();
         try {
-            if (dir != null && Files.isRegularFile(dir.resolve(file))) {
-                return Files.readString(dir.resolve(file), StandardCharsets.UTF_8);
+            if (dir != null && Files.exists(dir.resolve(file))) {
+                return InputFiles.readText(overrideName(), dir.resolve(file));
             }
             try (InputStream in = KernelSource.class.getResourceAsStream("/salvo/kernels/" + file)) {
                 if (in == null) {

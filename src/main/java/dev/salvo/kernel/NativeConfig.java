@@ -1,12 +1,13 @@
 package dev.salvo.kernel;
 
+import dev.salvo.io.InputFiles;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.Reader;
+import java.io.StringReader;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Properties;
 
 /**
@@ -20,10 +21,50 @@ public final class NativeConfig {
     private NativeConfig() {
     }
 
-    /** The override directory, or null when the jar's copy is used. */
+    /** The files Salvo reads from native-config. */
+    public static final List<String> FILES = List.of("cpu.properties", "opencl.properties", "cuda.properties",
+            "opencl-tuning.csv", "cuda-tuning.csv");
+
+    /**
+     * The override directory, or null when the jar's copy is used.
+     *
+     * @throws IllegalArgumentException naming the variable and the path when it is set to
+     *                                  something that is not a directory
+     */
     public static Path overrideDir() {
         String dir = System.getProperty("salvo.nativeConfig", System.getenv("SALVO_NATIVE_CONFIG"));
-        return dir == null || dir.isBlank() ? null : Path.of(dir);
+        return dir == null || dir.isBlank() ? null : InputFiles.requireDirectory(overrideName(), Path.of(dir));
+    }
+
+    /** Where the override directory comes from, for messages: {@code -Dsalvo.nativeConfig} or {@code SALVO_NATIVE_CONFIG}. */
+    public static String overrideName() {
+        return System.getProperty("salvo.nativeConfig") != null ? "-Dsalvo.nativeConfig" : "SALVO_NATIVE_CONFIG";
+    }
+
+    /**
+     * The text of {@code file} in the override directory, or null when there is no override
+     * directory or it lacks the file.
+     *
+     * @throws IllegalArgumentException when the file is there but cannot be read or is not UTF-8 text
+     */
+    public static String overrideText(String file) {
+        Path dir = overrideDir();
+        if (dir == null || !Files.exists(dir.resolve(file))) {
+            return null;
+        }
+        return InputFiles.readText(overrideName(), dir.resolve(file));
+    }
+
+    /**
+     * Checks the override directory and every file of {@link #FILES} in it: a directory, and
+     * readable UTF-8 text (their contents are checked when they are used).
+     *
+     * @throws IllegalArgumentException one line naming the variable or the file
+     */
+    public static void checkOverride() {
+        for (String f : FILES) {
+            overrideText(f);
+        }
     }
 
     /** Where a file is read from, for messages. */
@@ -38,11 +79,9 @@ public final class NativeConfig {
         Path dir = overrideDir();
         try {
             if (dir != null) {
-                Path f = dir.resolve(file);
-                if (Files.isRegularFile(f)) {
-                    try (Reader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
-                        p.load(r);
-                    }
+                String text = overrideText(file);
+                if (text != null) {
+                    p.load(new StringReader(text));
                 }
             } else {
                 try (InputStream in = NativeConfig.class.getResourceAsStream("/salvo/native-config/" + file)) {

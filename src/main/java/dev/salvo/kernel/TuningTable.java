@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -242,8 +241,8 @@ public final class TuningTable {
         Path dir = NativeConfig.overrideDir();
         try {
             if (dir != null) {
-                Path f = dir.resolve(file);
-                return Files.isRegularFile(f) ? Files.readAllLines(f, StandardCharsets.UTF_8) : List.of();
+                String text = NativeConfig.overrideText(file);
+                return text == null ? List.of() : text.lines().toList();
             }
             try (InputStream in = TuningTable.class.getResourceAsStream("/salvo/native-config/" + file)) {
                 return in == null ? List.of() : new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();

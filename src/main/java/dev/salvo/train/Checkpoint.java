@@ -3,6 +3,7 @@ package dev.salvo.train;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.salvo.io.AtomicFile;
+import dev.salvo.io.InputFiles;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -128,10 +129,10 @@ public final class Checkpoint {
      */
     public static Snapshot load(Path file) {
         Path f = Files.isDirectory(file) ? file.resolve(FILE) : file;
-        if (!Files.isRegularFile(f)) {
+        if (!Files.exists(f)) {
             throw new IllegalArgumentException("--resume: no checkpoint at " + f);
         }
-        try (InputStream in = Files.newInputStream(f)) {
+        try (InputStream in = InputFiles.open("--resume", f)) {
             long size = Files.size(f);
             DataInputStream d = new DataInputStream(new BufferedInputStream(in, 1 << 16));
             byte[] magic = new byte[MAGIC.length];
