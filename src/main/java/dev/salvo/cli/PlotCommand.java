@@ -15,7 +15,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code salvo plot RUN...}: the loss and accuracy curves of several runs on one chart. */
 @Command(name = "plot", mixinStandardHelpOptions = true,
-        description = "Draw the loss and validation-accuracy curves of one or more run folders on one chart (PNG).")
+        description = "Draw the loss and validation-accuracy curves of one or more run folders on one chart (PNG).",
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE})
 final class PlotCommand implements Callable<Integer> {
 
     @Spec

@@ -27,7 +27,9 @@ import picocli.CommandLine.Spec;
 /** {@code salvo predict}: one prediction (class and probability) per input row. */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Predict the class of each input row with a saved model: one line per row (row, class, probability).",
-                "Input: a CSV of feature columns only (header optional), or an IDX image file (MNIST format)."})
+                "Input: a CSV of feature columns only (header optional), or an IDX image file (MNIST format)."},
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE})
 final class PredictCommand implements Callable<Integer> {
 
     @Spec

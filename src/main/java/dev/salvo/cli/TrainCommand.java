@@ -38,9 +38,11 @@ import picocli.CommandLine.Spec;
 /** {@code salvo train}: trains a multilayer perceptron and reports test accuracy. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train a multilayer perceptron by backpropagation on a device.",
-                "With no options: the embedded UCI digits dataset (8x8 images, 1,797 samples, CC BY 4.0),",
-                "a fixed stratified 80/20 train/test split, 10% of train held out for validation.",
-                "Writes a run folder (metrics.csv, summary.json, curves.png, model.safetensors)."})
+                "With no options: the embedded UCI digits dataset (8x8 images, 1,797 samples, CC BY 4.0), "
+                        + "a fixed stratified 80/20 train/test split, 10%% of train held out for validation. "
+                        + "Writes a run folder (metrics.csv, summary.json, curves.png, model.safetensors)."},
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE, ExitCodes.DIVERGED})
 final class TrainCommand implements Callable<Integer> {
 
     @Spec
