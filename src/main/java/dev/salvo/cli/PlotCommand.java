@@ -3,6 +3,7 @@ package dev.salvo.cli;
 import dev.salvo.io.Plots;
 import dev.salvo.io.RunFolder;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,7 +40,12 @@ final class PlotCommand implements Callable<Integer> {
         }
         List<Plots.Series> series = new ArrayList<>();
         for (Path r : runs) {
-            series.add(RunFolder.read(r));
+            Plots.Series s = RunFolder.read(r);
+            if (s.epoch().length == 0) {
+                Path file = Files.isDirectory(r) ? r.resolve(RunFolder.METRICS) : r;
+                throw new IllegalArgumentException(file + ": no epochs yet (only the header line); nothing to plot");
+            }
+            series.add(s);
         }
         Plots.curves(series, output, title);
         spec.commandLine().getOut().println("wrote " + output + " (" + series.size() + " run" + (series.size() == 1 ? "" : "s") + ")");
