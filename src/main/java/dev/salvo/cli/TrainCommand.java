@@ -239,6 +239,7 @@ final class TrainCommand implements Callable<Integer> {
             Map<String, String> facts = new LinkedHashMap<>();
             facts.put("dataset", source.name());
             facts.put("classes", Integer.toString(net.outputs()));
+            facts.putAll(ClassNames.facts(source.name()));
             facts.put("normalize", normalize);
             facts.put("device", dev.info().id() + " (" + dev.info().name() + ")");
             facts.put("epochs", Integer.toString(h.epochs().size()));
