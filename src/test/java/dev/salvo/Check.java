@@ -8,7 +8,7 @@ import dev.salvo.device.Gemm;
 import dev.salvo.device.Tolerance;
 import dev.salvo.util.Rng;
 
-/** DESIGN.md's tolerances and fresh random test data. */
+/** The design document's tolerances ({@code src/site/markdown/design.md}) and fresh random test data. */
 public final class Check {
 
     public static final double U = Tolerance.U;
@@ -20,7 +20,7 @@ public final class Check {
         return Tolerance.gamma(k);
     }
 
-    /** Elementwise bound {@code |x - ref| <= atol + rtol |ref|} with DESIGN.md's float32 atol and rtol. */
+    /** Elementwise bound {@code |x - ref| <= atol + rtol |ref|} with the design document's float32 atol and rtol. */
     public static void elementwise(String what, double[] ref, float[] got, int n) {
         elementwise(what, ref, got, n, Tolerance.ATOL, Tolerance.RTOL);
     }
@@ -32,7 +32,7 @@ public final class Check {
         }
     }
 
-    /** DESIGN.md's sum-over-K bound, per element and normwise (see {@link Tolerance#gemm}). */
+    /** The design document's sum-over-K bound, per element and normwise (see {@link Tolerance#gemm}). */
     public static void gemm(String what, Gemm g, double[] a, double[] b, double[] bias, double[] ref, float[] got) {
         Tolerance.Worst w = Tolerance.gemm(g, a, b, bias, ref, got);
         if (!w.pass()) {

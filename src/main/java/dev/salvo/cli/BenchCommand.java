@@ -37,11 +37,14 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Benchmark training and matmul on each device against PyTorch on the CPU.",
-                "Trains 784-512-256-10 (the Fashion-MNIST recipe: AdamW lr 0.001, cosine, batch 128) and 784-2048-2048-10",
-                "for one epoch after a warm-up, profiles the shares of matmul, elementwise ops and the host loop",
-                "(a separate, synchronized pass), and times Device.matmul for n x n sizes. The PyTorch script",
-                "(pytorch_bench.py, written beside bench.json) does the same work on the CPU in the same run.",
-                "Writes bench.json and bench.png to --out (default runs/bench-<yyyyMMdd-HHmmss>/)."})
+                "Trains 784-512-256-10 (the Fashion-MNIST recipe: AdamW lr 0.001, cosine, batch 128) and "
+                        + "784-2048-2048-10 for one epoch after a warm-up, profiles the shares of matmul, elementwise "
+                        + "ops and the host loop (a separate, synchronized pass), and times Device.matmul for n x n "
+                        + "sizes. The PyTorch script (pytorch_bench.py, written beside bench.json) does the same work "
+                        + "on the CPU in the same run. Writes bench.json and bench.png to --out "
+                        + "(default runs/bench-<yyyyMMdd-HHmmss>/)."},
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE})
 final class BenchCommand implements Callable<Integer> {
 
     private static final int MAX_SIZE = 16384;

@@ -11,7 +11,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code salvo devices}: every provider and device, available or not and why. */
 @Command(name = "devices", mixinStandardHelpOptions = true,
-        description = "List every device provider and device: available or not and why, name, memory, compute units.")
+        description = "List every device provider and device: available or not and why, name, memory, compute units.",
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED})
 final class DevicesCommand implements Callable<Integer> {
 
     @Spec

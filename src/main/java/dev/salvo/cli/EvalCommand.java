@@ -18,7 +18,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code salvo eval}: loss, accuracy, per-class precision and recall, and the confusion matrix of a saved model. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Evaluate a saved model on the test split of a dataset (or a whole CSV file).")
+        description = "Evaluate a saved model on the test split of a dataset (or a whole CSV file).",
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE})
 final class EvalCommand implements Callable<Integer> {
 
     @Spec

@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "salvo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train neural networks on a GPU, OpenCL device or the CPU.",
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE, ExitCodes.DIVERGED,
+                ExitCodes.INTERRUPTED},
         subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, PlotCommand.class, DevicesCommand.class,
                 CheckCommand.class, BenchCommand.class, TuneCommand.class, CommandLine.HelpCommand.class})
 public final class Main {

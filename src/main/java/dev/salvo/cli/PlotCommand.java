@@ -4,6 +4,7 @@ import dev.salvo.io.OutputPaths;
 import dev.salvo.io.Plots;
 import dev.salvo.io.RunFolder;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +17,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code salvo plot RUN...}: the loss and accuracy curves of several runs on one chart. */
 @Command(name = "plot", mixinStandardHelpOptions = true,
-        description = "Draw the loss and validation-accuracy curves of one or more run folders on one chart (PNG).")
+        description = "Draw the loss and validation-accuracy curves of one or more run folders on one chart (PNG).",
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE})
 final class PlotCommand implements Callable<Integer> {
 
     @Spec
@@ -39,7 +42,12 @@ final class PlotCommand implements Callable<Integer> {
         OutputPaths.file("--output", output);
         List<Plots.Series> series = new ArrayList<>();
         for (Path r : runs) {
-            series.add(RunFolder.read(r));
+            Plots.Series s = RunFolder.read(r);
+            if (s.epoch().length == 0) {
+                Path file = Files.isDirectory(r) ? r.resolve(RunFolder.METRICS) : r;
+                throw new IllegalArgumentException(file + ": no epochs yet (only the header line); nothing to plot");
+            }
+            series.add(s);
         }
         Plots.curves(series, output, title);
         spec.commandLine().getOut().println("wrote " + output + " (" + series.size() + " run" + (series.size() == 1 ? "" : "s") + ")");

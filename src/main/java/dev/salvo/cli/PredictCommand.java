@@ -1,5 +1,8 @@
 package dev.salvo.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.data.Csv;
 import dev.salvo.data.Dataset;
 import dev.salvo.data.Idx;
@@ -10,15 +13,13 @@ import dev.salvo.io.InputFiles;
 import dev.salvo.io.ModelFile;
 import dev.salvo.io.OutputPaths;
 import dev.salvo.nn.Model;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,10 +27,14 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code salvo predict}: one prediction (class and probability) per input row. */
+/** {@code salvo predict}: the class (and its probability) of each input row, or its top K, or every probability. */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Predict the class of each input row with a saved model: one line per row (row, class, probability).",
-                "Input: a CSV of feature columns only (header optional), or an IDX image file (MNIST format)."})
+                "Input: a CSV of feature columns only (header optional), or an IDX image file (MNIST format).",
+                "Class names are shown beside the class numbers when the model has them (a model trained on "
+                        + "fashion-mnist stores its ten names in its metadata, under class_names)."},
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE})
 final class PredictCommand implements Callable<Integer> {
 
     @Spec
@@ -43,6 +48,16 @@ final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--format", defaultValue = "csv", description = "csv or json. Default: ${DEFAULT-VALUE}.")
     String format;
+
+    @Option(names = "--top", paramLabel = "K",
+            description = "The K most likely classes of each row, best first (K from 1 to the model's classes): csv "
+                    + "row,rank,class[,name],probability, K lines per row; json a \"top\" list in each row.")
+    Integer top;
+
+    @Option(names = "--probabilities",
+            description = "The probability of every class, in class order: csv one more column per class (headed by "
+                    + "the class name, or p<k>); json a \"probabilities\" list in each row.")
+    boolean probabilities;
 
     @Option(names = "--output", description = "Write here (atomically) instead of standard output.")
     Path output;
@@ -64,17 +79,24 @@ final class PredictCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         }
+        if (top != null && probabilities) {
+            throw new IllegalArgumentException("--top and --probabilities: give one of them (--probabilities lists every class)");
+        }
         InputFiles.requireFile("--input", input);
         ModelFile.Loaded m = EvalCommand.loadModel(modelFile);
+        int c = m.spec().outputs();
+        if (top != null && (top < 1 || top > c)) {
+            throw new IllegalArgumentException("--top must be between 1 and " + c + " (the model's classes), got " + top);
+        }
+        List<String> names = ClassNames.read(m.metadata(), c, modelFile);
         Dataset rows;
         try {
             rows = m.transform().apply(read(input, m.spec().inputs()));
         } catch (OutOfMemoryError e) {
             throw heapTooSmall(input);
         }
-        int c = m.spec().outputs();
-        int[] cls = new int[rows.rows()];
-        float[] prob = new float[rows.rows()];
+        boolean softmaxLayer = m.spec().layers().get(m.spec().layers().size() - 1) instanceof dev.salvo.nn.LayerSpec.Softmax;
+        float[] prob = new float[rows.rows() * c];
         int batch = Math.max(1, Math.min(batchSize, rows.rows())); // buffers for the rows there are, not for -b
         try (Device dev = Devices.open(device).device(); Model model = new Model(dev, m.spec(), m.parameters(), batch)) {
             int f = rows.width();
@@ -87,12 +109,11 @@ final class PredictCommand implements Callable<Integer> {
                 model.forward(n);
                 dev.download(model.output().slice(0, (long) n * c), logits);
                 for (int r = 0; r < n; r++) {
-                    softmaxArgmax(logits, r * c, c, cls, prob, from + r, m.spec().layers().get(m.spec().layers().size() - 1)
-                            instanceof dev.salvo.nn.LayerSpec.Softmax);
+                    probabilities(logits, r * c, c, prob, (from + r) * c, softmaxLayer);
                 }
             }
         }
-        byte[] text = render(cls, prob);
+        byte[] text = render(prob, rows.rows(), c, names);
         if (output == null) {
             PrintWriter out = spec.commandLine().getOut();
             out.print(new String(text, StandardCharsets.UTF_8));
@@ -121,33 +142,63 @@ final class PredictCommand implements Callable<Integer> {
         return DataSource.heapTooSmall("--input", file.toString(), shape, false, 2);
     }
 
-    /** Class with the largest output and its probability (softmax of the logits, or the output itself after a softmax layer). */
-    static void softmaxArgmax(float[] z, int o, int c, int[] cls, float[] prob, int row, boolean alreadyProbabilities) {
-        int best = 0;
-        for (int k = 1; k < c; k++) {
-            if (z[o + k] > z[o + best]) {
-                best = k;
-            }
-        }
+    /**
+     * The class probabilities of one row: the softmax of the logits {@code z[o .. o+c)} (in double,
+     * max-subtracted), or the outputs themselves after a softmax layer, into {@code p[po .. po+c)}.
+     */
+    static void probabilities(float[] z, int o, int c, float[] p, int po, boolean alreadyProbabilities) {
         if (alreadyProbabilities) {
-            cls[row] = best;
-            prob[row] = z[o + best];
+            System.arraycopy(z, o, p, po, c);
             return;
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (int k = 0; k < c; k++) {
+            max = Math.max(max, z[o + k]);
         }
         double s = 0;
         for (int k = 0; k < c; k++) {
-            s += Math.exp(z[o + k] - z[o + best]);
+            s += Math.exp(z[o + k] - max);
         }
-        cls[row] = best;
-        prob[row] = (float) (1.0 / s);
+        for (int k = 0; k < c; k++) {
+            p[po + k] = (float) (Math.exp(z[o + k] - max) / s);
+        }
     }
 
-    private byte[] render(int[] cls, float[] prob) {
+    /** The classes of row {@code r} from the most to the least likely (ties: the lower class first). */
+    static Integer[] ranked(float[] p, int r, int c) {
+        Integer[] order = new Integer[c];
+        for (int k = 0; k < c; k++) {
+            order[k] = k;
+        }
+        java.util.Arrays.sort(order, (a, b) -> {
+            int cmp = Float.compare(p[r * c + b], p[r * c + a]);
+            return cmp != 0 ? cmp : Integer.compare(a, b);
+        });
+        return order;
+    }
+
+    private byte[] render(float[] prob, int rows, int c, List<String> names) {
+        boolean named = !names.isEmpty();
+        int k = top != null ? top : 1;
         if (format.equals("json")) {
             ObjectMapper json = new ObjectMapper();
             ArrayNode arr = json.createArrayNode();
-            for (int i = 0; i < cls.length; i++) {
-                arr.addObject().put("row", i).put("class", cls[i]).put("probability", prob[i]);
+            for (int i = 0; i < rows; i++) {
+                Integer[] order = ranked(prob, i, c);
+                ObjectNode row = arr.addObject().put("row", i);
+                entry(row, order[0], prob[i * c + order[0]], names);
+                if (top != null) {
+                    ArrayNode list = row.putArray("top");
+                    for (int j = 0; j < k; j++) {
+                        entry(list.addObject().put("rank", j + 1), order[j], prob[i * c + order[j]], names);
+                    }
+                }
+                if (probabilities) {
+                    ArrayNode list = row.putArray("probabilities");
+                    for (int j = 0; j < c; j++) {
+                        entry(list.addObject(), j, prob[i * c + j], names);
+                    }
+                }
             }
             try {
                 return json.writerWithDefaultPrettyPrinter().writeValueAsBytes(arr);
@@ -155,13 +206,49 @@ final class PredictCommand implements Callable<Integer> {
                 throw new UncheckedIOException(e);
             }
         }
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        StringBuilder sb = new StringBuilder("row,class,probability\n");
-        for (int i = 0; i < cls.length; i++) {
-            sb.append(i).append(',').append(cls[i]).append(',').append(String.format(Locale.ROOT, "%.6f", prob[i])).append('\n');
+        StringBuilder sb = new StringBuilder("row,");
+        sb.append(top != null ? "rank," : "").append("class,").append(named ? "name," : "").append("probability");
+        if (probabilities) {
+            for (int j = 0; j < c; j++) {
+                sb.append(',').append(named ? csv(names.get(j)) : "p" + j);
+            }
         }
-        b.writeBytes(sb.toString().getBytes(StandardCharsets.UTF_8));
-        return b.toByteArray();
+        sb.append('\n');
+        for (int i = 0; i < rows; i++) {
+            Integer[] order = ranked(prob, i, c);
+            for (int j = 0; j < k; j++) {
+                int cls = order[j];
+                sb.append(i).append(',');
+                if (top != null) {
+                    sb.append(j + 1).append(',');
+                }
+                sb.append(cls).append(',');
+                if (named) {
+                    sb.append(csv(names.get(cls))).append(',');
+                }
+                sb.append(String.format(Locale.ROOT, "%.6f", prob[i * c + cls]));
+                if (probabilities) {
+                    for (int q = 0; q < c; q++) {
+                        sb.append(',').append(String.format(Locale.ROOT, "%.6f", prob[i * c + q]));
+                    }
+                }
+                sb.append('\n');
+            }
+        }
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static void entry(ObjectNode o, int cls, float p, List<String> names) {
+        o.put("class", cls);
+        if (!names.isEmpty()) {
+            o.put("name", names.get(cls));
+        }
+        o.put("probability", p);
+    }
+
+    /** A CSV cell: quoted (quotes doubled) when it holds a comma, a quote or a line break. */
+    static String csv(String s) {
+        return s.matches("(?s).*[\",\r\n].*") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 
     /** Features from a CSV (all columns are features) or an IDX image file (pixels scaled to [0,1] like the training data). */

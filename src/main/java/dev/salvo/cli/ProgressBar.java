@@ -8,6 +8,10 @@ import java.util.Locale;
 /**
  * Training progress: a bar with ETA and the running loss on {@code err} (redrawn in place, at most
  * ten times a second), and one summary line per epoch on {@code out}.
+ *
+ * <p>The bar is drawn only when standard error is a terminal ({@link #stderrIsTerminal()}): in a log
+ * file or a pipe its carriage-return redraws would pile up as thousands of lines. The epoch lines
+ * are written either way.
  */
 class ProgressBar implements TrainListener {
 
@@ -23,10 +27,41 @@ class ProgressBar implements TrainListener {
     private double running = Double.NaN;
     private boolean drawn;
 
+    /** {@code enabled}: the bar was asked for (no {@code --no-progress}); it is drawn only on a terminal. */
     ProgressBar(PrintWriter out, PrintWriter err, boolean enabled) {
+        this(out, err, enabled, stderrIsTerminal());
+    }
+
+    /** {@code terminal}: whether {@code err} is a terminal (tests pass it; the CLI asks {@link #stderrIsTerminal()}). */
+    ProgressBar(PrintWriter out, PrintWriter err, boolean enabled, boolean terminal) {
         this.out = out;
         this.err = err;
-        this.enabled = enabled;
+        this.enabled = enabled && terminal;
+    }
+
+    /** System property that says whether standard error is a terminal; the {@code salvo} launcher sets it. */
+    static final String TTY_PROPERTY = "salvo.stderr.tty";
+
+    /**
+     * Whether standard error is a terminal: the system property {@value #TTY_PROPERTY}
+     * ({@code true}/{@code false}; the {@code salvo} launcher sets it from {@code [ -t 2 ]}), else
+     * whether the JVM has an interactive console ({@link System#console()}, and on Java 22 and later
+     * {@code Console.isTerminal()}). Java itself cannot ask about standard error alone.
+     */
+    static boolean stderrIsTerminal() {
+        String p = System.getProperty(TTY_PROPERTY);
+        if (p != null) {
+            return Boolean.parseBoolean(p.trim());
+        }
+        java.io.Console c = System.console();
+        if (c == null) {
+            return false;
+        }
+        try { // Java 22+: System.console() is not null for a redirected JVM; isTerminal() tells
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
+        } catch (ReflectiveOperationException e) {
+            return true; // Java 17-21: a console exists only when stdin and stdout are terminals
+        }
     }
 
     @Override

@@ -47,9 +47,12 @@ import picocli.CommandLine.Spec;
 /** {@code salvo train}: trains a multilayer perceptron and reports test accuracy. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train a multilayer perceptron by backpropagation on a device.",
-                "With no options: the embedded UCI digits dataset (8x8 images, 1,797 samples, CC BY 4.0),",
-                "a fixed stratified 80/20 train/test split, 10% of train held out for validation.",
-                "Writes a run folder (metrics.csv, summary.json, curves.png, model.safetensors)."})
+                "With no options: the embedded UCI digits dataset (8x8 images, 1,797 samples, CC BY 4.0), "
+                        + "a fixed stratified 80/20 train/test split, 10%% of train held out for validation. "
+                        + "Writes a run folder (metrics.csv, summary.json, curves.png, model.safetensors)."},
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE, ExitCodes.DIVERGED,
+                ExitCodes.INTERRUPTED})
 final class TrainCommand implements Callable<Integer> {
 
     @Spec
@@ -604,6 +607,7 @@ final class TrainCommand implements Callable<Integer> {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("dataset", source.name());
         facts.put("classes", Integer.toString(net.outputs()));
+        facts.putAll(ClassNames.facts(source.name()));
         facts.put("normalize", normalize);
         facts.put("device", dev.info().id() + " (" + dev.info().name() + ")");
         facts.put("epochs", Integer.toString(h.epochs().size()));

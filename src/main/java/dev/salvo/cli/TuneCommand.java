@@ -37,7 +37,7 @@ import picocli.CommandLine.Spec;
  * register blocks and vector width; the work-groups of the elementwise, row and sum kernels; the
  * column-sum vector width), one group of tunables after the other, starting from the device's
  * current tuning-table row. Every candidate is built, then validated with every op check of
- * {@code salvo check} against the float64 {@code ReferenceOps} (DESIGN.md bounds) before it is
+ * {@code salvo check} against the float64 {@code ReferenceOps} (the bounds of src/site/markdown/design.md) before it is
  * timed; a candidate that fails to build or to validate is rejected with the reason. Within a
  * group the current values are timed in the same run, and a candidate replaces them only when it
  * is at least {@value #MARGIN_PERCENT}% faster, so the tuned row is never slower than the one it
@@ -47,7 +47,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "tune", mixinStandardHelpOptions = true,
         description = "Search kernel tunables on a device, validate each candidate against the float64 reference, "
-                + "time it, and write the winners into the device's tuning-table row.")
+                + "time it, and write the winners into the device's tuning-table row.",
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE})
 final class TuneCommand implements Callable<Integer> {
 
     static final int MARGIN_PERCENT = 3;
@@ -62,7 +64,7 @@ final class TuneCommand implements Callable<Integer> {
             + "its other rows are kept")
     Path out;
 
-    @Option(names = "--quick", description = "fewer candidates, smaller sizes, fewer samples (about a minute or two)")
+    @Option(names = "--quick", description = "fewer candidates, smaller sizes, fewer samples (how long it takes depends on the device: see the README)")
     boolean quick;
 
     @Option(names = "--only", split = ",", description = "search only these groups (matmul.kind, matmul.wg, matmul.blocks, "

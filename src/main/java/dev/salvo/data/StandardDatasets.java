@@ -25,6 +25,10 @@ public final class StandardDatasets {
     public static final Path SYSTEM_ROOT = Path.of("/usr/share/datasets");
     public static final int CLASSES = 10;
 
+    /** Fashion-MNIST's class names in label order (0 to 9), as its authors name them. */
+    public static final List<String> FASHION_MNIST_CLASSES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+
     static final String TRAIN_IMAGES = "train-images-idx3-ubyte";
     static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
     static final String TEST_IMAGES = "t10k-images-idx3-ubyte";
@@ -32,6 +36,15 @@ public final class StandardDatasets {
     private static final List<String> FILES = List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS);
 
     private StandardDatasets() {
+    }
+
+    /**
+     * The names of the classes of dataset {@code name} in label order, or an empty list when the
+     * dataset has none beyond the label itself (mnist's and the embedded digits' labels are the
+     * digits; a CSV's labels are numbers).
+     */
+    public static List<String> classNames(String name) {
+        return "fashion-mnist".equals(name) ? FASHION_MNIST_CLASSES : List.of();
     }
 
     /** Whether {@code name} is a dataset this class knows. */

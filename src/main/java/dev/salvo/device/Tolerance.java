@@ -1,7 +1,8 @@
 package dev.salvo.device;
 
 /**
- * DESIGN.md's definition of "the same result" against the float64 reference, used by the tests
+ * The definition of "the same result" against the float64 reference (the design document,
+ * {@code src/site/markdown/design.md}, "Tolerances", gives the reasons), used by the tests
  * and by {@code salvo check}:
  * <ul>
  * <li>elementwise ops: {@code |x - ref| <= ATOL + RTOL |ref|};</li>

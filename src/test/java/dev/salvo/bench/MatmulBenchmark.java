@@ -42,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  * (OpenBLAS then prints {@code Core: <name>} to the log when it loads; the preset does not map
  * {@code openblas_get_corename}). The OpenBLAS setup refuses to run without
  * {@code OPENBLAS_CORETYPE} and checks 64 entries of each form's product against a float64 dot
- * product with the DESIGN.md bound before any timing.
+ * product with the design document's bound (src/site/markdown/design.md) before any timing.
  *
  * <p>Scores are ms per multiply; {@link MatmulReport} turns the JSON result into GFLOP/s
  * ({@code 2 n^3 / time}) and the Salvo/OpenBLAS ratios. Run everything and print the tables with

@@ -38,7 +38,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The device contract every provider runs unchanged: each op against {@link ReferenceOps} within
- * DESIGN.md's bounds, buffer lifetime, residency (exact transfer counts), determinism and
+ * the bounds of the design document ({@code src/site/markdown/design.md}), buffer lifetime, residency (exact transfer counts), determinism and
  * training consistency against the float64 {@link ReferenceDevice}.
  *
  * <p>A subclass names its device with {@link #selector()}. When that device is unavailable the

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Backprop checked against central differences (DESIGN.md): everything in float64 on the
+ * Backprop checked against central differences (design.md, "Tolerances"): everything in float64 on the
  * {@link ReferenceDevice}, eps 1e-6, relative error {@code |g-n|/(|g|+|n|)} at most 1e-7 for smooth
  * functions and 1e-4 where a kink may be crossed, a pass wherever {@code |g-n| < 1e-8}. Inputs are
  * drawn so that no pre-activation lies within 1e-3 of a kink. Every parameter and every input of
