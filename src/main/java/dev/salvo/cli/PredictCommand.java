@@ -96,9 +96,9 @@ final class PredictCommand implements Callable<Integer> {
 
     /** Class with the largest output and its probability (softmax of the logits, or the output itself after a softmax layer). */
     static void softmaxArgmax(float[] z, int o, int c, int[] cls, float[] prob, int row, boolean alreadyProbabilities) {
-        int best = 0;
-        for (int k = 1; k < c; k++) {
-            if (z[o + k] > z[o + best]) {
+        int best = 0; // NaN is the largest, as in the device's argmax (torch.argmax); its probability is NaN
+        for (int k = 1; k < c && !Float.isNaN(z[o + best]); k++) {
+            if (!(z[o + k] <= z[o + best])) {
                 best = k;
             }
         }
