@@ -178,6 +178,8 @@ final class TrainCommand implements Callable<Integer> {
         }
         Checkpoint.Snapshot resumed = resume == null ? null : Checkpoint.load(resume);
         DataSource.Loaded source = DataSource.load(data, dataDir, labelColumn, header, testFraction, seed);
+        Path csv = DataSource.csvFile(data);
+        String csvSha256 = csv == null ? null : DataSource.sha256(csv);
         Dataset.Split trainVal = source.train().stratifiedSplit(valFraction, seed, source.name() + "-train", source.name() + "-val");
         InputTransform transform = Normalization.parse(normalize).fit(trainVal.first());
         Dataset train = transform.apply(trainVal.first());
@@ -236,6 +238,18 @@ final class TrainCommand implements Callable<Integer> {
             float[] params = model.parametersToHost();
             Map<String, String> facts = new LinkedHashMap<>();
             facts.put("dataset", source.name());
+            if (csv != null) { // what salvo eval needs to score the same test split again (EvalCommand)
+                facts.put(EvalCommand.DATA_PATH, csv.toAbsolutePath().normalize().toString());
+                facts.put(EvalCommand.DATA_SHA256, csvSha256);
+                facts.put(EvalCommand.TEST_FRACTION, Double.toString(testFraction));
+                facts.put(EvalCommand.SPLIT_SEED, Long.toString(seed));
+                if (labelColumn != null) {
+                    facts.put(EvalCommand.LABEL_COLUMN, labelColumn);
+                }
+                if (header != null) {
+                    facts.put(EvalCommand.HEADER, header.toString());
+                }
+            }
             facts.put("classes", Integer.toString(net.outputs()));
             facts.put("normalize", normalize);
             facts.put("device", dev.info().id() + " (" + dev.info().name() + ")");
