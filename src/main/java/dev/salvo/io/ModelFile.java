@@ -160,7 +160,8 @@ public final class ModelFile {
         if (!stored.equalsIgnoreCase(actual)) {
             throw new SafeTensorsException(file, where, "the tensor data does not match its checksum (the file says "
                     + stored.substring(0, 16) + "..., the data hashes to " + actual.substring(0, 16)
-                    + "...): the file was damaged or changed after it was written");
+                    + "...): the file was damaged or changed after it was written (a tool that rewrites the tensors must drop "
+                    + CHECKSUM + ")");
         }
     }
 
