@@ -146,7 +146,9 @@ public final class SafeTensors {
     /**
      * What a file holds: its {@code __metadata__} (empty when absent), its tensors in file order,
      * and the SHA-256 of its data section (every byte after the header, lower-case hex; null
-     * when the contents were not read from a file).
+     * when the contents were not read from a file). {@code equals} and {@code hashCode} compare
+     * the metadata and tensors only: the digest describes the bytes they were read from (an F64
+     * file and its F32 rewrite hold equal contents).
      */
     public record Contents(Map<String, String> metadata, List<Tensor> tensors, String dataSha256) {
         public Contents {
@@ -156,6 +158,16 @@ public final class SafeTensors {
 
         public Contents(Map<String, String> metadata, List<Tensor> tensors) {
             this(metadata, tensors, null);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Contents c && metadata.equals(c.metadata) && tensors.equals(c.tensors);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(metadata, tensors);
         }
 
         /** The tensor with this name; {@link IllegalArgumentException} when there is none (see {@link #find}). */
