@@ -32,6 +32,18 @@ public final class Check {
         }
     }
 
+    /**
+     * Like {@link #elementwise(String, double[], float[], int)}, for outputs that may be non-finite:
+     * where the reference is NaN the device must give NaN, where it is infinite the same infinity,
+     * elsewhere a finite value within the elementwise bound.
+     */
+    public static void sameNonFinite(String what, double[] ref, float[] got, int n) {
+        Tolerance.Worst w = Tolerance.elementwiseNonFinite(ref, got, n);
+        if (!w.pass()) {
+            fail(what + ": " + w.describe());
+        }
+    }
+
     /** The design document's sum-over-K bound, per element and normwise (see {@link Tolerance#gemm}). */
     public static void gemm(String what, Gemm g, double[] a, double[] b, double[] bias, double[] ref, float[] got) {
         Tolerance.Worst w = Tolerance.gemm(g, a, b, bias, ref, got);

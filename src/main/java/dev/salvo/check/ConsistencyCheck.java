@@ -110,6 +110,22 @@ public final class ConsistencyCheck {
         return x;
     }
 
+    /** Random values with NaN, +inf and -inf planted throughout, the last element NaN (a partial vector). */
+    private double[] withNonFinite(int n, double scale) {
+        double[] x = random(n, scale);
+        for (int i = 0; i < n; i++) {
+            if (i % 7 == 3) {
+                x[i] = Double.NaN;
+            } else if (i % 11 == 5) {
+                x[i] = Double.POSITIVE_INFINITY;
+            } else if (i % 13 == 6) {
+                x[i] = Double.NEGATIVE_INFINITY;
+            }
+        }
+        x[n - 1] = Double.NaN;
+        return x;
+    }
+
     private void ops() {
         int[][] mn = {{33, 17}, {97, 130}, {5, 3}};
         int variant = 0;
@@ -143,6 +159,51 @@ public final class ConsistencyCheck {
                 try (DeviceBuffer xb = put(x); DeviceBuffer dyb = put(dy); DeviceBuffer dz = poisoned(x.length)) {
                     dev.activationBackward(act, xb, dyb, dz);
                     return Tolerance.elementwise(ReferenceOps.activationBackward(act, x, dy), get(dz, x.length), x.length);
+                }
+            });
+        }
+        // NaN and infinities must come out as PyTorch gives them (see Activation), never be hidden
+        for (Activation act : Activation.values()) {
+            record(act.cliName() + " forward+backward, NaN/inf", "1237", () -> {
+                double[] x = withNonFinite(1237, 6);
+                double[] dy = random(1237, 2);
+                for (int i = 0; i < dy.length; i += 5) {
+                    dy[i] = i % 3 == 0 ? Double.POSITIVE_INFINITY : Double.NaN;
+                }
+                try (DeviceBuffer xb = put(x); DeviceBuffer dyb = put(dy); DeviceBuffer y = poisoned(x.length);
+                     DeviceBuffer dz = poisoned(x.length)) {
+                    dev.activationForward(act, xb, y);
+                    dev.activationBackward(act, xb, dyb, dz);
+                    Tolerance.Worst w = Tolerance.elementwiseNonFinite(ReferenceOps.activation(act, x), get(y, x.length), x.length);
+                    return !w.pass() ? w
+                            : Tolerance.elementwiseNonFinite(ReferenceOps.activationBackward(act, x, dy), get(dz, x.length), x.length);
+                }
+            });
+        }
+        for (int c : new int[] {10, 23}) {
+            record("softmax cross-entropy, NaN/inf", "37x" + c, () -> {
+                int r = 37;
+                double[] x = withNonFinite(r * c, 5);
+                int[] labels = new int[r];
+                for (int i = 0; i < r; i++) {
+                    labels[i] = rng.nextInt(c);
+                }
+                try (DeviceBuffer xb = put(x); DeviceBuffer lb = dev.allocInt(r); DeviceBuffer loss = poisoned(r);
+                     DeviceBuffer dx = poisoned(r * c); DeviceBuffer am = dev.allocInt(r)) {
+                    dev.upload(labels, lb);
+                    dev.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx);
+                    dev.argmax(r, c, xb, am);
+                    int[] got = new int[r];
+                    dev.download(am, got);
+                    int[] want = ReferenceOps.argmax(r, c, x);
+                    for (int i = 0; i < r; i++) {
+                        if (got[i] != want[i]) {
+                            return new Tolerance.Worst(i, got[i], want[i], Double.NaN, 0); // argmax: NaN is the largest
+                        }
+                    }
+                    ReferenceOps.LossResult ref = ReferenceOps.softmaxCrossEntropy(r, c, x, labels, 1.0 / r);
+                    Tolerance.Worst w = Tolerance.elementwiseNonFinite(ref.rowLoss(), get(loss, r), r);
+                    return !w.pass() ? w : Tolerance.elementwiseNonFinite(ref.grad(), get(dx, r * c), r * c);
                 }
             });
         }

@@ -42,6 +42,31 @@ final class DataSource {
     private DataSource() {
     }
 
+    /** The CSV file {@code data} names ({@code csv:PATH}, or a path ending in .csv / .csv.gz), or null for the built-in datasets. */
+    static Path csvFile(String data) {
+        String d = data.trim();
+        if (d.startsWith("csv:")) {
+            return Path.of(d.substring(4));
+        }
+        return d.endsWith(".csv") || d.endsWith(".csv.gz") ? Path.of(d) : null;
+    }
+
+    /** SHA-256 (lower-case hex) of a file's bytes. */
+    static String sha256(Path file) {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int r; (r = in.read(buf)) > 0; ) {
+                md.update(buf, 0, r);
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static Loaded load(String data, Path dataDir, String labelColumn, Boolean header, double testFraction, long seed) {
         return load(data, dataDir, labelColumn, header, testFraction, seed, 2);
     }

@@ -8,7 +8,9 @@ import dev.salvo.io.ModelFile;
 import dev.salvo.nn.Model;
 import dev.salvo.train.Evaluator;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -18,7 +20,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code salvo eval}: loss, accuracy, per-class precision and recall, and the confusion matrix of a saved model. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Evaluate a saved model on the test split of a dataset (or a whole CSV file).",
+        description = "Evaluate a saved model on the test split of its dataset (or every row of a CSV file).",
         exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE})
 final class EvalCommand implements Callable<Integer> {
@@ -29,16 +31,17 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model file written by salvo train (safetensors).")
     Path modelFile;
 
-    @Option(names = "--data", description = "digits, fashion-mnist, mnist or csv:PATH (default: the dataset the model was trained on).")
+    @Option(names = "--data", description = {"digits, fashion-mnist, mnist or csv:PATH (every row of the file).",
+            "Default: the test split of the dataset the model was trained on (for a CSV: the rows held out in training)."})
     String data;
 
     @Option(names = "--data-dir", description = "Directory of the IDX files of fashion-mnist/mnist.")
     Path dataDir;
 
-    @Option(names = "--label-column", description = "CSV: the label column, by header name or 0-based index (default: the last).")
+    @Option(names = "--label-column", description = "CSV: the label column, by header name or 0-based index (default: the model's, else the last).")
     String labelColumn;
 
-    @Option(names = "--header", negatable = true, description = "CSV: the first row is (or is not) a header (default: detected).")
+    @Option(names = "--header", negatable = true, description = "CSV: the first row is (or is not) a header (default: the model's, else detected).")
     Boolean header;
 
     @Option(names = "--device", description = "auto, cpu, opencl[:N], cuda[:N], reference.")
@@ -47,6 +50,18 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = {"-b", "--batch-size"}, defaultValue = "256", description = "Rows per evaluation batch. Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
+    /** Model metadata written by {@code salvo train} for a CSV dataset: what eval needs to score the same test split. */
+    static final String DATA_PATH = "data_path";
+    static final String DATA_SHA256 = "data_sha256";
+    static final String TEST_FRACTION = "test_fraction";
+    static final String SPLIT_SEED = "split_seed";
+    static final String LABEL_COLUMN = "label_column";
+    static final String HEADER = "header";
+
+    /** The rows to score, a line saying which they are, and a warning (or null). */
+    record Scored(Dataset data, String origin, String warning) {
+    }
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -54,14 +69,20 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         }
         ModelFile.Loaded m = loadModel(modelFile);
-        String name = data != null ? data : m.metadata().getOrDefault("dataset", "");
-        Dataset test = evaluationData(name, dataDir, labelColumn, header, m);
+        Scored scored = evaluationData(data, dataDir, labelColumn, header, m, modelFile);
+        if (scored.warning() != null) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("salvo eval: warning: " + scored.warning());
+            err.flush();
+        }
+        Dataset test = scored.data();
         Devices.Selection sel = Devices.open(device);
         int capacity = Math.max(1, Math.min(batchSize, test.rows())); // buffers for the rows there are, not for -b
         try (Device dev = sel.device(); Model model = new Model(dev, m.spec(), m.parameters(), capacity)) {
             Evaluator.Report r = Evaluator.run(model, test);
             out.printf(Locale.ROOT, "model %s (%s) on %s, %d rows, device %s%n", modelFile, m.spec().describe(), test.name(),
                     r.rows(), dev.info().id());
+            out.println("data: " + scored.origin());
             out.printf(Locale.ROOT, "loss %.4f  accuracy %s%n", r.loss(), Format.percent(r.accuracy()));
             int c = r.confusion().length;
             out.println("class  precision  recall   support");
@@ -98,27 +119,86 @@ final class EvalCommand implements Callable<Integer> {
         return ModelFile.load(file);
     }
 
-    /** The test split of {@code name} (the whole file for a CSV), prepared with the model's input transform. */
-    static Dataset evaluationData(String name, Path dataDir, String labelColumn, Boolean header, ModelFile.Loaded m) {
+    /**
+     * The rows to score, prepared with the model's input transform. Without {@code --data}: the
+     * test split of the dataset the model was trained on; for a CSV, the split the training held
+     * out (the same file, checked by its SHA-256, test fraction, seed, label column and header,
+     * all stored in the model). With {@code --data csv:PATH}: every row of that file, with a warning
+     * when it is the file the model was trained on.
+     */
+    static Scored evaluationData(String data, Path dataDir, String labelColumn, Boolean header, ModelFile.Loaded m, Path modelFile) {
+        Map<String, String> meta = m.metadata();
+        String label = labelColumn != null ? labelColumn : meta.get(LABEL_COLUMN);
+        Boolean head = header != null ? header : meta.containsKey(HEADER) ? Boolean.valueOf(meta.get(HEADER)) : null;
+        String trainedOn = meta.get(DATA_PATH);
+        if (data == null && trainedOn != null) {
+            Path csv = Path.of(trainedOn);
+            if (!Files.isRegularFile(csv)) {
+                throw new IllegalArgumentException("--data: the model was trained on " + csv + ", which is not there any more (moved or "
+                        + "deleted); name the data with --data csv:PATH (that scores every row of it)");
+            }
+            String sha = meta.get(DATA_SHA256);
+            if (sha != null && !sha.equalsIgnoreCase(DataSource.sha256(csv))) {
+                throw new IllegalArgumentException("--data: " + csv + " changed since the model was trained on it (its SHA-256 differs), "
+                        + "so its test split is no longer the rows held out in training; --data csv:" + csv + " scores every row of it");
+            }
+            double fraction = number(modelFile, TEST_FRACTION, meta);
+            long seed = (long) number(modelFile, SPLIT_SEED, meta);
+            DataSource.Loaded src = DataSource.load("csv:" + csv, null, label, head, fraction, seed);
+            return new Scored(m.transform().apply(src.test()), String.format(Locale.ROOT,
+                    "the test split of %s held out in training (stratified, test fraction %s, seed %d)", csv, fraction, seed), null);
+        }
+        String name = data != null ? data : meta.getOrDefault("dataset", "");
         if (name.isEmpty()) {
             throw new IllegalArgumentException("--data: the model does not say which dataset it was trained on; name one ("
                     + DataSource.EXPECTED + ")");
         }
-        Dataset d;
         if (name.equals("digits") || name.equals("fashion-mnist") || name.equals("mnist")) {
-            d = DataSource.load(name, dataDir, null, null, 0.2, 1).test();
-        } else {
-            String path = name.startsWith("csv:") ? name.substring(4) : name;
-            if (!java.nio.file.Files.exists(Path.of(path))) {
-                throw new IllegalArgumentException("--data: no such file " + path + " (expected " + DataSource.EXPECTED + ")");
-            }
-            InputFiles.requireFile("--data", Path.of(path));
-            try {
-                d = dev.salvo.data.Csv.read(Path.of(path), new dev.salvo.data.Csv.Options(header, labelColumn, ','));
-            } catch (OutOfMemoryError e) {
-                throw DataSource.heapTooSmall("csv:" + path, null, 2);
-            }
+            DataSource.Loaded src = DataSource.load(name, dataDir, null, null, 0.2, 1);
+            return new Scored(m.transform().apply(src.test()), "the test split of " + name + " (" + src.origin() + ")", null);
         }
-        return m.transform().apply(d);
+        if (data == null) { // a CSV model from before data_path was recorded
+            throw new IllegalArgumentException("--data: the model was trained on a CSV file (" + name + ") but does not record where "
+                    + "it is (written by an older salvo train); name it with --data csv:PATH");
+        }
+        String path = name.startsWith("csv:") ? name.substring(4) : name;
+        Path csv = Path.of(path);
+        if (!Files.exists(csv)) {
+            throw new IllegalArgumentException("--data: no such file " + path + " (expected " + DataSource.EXPECTED + ")");
+        }
+        InputFiles.requireFile("--data", csv);
+        Dataset d;
+        try {
+            d = dev.salvo.data.Csv.read(csv, new dev.salvo.data.Csv.Options(head, label, ','));
+        } catch (OutOfMemoryError e) {
+            throw DataSource.heapTooSmall("csv:" + path, null, 2);
+        }
+        String warning = null;
+        if (trainedOn != null && sameFile(csv, Path.of(trainedOn), meta.get(DATA_SHA256))) {
+            warning = csv + " is the file this model was trained on: scoring all " + d.rows() + " rows, including those it trained "
+                    + "on (without --data, eval scores only the test split held out in training)";
+        }
+        return new Scored(m.transform().apply(d), "every row of " + csv, warning);
+    }
+
+    /** The same file, or a copy of it (the same SHA-256). */
+    private static boolean sameFile(Path a, Path b, String sha256OfB) {
+        try {
+            if (Files.exists(b) && Files.isSameFile(a, b)) {
+                return true;
+            }
+        } catch (java.io.IOException e) {
+            // compare contents below
+        }
+        return sha256OfB != null && sha256OfB.equalsIgnoreCase(DataSource.sha256(a));
+    }
+
+    private static double number(Path modelFile, String key, Map<String, String> meta) {
+        try {
+            return Double.parseDouble(meta.get(key));
+        } catch (NullPointerException | NumberFormatException e) {
+            throw new dev.salvo.io.SafeTensorsException(modelFile, "__metadata__." + key, "expected a number (the model records "
+                    + DATA_PATH + " and so must record how it was split), got " + meta.get(key));
+        }
     }
 }

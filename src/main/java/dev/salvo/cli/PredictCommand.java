@@ -97,6 +97,7 @@ final class PredictCommand implements Callable<Integer> {
         }
         boolean softmaxLayer = m.spec().layers().get(m.spec().layers().size() - 1) instanceof dev.salvo.nn.LayerSpec.Softmax;
         float[] prob = new float[rows.rows() * c];
+        float[] outputs = new float[rows.rows() * c]; // the network's outputs, which rank the classes
         int batch = Math.max(1, Math.min(batchSize, rows.rows())); // buffers for the rows there are, not for -b
         try (Device dev = Devices.open(device).device(); Model model = new Model(dev, m.spec(), m.parameters(), batch)) {
             int f = rows.width();
@@ -110,10 +111,11 @@ final class PredictCommand implements Callable<Integer> {
                 dev.download(model.output().slice(0, (long) n * c), logits);
                 for (int r = 0; r < n; r++) {
                     probabilities(logits, r * c, c, prob, (from + r) * c, softmaxLayer);
+                    System.arraycopy(logits, r * c, outputs, (from + r) * c, c);
                 }
             }
         }
-        byte[] text = render(prob, rows.rows(), c, names);
+        byte[] text = render(prob, outputs, rows.rows(), c, names);
         if (output == null) {
             PrintWriter out = spec.commandLine().getOut();
             out.print(new String(text, StandardCharsets.UTF_8));
@@ -164,7 +166,12 @@ final class PredictCommand implements Callable<Integer> {
         }
     }
 
-    /** The classes of row {@code r} from the most to the least likely (ties: the lower class first). */
+    /**
+     * The classes of row {@code r} from the largest output to the smallest (ties: the lower class
+     * first). Outputs, not probabilities, decide, as the device's argmax does: a NaN output ranks
+     * above every number (the first NaN first, as {@code torch.argmax}), while its row's
+     * probabilities are all NaN.
+     */
     static Integer[] ranked(float[] p, int r, int c) {
         Integer[] order = new Integer[c];
         for (int k = 0; k < c; k++) {
@@ -177,14 +184,14 @@ final class PredictCommand implements Callable<Integer> {
         return order;
     }
 
-    private byte[] render(float[] prob, int rows, int c, List<String> names) {
+    private byte[] render(float[] prob, float[] outputs, int rows, int c, List<String> names) {
         boolean named = !names.isEmpty();
         int k = top != null ? top : 1;
         if (format.equals("json")) {
             ObjectMapper json = new ObjectMapper();
             ArrayNode arr = json.createArrayNode();
             for (int i = 0; i < rows; i++) {
-                Integer[] order = ranked(prob, i, c);
+                Integer[] order = ranked(outputs, i, c);
                 ObjectNode row = arr.addObject().put("row", i);
                 entry(row, order[0], prob[i * c + order[0]], names);
                 if (top != null) {
@@ -215,7 +222,7 @@ final class PredictCommand implements Callable<Integer> {
         }
         sb.append('\n');
         for (int i = 0; i < rows; i++) {
-            Integer[] order = ranked(prob, i, c);
+            Integer[] order = ranked(outputs, i, c);
             for (int j = 0; j < k; j++) {
                 int cls = order[j];
                 sb.append(i).append(',');

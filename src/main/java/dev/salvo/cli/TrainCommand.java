@@ -250,6 +250,8 @@ final class TrainCommand implements Callable<Integer> {
         Dataset train = prepared.train();
         Dataset val = prepared.val();
         Dataset test = prepared.test();
+        Path csv = DataSource.csvFile(data);
+        String csvSha256 = csv == null ? null : DataSource.sha256(csv);
         checkData(train);
         // buffers hold the largest batch a split uses, not -b itself: -b above the rows is one batch of every row
         int capacity = Math.max(1, Math.min(batchSize, Math.max(train.rows(), Math.max(val.rows(), test.rows()))));
@@ -322,7 +324,7 @@ final class TrainCommand implements Callable<Integer> {
                 bar.clear();
                 throw e;
             }
-            Map<String, String> facts = facts(source, net, dev, h, opt, model);
+            Map<String, String> facts = facts(source, csv, csvSha256, net, dev, h, opt, model);
             Map<String, Object> summary = summary(source, net, model, opt, sched, dev, h, run);
             Path modelFile = run.dir().resolve(RunFolder.MODEL);
             if (h.interrupted()) {
@@ -603,9 +605,22 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private Map<String, String> facts(DataSource.Loaded source, NetworkSpec net, Device dev, History h, Optimizer opt, Model model) {
+    private Map<String, String> facts(DataSource.Loaded source, Path csv, String csvSha256, NetworkSpec net, Device dev, History h,
+                                      Optimizer opt, Model model) {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("dataset", source.name());
+        if (csv != null) { // what salvo eval needs to score the same test split again (EvalCommand)
+            facts.put(EvalCommand.DATA_PATH, csv.toAbsolutePath().normalize().toString());
+            facts.put(EvalCommand.DATA_SHA256, csvSha256);
+            facts.put(EvalCommand.TEST_FRACTION, Double.toString(testFraction));
+            facts.put(EvalCommand.SPLIT_SEED, Long.toString(seed));
+            if (labelColumn != null) {
+                facts.put(EvalCommand.LABEL_COLUMN, labelColumn);
+            }
+            if (header != null) {
+                facts.put(EvalCommand.HEADER, header.toString());
+            }
+        }
         facts.put("classes", Integer.toString(net.outputs()));
         facts.putAll(ClassNames.facts(source.name()));
         facts.put("normalize", normalize);

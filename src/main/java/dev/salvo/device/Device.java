@@ -60,10 +60,10 @@ public interface Device extends AutoCloseable {
     /** {@code x (N) <- alpha * x}, in place. */
     void scale(DeviceBuffer x, double alpha);
 
-    /** {@code y (N) <- act(x)}, N = {@code x.length()}; y may be x. */
+    /** {@code y (N) <- act(x)}, N = {@code x.length()}; y may be x. NaN in gives NaN out (see {@link Activation}). */
     void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y);
 
-    /** {@code dz (N) <- dy * act'(z)} with z the pre-activation; dz may be dy. */
+    /** {@code dz (N) <- dy * act'(z)} with z the pre-activation ({@link Activation#backward}: a select for ReLU); dz may be dy. */
     void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz);
 
     // ---- matrix -------------------------------------------------------------------------
@@ -105,7 +105,7 @@ public interface Device extends AutoCloseable {
     void meanSquaredError(int rows, int cols, DeviceBuffer pred, DeviceBuffer target,
                           double gradScale, DeviceBuffer rowLoss, DeviceBuffer dpred);
 
-    /** {@code out (R) int <- index of the first maximum of each row of x (R,C)}. */
+    /** {@code out (R) int <- index of the first maximum of each row of x (R,C)}; NaN is the largest value (torch.argmax). */
     void argmax(int rows, int cols, DeviceBuffer x, DeviceBuffer out);
 
     /** {@code dst (R,C) <- src[index[r]]} rows of {@code src (S,C)}; float or int buffers (same type). */

@@ -72,6 +72,24 @@ public final class Tolerance {
     }
 
     /**
+     * For outputs that may be non-finite: where {@code ref} is NaN, {@code got} must be NaN; where
+     * it is infinite, the same infinity; elsewhere finite and within {@code ATOL + RTOL |ref|}. A
+     * mismatch in kind is reported with an error of NaN (never a pass).
+     */
+    public static Worst elementwiseNonFinite(double[] ref, float[] got, int n) {
+        Worst w = Worst.NONE;
+        for (int i = 0; i < n; i++) {
+            double r = ref[i];
+            float g = got[i];
+            double bound = Double.isFinite(r) ? ATOL + RTOL * Math.abs(r) : 0;
+            boolean sameKind = Double.isNaN(r) ? Float.isNaN(g) : Double.isInfinite(r) ? g == r : Float.isFinite(g);
+            double err = !sameKind ? Double.NaN : Double.isFinite(r) ? Math.abs(g - r) : 0;
+            w = w.worse(new Worst(i, g, r, err, bound));
+        }
+        return w;
+    }
+
+    /**
      * A matmul {@code got (M,N)} against {@code ref}, per element and normwise. A bias counts as
      * one more term of the sum.
      */

@@ -28,11 +28,27 @@ import java.util.Map;
  * {@code x' = (x - shift) * scale} fitted on the training split. {@code <i>} is the layer's index
  * in the architecture. {@code __metadata__} holds {@code format} ({@code salvo.mlp.v1}),
  * {@code architecture} (JSON: inputs, layers with type/units/activation, loss, init),
- * {@code weight_layout}, and training facts (dataset, classes, device, epochs, accuracy, seed, ...).
+ * {@code weight_layout}, {@link #CHECKSUM} and training facts (dataset, classes, device, epochs,
+ * accuracy, seed, ...).
+ *
+ * <p>What {@link #load} needs, for files written elsewhere (PyTorch): {@code format} and
+ * {@code architecture} in the metadata ({@code loss} defaults to cross-entropy and {@code init} to
+ * auto), one weight and one bias per dense layer, and either both input tensors or neither (then
+ * the transform is the identity). Other tensors and metadata are ignored. {@link #CHECKSUM} is
+ * optional; when present it must match. Every parameter and input-transform value must be finite.
+ * Every failure is a one-line {@link SafeTensorsException} naming the file and the field or tensor.
  */
 public final class ModelFile {
 
     public static final String FORMAT = "salvo.mlp.v1";
+
+    /**
+     * Metadata key of the SHA-256 (lower-case hex) of the data section: every byte after the
+     * header, that is the tensors' values. Written by {@link #save}; checked by {@link #load} when
+     * present (files written by other tools have none and load without the check).
+     */
+    public static final String CHECKSUM = "salvo.sha256";
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private ModelFile() {
@@ -42,7 +58,7 @@ public final class ModelFile {
     public record Loaded(NetworkSpec spec, float[] parameters, InputTransform transform, Map<String, String> metadata) {
     }
 
-    /** Writes the model atomically; {@code facts} are added to the metadata. */
+    /** Writes the model atomically; {@code facts} are added to the metadata, then the checksum of the tensor data. */
     public static void save(Path file, NetworkSpec spec, float[] flat, InputTransform transform, Map<String, String> facts) {
         ParamLayout layout = ParamLayout.of(spec);
         List<SafeTensors.Tensor> tensors = new ArrayList<>();
@@ -57,6 +73,7 @@ public final class ModelFile {
         meta.put("weight_layout", "layers.<i>.weight is (out, in) row-major and layers.<i>.bias is (out): y = x W^T + b, "
                 + "as torch.nn.Linear; inputs are first mapped by x' = (x - input.shift) * input.scale");
         meta.putAll(facts);
+        meta.put(CHECKSUM, SafeTensors.dataSha256(tensors));
         SafeTensors.write(file, meta, tensors);
     }
 
@@ -80,65 +97,167 @@ public final class ModelFile {
     }
 
     /**
-     * Reads a model file.
+     * Reads and validates a model file (see the class comment). {@code salvo eval} and
+     * {@code salvo predict} load through here.
      *
-     * @throws SafeTensorsException for a malformed file, or when tensors do not match the architecture
+     * @throws SafeTensorsException for a malformed or damaged file, a checksum that does not
+     *     match, tensors that do not match the architecture, or a non-finite value
      */
     public static Loaded load(Path file) {
         SafeTensors.Contents c = SafeTensors.read(file);
         Map<String, String> meta = c.metadata();
+        verifyChecksum(file, meta.get(CHECKSUM), c.dataSha256());
         if (!FORMAT.equals(meta.get("format"))) {
-            throw new SafeTensorsException(file, "__metadata__", "format is " + meta.get("format") + ", expected " + FORMAT
-                    + " (a model written by salvo train --save)");
+            throw new SafeTensorsException(file, "__metadata__.format", (meta.containsKey("format")
+                    ? "is \"" + abbreviate(meta.get("format")) + "\"" : "missing") + ", expected " + FORMAT
+                    + " (a model written by salvo train, or by hand as the README's Model files section shows)");
         }
-        NetworkSpec spec;
-        try {
-            spec = parseArchitecture(meta.get("architecture"));
-        } catch (JsonProcessingException | RuntimeException e) {
-            throw new SafeTensorsException(file, "__metadata__.architecture", "unreadable architecture: " + e.getMessage());
-        }
+        NetworkSpec spec = parseArchitecture(file, meta.get("architecture"));
         ParamLayout layout = ParamLayout.of(spec);
         float[] flat = new float[layout.size()];
         for (ParamLayout.Tensor t : layout.tensors()) {
-            SafeTensors.Tensor got = c.get(t.name());
+            SafeTensors.Tensor got = c.find(t.name());
             if (got == null) {
-                throw new SafeTensorsException(file, "tensor " + t.name(), "missing (the architecture needs it)");
+                throw new SafeTensorsException(file, "tensor " + t.name(), "missing (the architecture needs it, of shape "
+                        + Arrays.toString(t.shape()) + ")");
             }
             if (!Arrays.equals(got.shape(), t.shape())) {
                 throw new SafeTensorsException(file, "tensor " + t.name(), "shape " + Arrays.toString(got.shape())
                         + " does not match the architecture's " + Arrays.toString(t.shape()));
             }
+            requireFinite(file, got, "a model's parameters must be finite");
             System.arraycopy(got.data(), 0, flat, t.offset(), t.length());
         }
-        SafeTensors.Tensor shift = c.get("input.shift");
-        SafeTensors.Tensor scale = c.get("input.scale");
+        SafeTensors.Tensor shift = c.find("input.shift");
+        SafeTensors.Tensor scale = c.find("input.scale");
         InputTransform transform = InputTransform.identity(spec.inputs());
-        if (shift != null || scale != null) {
+        if (shift == null ^ scale == null) {
+            String missing = shift == null ? "input.shift" : "input.scale";
+            throw new SafeTensorsException(file, "tensor " + missing, "missing: input.shift and input.scale must both be present ("
+                    + spec.inputs() + " values each) or both absent (no input transform)");
+        }
+        if (shift != null) {
             for (SafeTensors.Tensor t : new SafeTensors.Tensor[] {shift, scale}) {
-                if (t == null || t.data().length != spec.inputs()) {
-                    throw new SafeTensorsException(file, "tensor input.shift/input.scale", "both must be present with "
-                            + spec.inputs() + " values");
+                if (!Arrays.equals(t.shape(), new int[] {spec.inputs()})) {
+                    throw new SafeTensorsException(file, "tensor " + t.name(), "shape " + Arrays.toString(t.shape())
+                            + ", expected [" + spec.inputs() + "] (one value per input)");
                 }
+                requireFinite(file, t, "the input transform must be finite");
             }
             transform = new InputTransform(shift.data(), scale.data());
         }
         return new Loaded(spec, flat, transform, meta);
     }
 
-    static NetworkSpec parseArchitecture(String json) throws JsonProcessingException {
-        if (json == null) {
-            throw new IllegalArgumentException("no architecture in the metadata");
+    private static void verifyChecksum(Path file, String stored, String actual) {
+        if (stored == null) {
+            return; // written by another tool: allowed, see CHECKSUM
         }
-        JsonNode root = JSON.readTree(json);
-        NetworkSpec.Builder b = NetworkSpec.input(root.get("inputs").asInt())
-                .loss(Loss.parse(root.get("loss").asText())).init(Init.parse(root.get("init").asText()));
-        for (JsonNode n : root.get("layers")) {
-            switch (n.get("type").asText()) {
-                case "dense" -> b.dense(n.get("units").asInt(), Activation.parse(n.get("activation").asText()));
-                case "softmax" -> b.softmax();
-                default -> throw new IllegalArgumentException("unknown layer type " + n.get("type"));
+        String where = "__metadata__." + CHECKSUM;
+        if (!stored.matches("[0-9a-fA-F]{64}")) {
+            throw new SafeTensorsException(file, where, "expected 64 hex digits (a SHA-256), got \"" + abbreviate(stored) + "\"");
+        }
+        if (!stored.equalsIgnoreCase(actual)) {
+            throw new SafeTensorsException(file, where, "the tensor data does not match its checksum (the file says "
+                    + stored.substring(0, 16) + "..., the data hashes to " + actual.substring(0, 16)
+                    + "...): the file was damaged or changed after it was written (a tool that rewrites the tensors must drop "
+                    + CHECKSUM + ")");
+        }
+    }
+
+    /** Throws naming the tensor and the index (row and column for a matrix) of its first non-finite value. */
+    private static void requireFinite(Path file, SafeTensors.Tensor t, String why) {
+        float[] d = t.data();
+        for (int i = 0; i < d.length; i++) {
+            if (!Float.isFinite(d[i])) {
+                int[] shape = t.shape();
+                int[] at = new int[shape.length];
+                for (int k = shape.length - 1, rest = i; k >= 0; k--) {
+                    at[k] = rest % shape[k];
+                    rest /= shape[k];
+                }
+                throw new SafeTensorsException(file, "tensor " + t.name(), "element " + Arrays.toString(at) + " is " + d[i]
+                        + " (flat index " + i + "): " + why);
             }
         }
-        return b.build();
+    }
+
+    /** The architecture JSON of the metadata; every problem names its field, e.g. {@code __metadata__.architecture.layers[1].units}. */
+    static NetworkSpec parseArchitecture(Path file, String json) {
+        String at = "__metadata__.architecture";
+        if (json == null) {
+            throw new SafeTensorsException(file, at, "missing (the network's layers, as JSON: see the README's Model files section)");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new SafeTensorsException(file, at, "not valid JSON: " + abbreviate(e.getOriginalMessage()));
+        }
+        if (root == null || !root.isObject()) {
+            throw new SafeTensorsException(file, at, "expected a JSON object with inputs and layers, got " + abbreviate(String.valueOf(root)));
+        }
+        NetworkSpec.Builder b = NetworkSpec.input(positiveInt(file, at + ".inputs", root.get("inputs")));
+        JsonNode loss = root.get("loss");
+        if (loss != null) {
+            b.loss(parse(file, at + ".loss", loss, "cross-entropy or mse", Loss::parse));
+        }
+        JsonNode init = root.get("init");
+        if (init != null) {
+            b.init(parse(file, at + ".init", init, "he, xavier or auto", Init::parse));
+        }
+        JsonNode layers = root.get("layers");
+        if (layers == null || !layers.isArray() || layers.isEmpty()) {
+            throw new SafeTensorsException(file, at + ".layers", "expected a non-empty array of layers, got " + describe(layers));
+        }
+        for (int i = 0; i < layers.size(); i++) {
+            String li = at + ".layers[" + i + "]";
+            JsonNode n = layers.get(i);
+            if (!n.isObject()) {
+                throw new SafeTensorsException(file, li, "expected an object with type (dense or softmax), got " + describe(n));
+            }
+            JsonNode type = n.get("type");
+            String t = type != null && type.isTextual() ? type.textValue() : null;
+            if ("dense".equals(t)) {
+                b.dense(positiveInt(file, li + ".units", n.get("units")),
+                        parse(file, li + ".activation", n.get("activation"), "one of identity, relu, leaky-relu, sigmoid, tanh, gelu",
+                                Activation::parse));
+            } else if ("softmax".equals(t)) {
+                b.softmax();
+            } else {
+                throw new SafeTensorsException(file, li + ".type", "expected dense or softmax, got " + describe(type));
+            }
+        }
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new SafeTensorsException(file, at + ".layers", e.getMessage());
+        }
+    }
+
+    private static int positiveInt(Path file, String where, JsonNode v) {
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1) {
+            throw new SafeTensorsException(file, where, "expected a positive integer, got " + describe(v));
+        }
+        return v.intValue();
+    }
+
+    private static <T> T parse(Path file, String where, JsonNode v, String expected, java.util.function.Function<String, T> parser) {
+        if (v == null || !v.isTextual()) {
+            throw new SafeTensorsException(file, where, "expected " + expected + " (a string), got " + describe(v));
+        }
+        try {
+            return parser.apply(v.textValue());
+        } catch (IllegalArgumentException e) {
+            throw new SafeTensorsException(file, where, e.getMessage());
+        }
+    }
+
+    private static String describe(JsonNode v) {
+        return v == null ? "nothing (the field is missing)" : abbreviate(v.toString());
+    }
+
+    private static String abbreviate(String s) {
+        return s == null ? "" : s.length() <= 80 ? s : s.substring(0, 77) + "...";
     }
 }

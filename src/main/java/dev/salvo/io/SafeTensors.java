@@ -25,11 +25,14 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -140,21 +143,83 @@ public final class SafeTensors {
         }
     }
 
-    /** What a file holds: its {@code __metadata__} (empty when absent) and its tensors in file order. */
-    public record Contents(Map<String, String> metadata, List<Tensor> tensors) {
+    /**
+     * What a file holds: its {@code __metadata__} (empty when absent), its tensors in file order,
+     * and the SHA-256 of its data section (every byte after the header, lower-case hex; null
+     * when the contents were not read from a file). {@code equals} and {@code hashCode} compare
+     * the metadata and tensors only: the digest describes the bytes they were read from (an F64
+     * file and its F32 rewrite hold equal contents).
+     */
+    public record Contents(Map<String, String> metadata, List<Tensor> tensors, String dataSha256) {
         public Contents {
             metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
             tensors = List.copyOf(tensors);
         }
 
-        /** The tensor with this name; {@link IllegalArgumentException} when there is none. */
+        public Contents(Map<String, String> metadata, List<Tensor> tensors) {
+            this(metadata, tensors, null);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Contents c && metadata.equals(c.metadata) && tensors.equals(c.tensors);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(metadata, tensors);
+        }
+
+        /** The tensor with this name; {@link IllegalArgumentException} when there is none (see {@link #find}). */
         public Tensor get(String name) {
+            Tensor t = find(name);
+            if (t == null) {
+                throw new IllegalArgumentException("no tensor " + name);
+            }
+            return t;
+        }
+
+        /** The tensor with this name, or null when there is none. */
+        public Tensor find(String name) {
             for (Tensor t : tensors) {
                 if (t.name().equals(name)) {
                     return t;
                 }
             }
-            throw new IllegalArgumentException("no tensor " + name);
+            return null;
+        }
+    }
+
+    /**
+     * The SHA-256 (lower-case hex) of the data section {@link #write} makes of these tensors: their
+     * float32 values, little-endian, in this order. {@link Contents#dataSha256()} of the file read
+     * back is the same string.
+     */
+    public static String dataSha256(List<Tensor> tensors) {
+        MessageDigest md = sha256();
+        try {
+            writeData(new OutputStream() {
+                @Override
+                public void write(int b) {
+                    md.update((byte) b);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) {
+                    md.update(b, off, len);
+                }
+            }, tensors);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this Java runtime", e);
         }
     }
 
@@ -333,6 +398,8 @@ public final class SafeTensors {
                     + " bytes after the last tensor's data belong to no tensor (data section is " + dataLen + " bytes)");
         }
 
+        // the entries, in offset order, cover the data section exactly: digest it as it is read
+        MessageDigest md = sha256();
         List<Tensor> tensors = new ArrayList<>(entries.size());
         ByteBuffer buf = null;
         for (Entry e : entries) {
@@ -347,6 +414,7 @@ public final class SafeTensors {
                 buf.clear().limit(k * e.elemSize());
                 readFully(file, ch, buf, pos);
                 buf.flip();
+                md.update(buf.array(), 0, buf.limit());
                 if (e.elemSize() == 4) {
                     buf.asFloatBuffer().get(data, done, k);
                 } else {
@@ -359,7 +427,7 @@ public final class SafeTensors {
             }
             tensors.add(new Tensor(e.name(), e.shape(), data));
         }
-        return new Contents(metadata, tensors);
+        return new Contents(metadata, tensors, HexFormat.of().formatHex(md.digest()));
     }
 
     private static void readFully(Path file, FileChannel ch, ByteBuffer buf, long pos) throws IOException {

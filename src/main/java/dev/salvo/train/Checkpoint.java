@@ -1,6 +1,9 @@
 package dev.salvo.train;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.salvo.io.AtomicFile;
 import dev.salvo.io.InputFiles;
@@ -13,9 +16,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -32,12 +40,21 @@ import java.util.Map;
  * <p>File format ({@code checkpoint.bin}): the 8 ASCII bytes {@code SALVOCK1}; a big-endian int
  * {@code n} and {@code n} bytes of UTF-8 JSON (every scalar, the order and the history); then
  * float arrays, each a big-endian int count followed by that many little-endian float32 values:
- * parameters, each optimizer state buffer, and the best parameters when early stopping is on.
- * Saved with {@link AtomicFile}: a process killed during a save leaves the previous checkpoint.
+ * parameters, each optimizer state buffer, and the best parameters when early stopping is on;
+ * then the checksum: the 8 ASCII bytes {@code SALVOSUM} and the 32-byte SHA-256 of every byte
+ * before them. Saved with {@link AtomicFile}: a process killed during a save leaves the previous
+ * checkpoint.
+ *
+ * <p>{@link #load} verifies the checksum before it reads anything else (a file that ends without
+ * it, written before checksums existed, is read unverified), then refuses non-finite parameters,
+ * optimizer state or best parameters. Every error is one line naming the file.
  */
 public final class Checkpoint {
 
     static final byte[] MAGIC = "SALVOCK1".getBytes(StandardCharsets.US_ASCII);
+    /** Opens the trailing checksum: these 8 bytes, then the SHA-256 of everything before them. */
+    static final byte[] SUM_TAG = "SALVOSUM".getBytes(StandardCharsets.US_ASCII);
+    static final int TRAILER = 8 + 32;
     public static final String FILE = "checkpoint.bin";
     private static final ObjectMapper JSON = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -93,7 +110,8 @@ public final class Checkpoint {
                     s.history(), s.epochDevices(), s.info(), s.optimizerState().size(), s.best() != null);
             byte[] json = JSON.writeValueAsBytes(m);
             AtomicFile.write(file, out -> {
-                DataOutputStream d = new DataOutputStream(new BufferedOutputStream(out, 1 << 16));
+                MessageDigest md = sha256();
+                DataOutputStream d = new DataOutputStream(new BufferedOutputStream(new DigestOutputStream(out, md), 1 << 16));
                 d.write(MAGIC);
                 d.writeInt(json.length);
                 d.write(json);
@@ -105,10 +123,83 @@ public final class Checkpoint {
                     writeFloats(d, s.best());
                 }
                 d.flush();
+                out.write(SUM_TAG);
+                out.write(md.digest());
             });
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot save checkpoint " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Test hook: a checkpoint of this JSON and these raw array bytes (count-prefixed arrays, as {@link #save} writes them). */
+    static void writeRaw(Path file, byte[] json, byte[] arrays) throws IOException {
+        AtomicFile.write(file, out -> {
+            DataOutputStream d = new DataOutputStream(out);
+            d.write(MAGIC);
+            d.writeInt(json.length);
+            d.write(json);
+            d.write(arrays);
+            d.flush();
+            MessageDigest md = sha256();
+            md.update(MAGIC);
+            md.update(ByteBuffer.allocate(4).putInt(json.length).array());
+            md.update(json);
+            md.update(arrays);
+            out.write(SUM_TAG);
+            out.write(md.digest());
+        });
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this Java runtime", e);
+        }
+    }
+
+    /**
+     * The length of the checkpoint proper: the file less its checksum trailer, after the checksum
+     * was verified; the whole file when it has no trailer (a checkpoint from before checksums).
+     */
+    private static long verifiedLength(Path f) throws IOException {
+        long size = Files.size(f);
+        if (size < TRAILER) {
+            return size;
+        }
+        byte[] tail = new byte[TRAILER];
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+            ByteBuffer bb = ByteBuffer.wrap(tail);
+            long pos = size - TRAILER;
+            while (bb.hasRemaining()) {
+                int r = ch.read(bb, pos);
+                if (r < 0) {
+                    throw new EOFException();
+                }
+                pos += r;
+            }
+        }
+        if (!Arrays.equals(Arrays.copyOf(tail, 8), SUM_TAG)) {
+            return size;
+        }
+        MessageDigest md = sha256();
+        try (InputStream in = Files.newInputStream(f)) {
+            byte[] buf = new byte[1 << 16];
+            long left = size - TRAILER;
+            while (left > 0) {
+                int r = in.read(buf, 0, (int) Math.min(buf.length, left));
+                if (r < 0) {
+                    throw new EOFException();
+                }
+                md.update(buf, 0, r);
+                left -= r;
+            }
+        }
+        if (!MessageDigest.isEqual(md.digest(), Arrays.copyOfRange(tail, 8, TRAILER))) {
+            throw new IllegalArgumentException(f + ": byte " + (size - 32) + ": the checkpoint does not match its SHA-256: "
+                    + "the file was damaged or changed after it was written");
+        }
+        return size - TRAILER;
     }
 
     private static void writeFloats(DataOutputStream d, float[] a) throws IOException {
@@ -133,8 +224,8 @@ public final class Checkpoint {
             throw new IllegalArgumentException("--resume: no checkpoint at " + f);
         }
         try (InputStream in = InputFiles.open("--resume", f)) {
-            long size = Files.size(f);
-            DataInputStream d = new DataInputStream(new BufferedInputStream(in, 1 << 16));
+            long size = verifiedLength(f);
+            DataInputStream d = new DataInputStream(new BufferedInputStream(limit(in, size), 1 << 16));
             byte[] magic = new byte[MAGIC.length];
             d.readFully(magic);
             if (!Arrays.equals(magic, MAGIC)) {
@@ -146,7 +237,7 @@ public final class Checkpoint {
             }
             byte[] json = new byte[n];
             d.readFully(json);
-            Meta m = JSON.readValue(json, Meta.class);
+            Meta m = meta(f, json);
             long budget = size - 12 - n;
             float[] params = readFloats(d, f, budget);
             budget -= 4 + 4L * params.length;
@@ -160,6 +251,13 @@ public final class Checkpoint {
             if (d.read() != -1) {
                 throw new IllegalArgumentException(f + ": data after the last array");
             }
+            requireFinite(f, "parameters", params);
+            for (int i = 0; i < state.size(); i++) {
+                requireFinite(f, "optimizer state " + i, state.get(i));
+            }
+            if (best != null) {
+                requireFinite(f, "best parameters", best);
+            }
             return new Snapshot(m.network(), m.seed(), m.batchSize(), m.epoch(), m.stepInEpoch(), m.step(), m.samples(),
                     m.lr(), m.lossSum(), m.lossCount(), m.epochSeconds(), m.bestLoss(), m.sinceBest(), m.rngState(), m.order(),
                     m.history(), m.epochDevices(), m.info(), params, state, best);
@@ -168,6 +266,83 @@ public final class Checkpoint {
         } catch (IOException e) {
             throw new IllegalArgumentException(f + ": unreadable checkpoint: " + e.getMessage(), e);
         }
+    }
+
+    /** The JSON part; an error is one line: the file, the field (or byte) and Jackson's message without its source excerpt. */
+    private static Meta meta(Path f, byte[] json) {
+        try {
+            return JSON.readValue(json, Meta.class);
+        } catch (JsonProcessingException e) {
+            StringBuilder field = new StringBuilder();
+            if (e instanceof JsonMappingException jm) {
+                for (JsonMappingException.Reference r : jm.getPath()) {
+                    if (r.getFieldName() != null) {
+                        field.append(field.length() == 0 ? "" : ".").append(r.getFieldName());
+                    } else if (r.getIndex() >= 0) {
+                        field.append('[').append(r.getIndex()).append(']');
+                    }
+                }
+            }
+            JsonLocation loc = e.getLocation();
+            String where = field.length() > 0 ? "JSON field " + field
+                    : "byte " + (12 + (loc == null || loc.getByteOffset() < 0 ? 0 : loc.getByteOffset())) + " (JSON)";
+            String msg = String.valueOf(e.getOriginalMessage()).replaceAll("\\s+", " ");
+            throw new IllegalArgumentException(f + ": " + where + ": " + (msg.length() > 160 ? msg.substring(0, 157) + "..." : msg), e);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // a byte array does not fail to read
+        }
+    }
+
+    private static void requireFinite(Path f, String what, float[] a) {
+        for (int i = 0; i < a.length; i++) {
+            if (!Float.isFinite(a[i])) {
+                throw new IllegalArgumentException(f + ": " + what + " element " + i + " is " + a[i]
+                        + ": a checkpoint must hold finite values (training keeps the last good weights)");
+            }
+        }
+    }
+
+    /** {@code in} cut off after {@code n} bytes. */
+    private static InputStream limit(InputStream in, long n) {
+        return new java.io.FilterInputStream(in) {
+            private long left = n;
+
+            @Override
+            public int read() throws IOException {
+                if (left <= 0) {
+                    return -1;
+                }
+                int b = super.read();
+                if (b >= 0) {
+                    left--;
+                }
+                return b;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (left <= 0) {
+                    return -1;
+                }
+                int r = super.read(b, off, (int) Math.min(len, left));
+                if (r > 0) {
+                    left -= r;
+                }
+                return r;
+            }
+
+            @Override
+            public long skip(long k) throws IOException {
+                long r = super.skip(Math.min(k, left));
+                left -= r;
+                return r;
+            }
+
+            @Override
+            public int available() throws IOException {
+                return (int) Math.min(super.available(), left);
+            }
+        };
     }
 
     private static float[] readFloats(DataInputStream d, Path f, long budget) throws IOException {

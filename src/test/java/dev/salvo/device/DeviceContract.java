@@ -405,6 +405,155 @@ public abstract class DeviceContract {
         }
     }
 
+    // ---- non-finite values (PyTorch's semantics; see Activation) ---------------------------------
+
+    /** Poison for the non-finite tests: an element left unwritten shows as this, not as a NaN that was expected. */
+    private static final float UNWRITTEN = 7777f;
+
+    private DeviceBuffer unwritten(int n) {
+        DeviceBuffer b = dev.allocFloat(n);
+        float[] f = new float[n];
+        Arrays.fill(f, UNWRITTEN);
+        dev.upload(f, b);
+        return b;
+    }
+
+    /** Random values with NaN, +inf and -inf planted throughout (vector bodies and tails alike). */
+    private double[] withNonFinite(int n, double scale) {
+        double[] x = Check.random(rng, n, scale);
+        for (int i = 0; i < n; i++) {
+            if (i % 7 == 3) {
+                x[i] = Double.NaN;
+            } else if (i % 11 == 5) {
+                x[i] = Double.POSITIVE_INFINITY;
+            } else if (i % 13 == 6) {
+                x[i] = Double.NEGATIVE_INFINITY;
+            }
+        }
+        x[n - 1] = Double.NaN; // the last, partial vector
+        return x;
+    }
+
+    /**
+     * NaN and infinities go through every activation as in PyTorch: relu(NaN) = NaN (not 0), a NaN
+     * upstream gradient stays NaN wherever the activation passes gradient, and relu's backward is
+     * a select ({@code z <= 0 ? 0 : dy}, PyTorch's threshold_backward), so it gives 0 for z <= 0
+     * even when dy is NaN and dy where z is NaN.
+     */
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void nonFiniteValuesGoThroughActivationsAsInPyTorch(Activation act) {
+        int n = 1237;
+        double[] x = withNonFinite(n, 6);
+        double[] dy = Check.random(rng, n, 2);
+        for (int i = 0; i < n; i += 5) {
+            dy[i] = i % 3 == 0 ? Double.POSITIVE_INFINITY : Double.NaN;
+        }
+        try (DeviceBuffer xb = put(x); DeviceBuffer dyb = put(dy); DeviceBuffer y = unwritten(n); DeviceBuffer dz = unwritten(n)) {
+            dev.activationForward(act, xb, y);
+            float[] yf = get(y);
+            Check.sameNonFinite(act + " forward", ReferenceOps.activation(act, x), yf, n);
+            assertTrue(Float.isNaN(yf[3]) && Float.isNaN(yf[n - 1]), act + "(NaN) must be NaN, got " + yf[3] + ", " + yf[n - 1]);
+            dev.activationBackward(act, xb, dyb, dz);
+            Check.sameNonFinite(act + " backward", ReferenceOps.activationBackward(act, x, dy), get(dz), n);
+            dev.activationBackward(act, xb, dyb, dyb);
+            Check.sameNonFinite(act + " backward in place", ReferenceOps.activationBackward(act, x, dy), get(dyb), n);
+        }
+    }
+
+    /** A NaN weight poisons every output it touches, through the fused epilogue too; 0 * NaN is NaN (no zero skipping). */
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void aNaNWeightReachesEveryOutputItTouches(Activation act) {
+        for (Gemm g : List.of(new Gemm(37, 29, 71, false, true), new Gemm(37, 29, 71, false, false), new Gemm(5, 3, 1, true, false))) {
+            double[] a = Check.random(rng, (int) g.aLength(), 1);
+            double[] b = Check.random(rng, (int) g.bLength(), 0.5);
+            double[] bias = Check.random(rng, g.n(), 1);
+            int p = g.k() - 1;
+            int j = g.n() / 2;
+            for (int i = 0; i < g.m(); i++) {
+                a[g.transA() ? p * g.m() + i : i * g.k() + p] = 0; // 0 * NaN must still be NaN
+            }
+            b[g.transB() ? j * g.k() + p : p * g.n() + j] = Double.NaN;
+            try (DeviceBuffer ab = put(a); DeviceBuffer bb = put(b); DeviceBuffer biasb = put(bias);
+                 DeviceBuffer z = unwritten((int) g.cLength()); DeviceBuffer y = unwritten((int) g.cLength())) {
+                dev.matmul(g, ab, bb, biasb, act, z, y);
+                float[] zf = get(z);
+                float[] yf = get(y);
+                for (int i = 0; i < g.m(); i++) {
+                    for (int c = 0; c < g.n(); c++) {
+                        int at = i * g.n() + c;
+                        assertEquals(c == j, Float.isNaN(zf[at]), g + ": z[" + i + "," + c + "] = " + zf[at]);
+                        assertEquals(c == j, Float.isNaN(yf[at]), g + " " + act + ": y[" + i + "," + c + "] = " + yf[at]);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Softmax, softmax cross-entropy (both the short-row and long-row paths), MSE: a row with a NaN or +inf is NaN throughout, as in PyTorch. */
+    @Test
+    void nonFiniteLogitsGiveNaNRowsInSoftmaxAndLosses() {
+        for (int c : new int[] {10, 23}) {
+            int r = 37;
+            double[] x = Check.random(rng, r * c, 5);
+            int[] labels = new int[r];
+            for (int i = 0; i < r; i++) {
+                labels[i] = rng.nextInt(c);
+            }
+            x[2 * c + 1] = Double.NaN;
+            x[5 * c + c - 1] = Double.POSITIVE_INFINITY;
+            x[9 * c + (labels[9] + 1) % c] = Double.NEGATIVE_INFINITY; // finite loss: probability 0
+            x[12 * c + labels[12]] = Double.NEGATIVE_INFINITY; // the label's logit: infinite loss
+            x[r * c - 1] = Double.NaN; // the last row (a partial vector of rows)
+            double[] dy = Check.random(rng, r * c, 1);
+            double[] t = Check.random(rng, r * c, 1);
+            try (DeviceBuffer xb = put(x); DeviceBuffer lb = putInts(labels); DeviceBuffer loss = unwritten(r);
+                 DeviceBuffer dx = unwritten(r * c); DeviceBuffer y = unwritten(r * c); DeviceBuffer dyb = put(dy);
+                 DeviceBuffer tb = put(t); DeviceBuffer am = dev.allocInt(r)) {
+                dev.softmaxForward(r, c, xb, y);
+                float[] yf = get(y);
+                Check.sameNonFinite("softmax " + r + "x" + c, ReferenceOps.softmax(r, c, x), yf, r * c);
+                dev.softmaxBackward(r, c, y, dyb, dx);
+                Check.sameNonFinite("softmax backward", ReferenceOps.softmaxBackward(r, c, d(yf), dy), get(dx), r * c);
+                dev.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx);
+                ReferenceOps.LossResult ref = ReferenceOps.softmaxCrossEntropy(r, c, x, labels, 1.0 / r);
+                float[] lf = get(loss);
+                float[] gf = get(dx);
+                Check.sameNonFinite("cross-entropy loss " + r + "x" + c, ref.rowLoss(), lf, r);
+                Check.sameNonFinite("cross-entropy gradient " + r + "x" + c, ref.grad(), gf, r * c);
+                for (int row : new int[] {2, 5, r - 1}) {
+                    assertTrue(Float.isNaN(lf[row]) && Float.isNaN(gf[row * c]) && Float.isNaN(yf[row * c]),
+                            "row " + row + " holds a NaN or +inf logit: loss " + lf[row] + ", gradient " + gf[row * c]);
+                }
+                assertTrue(Float.isFinite(lf[9]) && lf[12] == Float.POSITIVE_INFINITY, "loss " + lf[9] + ", " + lf[12]);
+                dev.meanSquaredError(r, c, xb, tb, 0.5, loss, dx);
+                ReferenceOps.LossResult mse = ReferenceOps.meanSquaredError(r, c, x, t, 0.5);
+                Check.sameNonFinite("mse loss", mse.rowLoss(), get(loss), r);
+                Check.sameNonFinite("mse gradient", mse.grad(), get(dx), r * c);
+                dev.argmax(r, c, xb, am);
+                int[] got = new int[r];
+                dev.download(am, got);
+                assertArrayEquals(ReferenceOps.argmax(r, c, x), got, "argmax: NaN counts as the largest (torch.argmax)");
+                assertEquals(1, got[2]);
+                assertEquals(c - 1, got[5]);
+            }
+        }
+    }
+
+    @Test
+    void nonFiniteValuesReachSums() {
+        double[] x = Check.random(rng, 20 * 33, 1);
+        x[7 * 33 + 4] = Double.NaN;
+        x[11 * 33 + 9] = Double.POSITIVE_INFINITY;
+        try (DeviceBuffer xb = put(x); DeviceBuffer cs = unwritten(33); DeviceBuffer total = unwritten(1)) {
+            dev.columnSums(20, 33, xb, cs);
+            Check.sameNonFinite("columnSums", ReferenceOps.columnSums(20, 33, x), get(cs), 33);
+            dev.sum(xb, total);
+            assertTrue(Float.isNaN(get(total)[0]), "sum with a NaN: " + get(total)[0]);
+        }
+    }
+
     // ---- optimizers --------------------------------------------------------------------------
 
     static Stream<Arguments> sgdSteps() {

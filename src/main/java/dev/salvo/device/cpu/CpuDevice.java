@@ -304,7 +304,7 @@ public final class CpuDevice extends BaseDevice {
             case RELU -> {
                 for (int k = 0; k < n; k++) {
                     float v = x[xo + k];
-                    y[yo + k] = v > 0 ? v : 0f;
+                    y[yo + k] = v <= 0 ? 0f : v; // NaN stays NaN (PyTorch)
                 }
             }
             case LEAKY_RELU -> {
@@ -337,7 +337,7 @@ public final class CpuDevice extends BaseDevice {
             float[] dyv = dy;
             float[] dzv = dz;
             for (int k = from; k < to; k++) {
-                dzv[xo + k] = (float) (dyv[yo + k] * act.derivative(zv[zo + k]));
+                dzv[xo + k] = (float) act.backward(zv[zo + k], dyv[yo + k]);
             }
         }
     }
@@ -658,9 +658,9 @@ public final class CpuDevice extends BaseDevice {
         private void argmax(int r0, int r1) {
             for (int r = r0; r < r1; r++) {
                 int o = ao + r * cols;
-                int best = 0;
-                for (int k = 1; k < cols; k++) {
-                    if (a[o + k] > a[o + best]) {
+                int best = 0; // NaN is the largest: the first NaN wins (torch.argmax)
+                for (int k = 1; k < cols && !Float.isNaN(a[o + best]); k++) {
+                    if (!(a[o + k] <= a[o + best])) {
                         best = k;
                     }
                 }

@@ -49,11 +49,11 @@ public final class ReferenceOps {
         return y;
     }
 
-    /** {@code dz (N) = dy * act'(z)}. */
+    /** {@code dz (N) = dy * act'(z)} ({@link Activation#backward}: a select for ReLU). */
     public static double[] activationBackward(Activation act, double[] z, double[] dy) {
         double[] dz = new double[z.length];
         for (int i = 0; i < z.length; i++) {
-            dz[i] = dy[i] * act.derivative(z[i]);
+            dz[i] = act.backward(z[i], dy[i]);
         }
         return dz;
     }
@@ -158,13 +158,16 @@ public final class ReferenceOps {
         return new LossResult(loss, grad);
     }
 
-    /** Index of the first maximum of each row of {@code x (R,C)}. */
+    /**
+     * Index of the first maximum of each row of {@code x (R,C)}; NaN counts as larger than
+     * everything, so a row holding NaN gives its first NaN (as {@code torch.argmax}).
+     */
     public static int[] argmax(int rows, int cols, double[] x) {
         int[] out = new int[rows];
         for (int r = 0; r < rows; r++) {
             int best = 0;
-            for (int c = 1; c < cols; c++) {
-                if (x[r * cols + c] > x[r * cols + best]) {
+            for (int c = 1; c < cols && !Double.isNaN(x[r * cols + best]); c++) {
+                if (!(x[r * cols + c] <= x[r * cols + best])) {
                     best = c;
                 }
             }

@@ -82,6 +82,23 @@ class OpenClProviderTest {
     }
 
     @Test
+    void salvoCheckCatchesAKernelThatHidesNaN(@TempDir Path dir) throws IOException {
+        // the ReLU of before issue 12: z > 0 ? z : 0 maps NaN to 0 and is right on every finite input
+        String common = KernelSource.read("common.kernel");
+        String hiding = common.replace("#define SALVO_ACT_RELU(z, zero) (z <= 0.0f ? zero : z)", "#define SALVO_ACT_RELU(z, zero) (z > 0.0f ? z : zero)");
+        assertTrue(!hiding.equals(common), "the ReLU macro moved: update this test");
+        Files.writeString(dir.resolve("common.kernel"), hiding, StandardCharsets.UTF_8);
+        java.io.StringWriter out = new java.io.StringWriter();
+        int[] code = new int[1];
+        withProps(() -> code[0] = dev.salvo.cli.Main.run(new String[] {"check", "--device", "opencl:0"},
+                new java.io.PrintWriter(out, true), new java.io.PrintWriter(out, true)),
+                "salvo.kernels", dir.toString(), "salvo.opencl.cache", "false");
+        assertEquals(1, code[0], out.toString());
+        assertTrue(out.toString().lines().anyMatch(l -> l.startsWith("relu forward+backward, NaN/inf") && l.contains("FAIL")), out.toString());
+        assertTrue(out.toString().lines().anyMatch(l -> l.startsWith("relu forward ") && l.contains("pass")), out.toString());
+    }
+
+    @Test
     void aWarmStartLoadsEveryProgramFromTheCache(@TempDir Path cache) {
         withProps(() -> {
             OpenClDevice.BuildReport cold;
