@@ -128,7 +128,7 @@ class BenchCommandTest {
 
     @Test
     void aReferenceRunsWithoutTheBlasOverridesAndItsKernelIsRecorded(@TempDir Path tmp) throws Exception {
-        Path fake = dev.salvo.bench.FakePython.write(tmp, List.of("fashion-mlp"));
+        Path fake = dev.salvo.FakePython.write(tmp, List.of("fashion-mlp"));
         Path dir = tmp.resolve("with space");
         Result r = run("bench", "--quick", "--device", "cpu", "--synthetic", "--models", "fashion-mlp", "--steps", "2",
                 "--warmup-steps", "1", "--profile-steps", "1", "--sizes", "32", "--python", fake.toString(),
@@ -142,9 +142,9 @@ class BenchCommandTest {
         assertEquals("ok", ref.path("status").asText(), ref::toString);
         JsonNode info = ref.path("info");
         JsonNode seen = info.path("env_seen");
-        assertEquals(dev.salvo.bench.FakePython.UNSET, seen.path("OPENBLAS_CORETYPE").asText(), seen::toString);
-        assertEquals(dev.salvo.bench.FakePython.UNSET, seen.path("OPENBLAS_L2_SIZE").asText(), seen::toString);
-        assertEquals(System.getenv().getOrDefault("HOME", dev.salvo.bench.FakePython.UNSET), seen.path("HOME").asText(),
+        assertEquals(dev.salvo.FakePython.UNSET, seen.path("OPENBLAS_CORETYPE").asText(), seen::toString);
+        assertEquals(dev.salvo.FakePython.UNSET, seen.path("OPENBLAS_L2_SIZE").asText(), seen::toString);
+        assertEquals(System.getenv().getOrDefault("HOME", dev.salvo.FakePython.UNSET), seen.path("HOME").asText(),
                 "the rest of the environment is passed on");
         assertEquals("FakeCore", info.path("blas_kernel").path("core").asText(), info::toString);
         assertTrue(info.has("environment_removed"), info::toString);

@@ -1,4 +1,4 @@
-package dev.salvo.bench;
+package dev.salvo;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -49,7 +49,7 @@ public final class FakePython {
                 + "\\\"training\\\":[" + training + "],"
                 + "\\\"matmul\\\":[{\\\"n\\\":32,\\\"calls_per_sample\\\":1,\\\"gflops\\\":{\\\"values\\\":[1.5]}}]}";
         String script = "#!/bin/sh\n"
-                + "# fake python for Salvo's tests: see dev.salvo.bench.FakePython\n"
+                + "# fake python for Salvo's tests: see dev.salvo.FakePython\n"
                 + "if [ \"$1\" = \"-c\" ]; then exit 0; fi\n"
                 + "echo \"pytorch_bench: fake reference, arguments: $*\" >&2\n"
                 + "printf '%s\\n' \"" + json + "\"\n";
