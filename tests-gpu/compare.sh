@@ -7,6 +7,7 @@
 # `mvn -Pgpu -DskipTests package`.
 # Usage: ./compare.sh [RESULTS_DIR] [-- GpuCompare options: --device cuda --repeat 5 --quick]
 # Environment: PYTHON (default python3), SALVO_FASHION_DIR (default /usr/share/datasets/fashion-mnist).
+# The reference never sees OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE (Salvo's side keeps its environment).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 results="${1:-$here/results}"; shift || true
@@ -25,7 +26,9 @@ fashion="${SALVO_FASHION_DIR:-/usr/share/datasets/fashion-mnist}"
 quick=(); for a in "$@"; do [[ "$a" == "--quick" ]] && quick=(--quick); done
 
 echo "== PyTorch reference"
-"${PYTHON:-python3}" "$here/pytorch_gpu_reference.py" --fashion-dir "$fashion" "${quick[@]}" > "$results/torch.json" \
+# the reference runs on its libraries' own kernel choice: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+# (which override OpenBLAS's, for the CPU parts) are removed from its environment alone
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${PYTHON:-python3}" "$here/pytorch_gpu_reference.py" --fashion-dir "$fashion" "${quick[@]}" > "$results/torch.json" \
   || echo "compare: the PyTorch reference failed (see above); ratios will be n/a"
 echo "== Salvo"
 "$java" --add-modules=jdk.incubator.vector -Xmx16g -cp "$cp" dev.salvo.gpu.GpuCompare \

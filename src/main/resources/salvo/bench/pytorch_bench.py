@@ -8,15 +8,19 @@ files with numpy (pixels / 255, no other normalisation), and times a square floa
 with torch.matmul. Warm-up steps are run first and not counted. Prints one JSON object on stdout
 (progress goes to stderr); `salvo bench` parses it.
 
-Run by hand (Debian: apt-get install python3-torch python3-numpy dataset-fashion-mnist):
+Run by hand (Debian: apt-get install python3-torch python3-numpy libopenblas0-pthread
+dataset-fashion-mnist; without an optimized BLAS, Debian's torch runs the netlib reference BLAS):
 
-    OPENBLAS_CORETYPE=SkylakeX python3 pytorch_bench.py --threads 2
+    python3 pytorch_bench.py --threads 2
 
-OPENBLAS_CORETYPE is set to SkylakeX and OMP_WAIT_POLICY to PASSIVE when they are not set
-(before torch loads): Debian's OpenBLAS otherwise falls back to a slow kernel on AVX-512
-machines, and spinning OpenMP threads starve OpenBLAS's threads on a small machine. Use --help for the
-options; their defaults are Salvo's Fashion-MNIST recipe (784-512-256-10 and 784-2048-2048-10,
-batch 128, AdamW lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01).
+The reference runs on its BLAS library's own choice of kernel: OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE, which override it, are removed from the environment before torch loads (an
+environment that forced Haswell on an AVX-512 machine halved PyTorch's matmul speed). The output
+says which BLAS library was loaded and, for OpenBLAS, its build config and the core it chose
+("blas_kernel"). OMP_WAIT_POLICY is set to PASSIVE when not set: spinning OpenMP threads starve
+OpenBLAS's threads on a small machine. Use --help for the options; their defaults are Salvo's
+Fashion-MNIST recipe (784-512-256-10 and 784-2048-2048-10, batch 128, AdamW lr 1e-3, betas
+(0.9, 0.999), eps 1e-8, weight decay 0.01).
 """
 
 import argparse
@@ -30,7 +34,10 @@ import statistics
 import sys
 import time
 
-os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+# the reference runs on OpenBLAS's own kernel choice: drop the variables that override it, before
+# numpy or torch loads the library (it reads them once, when it is loaded)
+BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+BLAS_ENV_IGNORED = {k: os.environ.pop(k) for k in BLAS_OVERRIDES if k in os.environ}
 # torch's OpenMP threads spin after each parallel region and starve OpenBLAS's own threads (and
 # everything else) on a small or busy machine: 6x slower steps measured on 2 shared cores
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -195,6 +202,79 @@ def run_pass(torch, args, model, x, y, rows):
     return seconds, rows, loss_sum / steps
 
 
+def blas_kernel():
+    """The BLAS library this process has loaded (torch's float32 matmul calls its sgemm) and what
+    it says of itself: OpenBLAS its build config, the core kernel it chose and its threads; BLIS its
+    version; MKL its threads. A library with none of these is reported by path: Debian's libblas3
+    (in .../blas/) is the netlib reference, with no optimized kernels."""
+    import ctypes
+    paths = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                fields = line.split()
+                p = fields[-1] if len(fields) >= 6 else ""
+                base = os.path.basename(p).lower()
+                if p.startswith("/") and p not in paths and ("blas" in base or "blis" in base or "mkl" in base):
+                    paths.append(p)
+    except OSError as e:
+        return {"library": "unknown", "optimized": None, "note": "cannot read /proc/self/maps: %s" % e}
+    found = []
+    for p in paths:
+        entry = {"path": p, "file": os.path.realpath(p)}
+        try:
+            lib = ctypes.CDLL(p)
+        except OSError as e:
+            entry.update(library="unknown", optimized=None, note=str(e))
+            found.append(entry)
+            continue
+
+        def text(name):
+            f = getattr(lib, name, None)
+            if f is None:
+                return None
+            f.restype = ctypes.c_char_p
+            v = f()
+            return v.decode("utf-8", "replace").strip() if v else ""
+
+        def number(name):
+            f = getattr(lib, name, None)
+            if f is None:
+                return None
+            f.restype = ctypes.c_int
+            return int(f())
+
+        config = text("openblas_get_config")
+        if config is not None:
+            entry.update(library="OpenBLAS", optimized=True, config=config, core=text("openblas_get_corename"),
+                         threads=number("openblas_get_num_threads"), parallel=number("openblas_get_parallel"))
+        elif getattr(lib, "bli_info_get_version_str", None) is not None:
+            entry.update(library="BLIS", optimized=True, version=text("bli_info_get_version_str"))
+        elif getattr(lib, "mkl_get_max_threads", None) is not None:
+            entry.update(library="MKL", optimized=True, threads=number("mkl_get_max_threads"))
+        elif getattr(lib, "sgemm_", None) is not None:
+            netlib = "/blas/" in entry["file"] and "openblas" not in entry["file"]
+            entry.update(library="reference BLAS (netlib; no optimized kernels)" if netlib else "unknown BLAS",
+                         optimized=False if netlib else None)
+        else:
+            continue
+        found.append(entry)
+    if not found:
+        return {"library": "none found", "optimized": None, "note": "no BLAS library in /proc/self/maps"}
+    best = next((e for e in found if e.get("optimized")), found[0])
+    out = dict(best)
+    if len(found) > 1:
+        out["others"] = [e["path"] for e in found if e is not best]
+    return out
+
+
+def blas_summary(k):
+    if k.get("library") == "OpenBLAS":
+        version = (k.get("config") or "OpenBLAS").split()
+        return "%s (core %s)" % (" ".join(version[:2]), k.get("core") or "?")
+    return k.get("library", "unknown")
+
+
 def stats(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "values": values}
 
@@ -276,20 +356,29 @@ def main(argv):
     except RuntimeError:
         pass
     x, y, origin = load_data(args, torch)
-    log("torch %s, %d threads, OPENBLAS_CORETYPE=%s, OMP_WAIT_POLICY=%s, data: %s"
-        % (torch.__version__, torch.get_num_threads(), os.environ.get("OPENBLAS_CORETYPE"),
-           os.environ.get("OMP_WAIT_POLICY"), origin))
+    torch.matmul(torch.ones(8, 8), torch.ones(8, 8))  # the BLAS is loaded by now
+    kernel = blas_kernel()
+    if BLAS_ENV_IGNORED:
+        log("ignored %s from the environment: the reference runs on the BLAS's own kernel choice"
+            % ", ".join("%s=%s" % kv for kv in BLAS_ENV_IGNORED.items()))
+    log("torch %s, %d threads, BLAS %s, OMP_WAIT_POLICY=%s, data: %s"
+        % (torch.__version__, torch.get_num_threads(), blas_summary(kernel), os.environ.get("OMP_WAIT_POLICY"), origin))
+    if kernel.get("optimized") is False:
+        log("warning: %s is not an optimized BLAS: PyTorch's matmul is far below what this machine can do "
+            "(Debian: apt-get install libopenblas0-pthread)" % kernel.get("path"))
     found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
-    blas = found.group(1) if found else ""
     result = {
         "reference": "pytorch",
         "torch_version": torch.__version__,
         "numpy_version": numpy.__version__,
         "python_version": platform.python_version(),
         "threads": torch.get_num_threads(),
-        "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OMP_WAIT_POLICY", "OMP_NUM_THREADS",
-                                                "OPENBLAS_NUM_THREADS") if os.environ.get(k) is not None},
-        "blas": blas,
+        "env": {k: v for k, v in sorted(os.environ.items())
+                if k.startswith(("OPENBLAS_", "GOTO_", "OMP_", "MKL_", "BLIS_", "KMP_"))},
+        "blas": blas_summary(kernel),
+        "blas_kernel": kernel,
+        "blas_build": found.group(1) if found else "",
+        "blas_env_ignored": BLAS_ENV_IGNORED,
         "mkldnn": bool(torch.backends.mkldnn.is_available()),
         "data": origin,
         "optimizer": {"name": "adamw", "lr": args.lr, "betas": [args.beta1, args.beta2], "eps": args.eps,

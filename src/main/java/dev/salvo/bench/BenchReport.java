@@ -50,6 +50,27 @@ public final class BenchReport {
         this.header.putAll(header);
     }
 
+    /**
+     * Prints a warning when the reference's {@code blas_kernel} (from pytorch_bench.py) says its
+     * BLAS is not optimized (the netlib reference, which Debian's torch uses when no OpenBLAS is
+     * installed): its figures are then no fair reference. Prints nothing otherwise.
+     */
+    public static void warnAboutBlas(Map<String, ?> info, PrintWriter out) {
+        if (info.get("blas_kernel") instanceof Map<?, ?> k && Boolean.FALSE.equals(k.get("optimized"))) {
+            out.println("reference: warning: PyTorch ran on " + k.get("library") + " (" + k.get("path") + "), not an"
+                    + " optimized BLAS: its matmul is far below this machine's and every ratio against it flatters Salvo;"
+                    + " install one (Debian: apt-get install libopenblas0-pthread) and run again");
+            out.flush();
+        }
+    }
+
+    /** {@link #warnAboutBlas} for every reference that ran. */
+    public void warnAboutReferences(PrintWriter out) {
+        for (Reference r : references) {
+            warnAboutBlas(r.info(), out);
+        }
+    }
+
     /** Marks the run finished: bench.json says {@code "complete": true} from now on. */
     public void complete() {
         complete = true;
@@ -99,28 +120,84 @@ public final class BenchReport {
         return Double.NaN;
     }
 
-    /** The facts about this machine that bench.json records. */
+    /** SIMD and matrix flags of /proc/cpuinfo worth quoting beside a figure (those the CPU has). */
+    private static final List<String> SIMD_FLAGS = List.of("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni",
+            "avx512_bf16", "avx512_fp16", "amx_tile", "asimd", "sve");
+
+    /**
+     * The facts about this machine that bench.json records: cores, the CPU's model name and, from
+     * /proc/cpuinfo, its vendor, family, model and stepping numbers and SIMD flags; the Java runtime
+     * (vendor, version, VM), the OS and the git commit of the working directory.
+     */
     public static Map<String, Object> machine() {
         Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, String> cpu = cpuInfo();
         m.put("cores", Runtime.getRuntime().availableProcessors());
-        m.put("cpu", cpuModel());
+        m.put("cpu", cpu.getOrDefault("model name", System.getProperty("os.arch")));
+        m.put("cpu_vendor", cpu.get("vendor_id"));
+        m.put("cpu_family", integer(cpu.get("cpu family")));
+        m.put("cpu_model", integer(cpu.get("model")));
+        m.put("cpu_stepping", integer(cpu.get("stepping")));
+        List<String> flags = new ArrayList<>();
+        List<String> have = List.of(cpu.getOrDefault("flags", cpu.getOrDefault("Features", "")).split("\\s+"));
+        for (String f : SIMD_FLAGS) {
+            if (have.contains(f)) {
+                flags.add(f);
+            }
+        }
+        m.put("cpu_simd_flags", flags);
         m.put("jdk", System.getProperty("java.vendor") + " " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ")");
+        m.put("java_version", Runtime.version().toString());
         m.put("os", osName());
         m.put("git_commit", gitCommit());
         return m;
     }
 
-    private static String cpuModel() {
+    /**
+     * One line naming the CPU as the README quotes it, e.g. {@code AMD EPYC (AuthenticAMD family 25
+     * model 17 stepping 1; avx2 fma avx512f), 2 cores}.
+     */
+    public static String describeCpu(Map<String, Object> machine) {
+        StringBuilder b = new StringBuilder(String.valueOf(machine.get("cpu")));
+        if (machine.get("cpu_family") != null) {
+            b.append(" (").append(machine.get("cpu_vendor")).append(" family ").append(machine.get("cpu_family"))
+                    .append(" model ").append(machine.get("cpu_model"));
+            if (machine.get("cpu_stepping") != null) {
+                b.append(" stepping ").append(machine.get("cpu_stepping"));
+            }
+            if (machine.get("cpu_simd_flags") instanceof List<?> f && !f.isEmpty()) {
+                b.append("; ").append(String.join(" ", f.stream().map(String::valueOf).toList()));
+            }
+            b.append(')');
+        }
+        return b.append(", ").append(machine.get("cores")).append(" cores").toString();
+    }
+
+    /** The first processor's fields of /proc/cpuinfo (empty where there is none). */
+    private static Map<String, String> cpuInfo() {
+        Map<String, String> info = new LinkedHashMap<>();
         try {
             for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"), StandardCharsets.UTF_8)) {
-                if (line.startsWith("model name")) {
-                    return line.substring(line.indexOf(':') + 1).strip();
+                if (line.isBlank() && !info.isEmpty()) {
+                    break; // the end of the first processor
+                }
+                int colon = line.indexOf(':');
+                if (colon > 0) {
+                    info.putIfAbsent(line.substring(0, colon).strip(), line.substring(colon + 1).strip());
                 }
             }
         } catch (IOException | RuntimeException e) {
             // not Linux
         }
-        return System.getProperty("os.arch");
+        return info;
+    }
+
+    private static Integer integer(String s) {
+        try {
+            return s == null ? null : Integer.valueOf(s.strip());
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     private static String osName() {
@@ -260,6 +337,7 @@ public final class BenchReport {
                 c.put("source", t.source());
                 c.put("model", t.model());
                 c.put("reference", PyTorchReference.SOURCE);
+                c.put("reference_description", labels.get(PyTorchReference.SOURCE));
                 c.put("samples_per_second_ratio", ratio);
                 c.put("meaning", "median samples/s of the source over the reference's; above 1 the source is faster");
                 cmp.add(c);

@@ -19,9 +19,11 @@ import java.util.function.Consumer;
 
 /**
  * The PyTorch CPU reference of {@code salvo bench}: the script {@code salvo/bench/pytorch_bench.py}
- * (shipped in the jar) run by a Python that can import {@code torch} and {@code numpy}, with
- * {@code OPENBLAS_CORETYPE=SkylakeX} and {@code OMP_WAIT_POLICY=PASSIVE} unless the environment
- * sets them. The script prints one JSON object on stdout; {@link #parse} reads it.
+ * (shipped in the jar) run by a Python that can import {@code torch} and {@code numpy}, in an
+ * environment without the variables that override OpenBLAS's choice of kernel
+ * ({@link #referenceEnvironment}), so the reference runs on its library's best kernel. The script
+ * prints one JSON object on stdout, which also says which BLAS and which kernel it ran;
+ * {@link #parse} reads it.
  */
 public final class PyTorchReference {
 
@@ -36,6 +38,38 @@ public final class PyTorchReference {
     }
 
     private PyTorchReference() {
+    }
+
+    /**
+     * Environment variables that override OpenBLAS's own choice of kernel ({@code OPENBLAS_CORETYPE})
+     * and cache blocking ({@code OPENBLAS_L2_SIZE}). A reference must run its library's best
+     * kernel, so the reference process never inherits them: on a machine whose environment sets
+     * {@code OPENBLAS_CORETYPE=Haswell} on an AVX-512 CPU, PyTorch's matmul ran at half the speed
+     * OpenBLAS reaches with its own detection.
+     */
+    public static final List<String> BLAS_OVERRIDES = List.of("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE");
+
+    /**
+     * The reference process's environment: {@code parent} without {@link #BLAS_OVERRIDES}, and
+     * {@code OMP_WAIT_POLICY=PASSIVE} unless the parent sets a policy (spinning OpenMP threads
+     * starve OpenBLAS's own threads on a small machine). {@code parent} is not changed.
+     */
+    public static Map<String, String> referenceEnvironment(Map<String, String> parent) {
+        Map<String, String> env = new java.util.HashMap<>(parent);
+        BLAS_OVERRIDES.forEach(env::remove);
+        env.putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
+        return env;
+    }
+
+    /** The {@link #BLAS_OVERRIDES} that {@code parent} sets, with their values (what the reference does not get). */
+    public static Map<String, String> removedFrom(Map<String, String> parent) {
+        Map<String, String> removed = new LinkedHashMap<>();
+        for (String k : BLAS_OVERRIDES) {
+            if (parent.containsKey(k)) {
+                removed.put(k, parent.get(k));
+            }
+        }
+        return removed;
     }
 
     /**
@@ -98,8 +132,9 @@ public final class PyTorchReference {
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         Map<String, String> env = pb.environment();
-        env.putIfAbsent("OPENBLAS_CORETYPE", "SkylakeX");
-        env.putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
+        Map<String, String> clean = referenceEnvironment(env);
+        env.clear();
+        env.putAll(clean);
         Process proc = pb.start();
         List<String> errLines = new ArrayList<>();
         Thread pump = new Thread(() -> {

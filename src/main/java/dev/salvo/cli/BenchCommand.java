@@ -4,6 +4,7 @@ import dev.salvo.bench.BenchModel;
 import dev.salvo.bench.BenchReport;
 import dev.salvo.bench.BenchResults;
 import dev.salvo.bench.BenchRunner;
+import dev.salvo.bench.FmaPeak;
 import dev.salvo.bench.PyTorchReference;
 import dev.salvo.data.Dataset;
 import dev.salvo.data.StandardDatasets;
@@ -17,7 +18,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.time.LocalDateTime;
+import java.time.temporal.ChronoUnit;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -173,8 +176,19 @@ final class BenchCommand implements Callable<Integer> {
         }
         String dataName = synthetic ? "synthetic" : "fashion-mnist";
 
+        // what the README quotes beside a figure: the machine, the date, the exact command, the Java runtime
+        Map<String, Object> machine = BenchReport.machine();
+        machine.put("fma_peak", FmaPeak.measure(Runtime.getRuntime().availableProcessors(), quick ? 0.05 : 0.2,
+                quick ? 3 : 5));
+        String date = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        String command = "salvo " + String.join(" ", spec.commandLine().getParseResult().originalArgs().stream()
+                .map(BenchCommand::shellQuote).toList());
         Map<String, Object> header = new LinkedHashMap<>();
-        header.put("command", "salvo " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+        header.put("date", date);
+        header.put("machine", machine);
+        header.put("command", command);
+        header.put("java_command_line", ProcessHandle.current().info().commandLine().orElse(null));
+        header.put("working_directory", Path.of("").toAbsolutePath().toString());
         header.put("salvo_version", new Main.Version().getVersion()[0]);
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("name", dataName);
@@ -207,6 +221,11 @@ final class BenchCommand implements Callable<Integer> {
         header.put("options", opts);
         BenchReport report = new BenchReport(header);
 
+        stdout.println("machine: " + BenchReport.describeCpu(machine) + ", " + machine.get("os"));
+        stdout.println("date:    " + date);
+        stdout.println("command: " + command);
+        stdout.println("java:    " + machine.get("jdk"));
+        stdout.println("fma:     " + describeFma((Map<?, ?>) machine.get("fma_peak")));
         stdout.printf(Locale.ROOT, "bench:  %s: %d rows (%s)%n", dataName, train.rows(), origin);
         stdout.printf(Locale.ROOT, "recipe: %s; models %s%n", recipe.describe(),
                 String.join(", ", modelList.stream().map(m -> m.name() + " " + m.widths()).toList()));
@@ -247,6 +266,7 @@ final class BenchCommand implements Callable<Integer> {
 
         report.complete();
         report.printTables(stdout);
+        report.warnAboutReferences(stdout);
         Path json = report.writeJson(dir);
         boolean drew = report.writeChart(dir, "matmul, " + BenchReport.machine().get("cpu"));
         stdout.println("wrote " + json + (drew ? ", " + dir.resolve(BenchReport.PNG)
@@ -291,22 +311,44 @@ final class BenchCommand implements Callable<Integer> {
                 "--seed", Long.toString(recipe.seed())));
         try {
             Path script = PyTorchReference.extract(dir);
+            Map<String, String> removed = PyTorchReference.removedFrom(System.getenv());
             stdout.println("reference: " + py + " " + script + " " + String.join(" ", args)
-                    + " (OPENBLAS_CORETYPE=SkylakeX, OMP_WAIT_POLICY=PASSIVE unless set)");
+                    + " (environment: OMP_WAIT_POLICY=PASSIVE unless set" + (removed.isEmpty() ? "" : "; without "
+                    + String.join(", ", removed.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
+                    + ", so OpenBLAS picks its own kernel") + ")");
             stdout.flush();
             PyTorchReference.Result r = PyTorchReference.run(py, script, args, line -> {
                 err.println("bench: " + line);
                 err.flush();
             });
+            stdout.println("reference: " + r.description());
             Map<String, Object> info = new LinkedHashMap<>(r.info());
             info.put("python", py);
             info.put("script", script.toString());
             info.put("arguments", args);
+            info.put("environment_removed", removed);
             report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "ok", r.description(), info), r);
         } catch (IOException e) {
             stdout.println("reference: pytorch failed: " + e.getMessage());
             report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "failed", e.getMessage(), Map.of()), null);
         }
+    }
+
+    /** {@code arg} as a POSIX shell would need it: bare when it holds only safe characters, else single-quoted. */
+    static String shellQuote(String arg) {
+        if (!arg.isEmpty() && arg.matches("[A-Za-z0-9_@%+=:,./-]+")) {
+            return arg;
+        }
+        return "'" + arg.replace("'", "'\\''") + "'";
+    }
+
+    private static String describeFma(Map<?, ?> fma) {
+        if (!(fma.get("gflops_1_thread") instanceof dev.salvo.bench.Stats one)
+                || !(fma.get("gflops_all_threads") instanceof dev.salvo.bench.Stats all)) {
+            return String.valueOf(fma.get("method"));
+        }
+        return String.format(Locale.ROOT, "peak %.1f GFLOP/s on 1 thread, %.1f on %s (Java Vector API FMA loop, %s lanes;"
+                + " see bench.json machine.fma_peak)", one.max(), all.max(), fma.get("threads"), fma.get("lanes"));
     }
 
     /** The devices to measure, checked (names parsed) before any work. */

@@ -66,5 +66,18 @@ class BenchPyTorchScriptTest {
         assertEquals(List.of(16, 32), r.matmul().stream().map(BenchResults.Matmul::n).toList());
         assertTrue(r.description().contains("1 threads"), r.description());
         assertTrue(log.stream().anyMatch(l -> l.contains("pass 2/2")), log::toString);
+        // the BLAS the script found loaded in its own process, and what it reports of itself
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> blas = (java.util.Map<String, Object>) r.info().get("blas_kernel");
+        assertTrue(blas != null && blas.get("library") instanceof String lib && !lib.isBlank(), () -> "blas_kernel: " + r.info());
+        if ("OpenBLAS".equals(blas.get("library"))) {
+            assertTrue(blas.get("core") instanceof String core && !core.isBlank(), blas::toString);
+            assertTrue(String.valueOf(blas.get("config")).startsWith("OpenBLAS"), blas::toString);
+        }
+        assertTrue(r.description().contains("BLAS " + blas.get("library")), r.description());
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> env = (java.util.Map<String, Object>) r.info().get("env");
+        assertTrue(env != null && !env.containsKey("OPENBLAS_CORETYPE") && !env.containsKey("OPENBLAS_L2_SIZE"),
+                () -> "the reference ran on OpenBLAS's own core choice: " + env);
     }
 }

@@ -37,12 +37,13 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>OpenBLAS is reached by reflection so that this class compiles in every build; its jars are on
  * the class path only in the {@code jmh} Maven profile (test scope: nothing of it enters the
- * runtime jars), which also sets {@code OPENBLAS_CORETYPE=SkylakeX} (Debian's and the preset's
- * OpenBLAS pick a slow SSE3 kernel under this hypervisor without it) and {@code OPENBLAS_VERBOSE=2}
- * (OpenBLAS then prints {@code Core: <name>} to the log when it loads; the preset does not map
- * {@code openblas_get_corename}). The OpenBLAS setup refuses to run without
- * {@code OPENBLAS_CORETYPE} and checks 64 entries of each form's product against a float64 dot
- * product with the design document's bound (src/site/markdown/design.md) before any timing.
+ * runtime jars). A reference runs its library's own best kernel: the profile starts JMH without
+ * {@code OPENBLAS_CORETYPE} and {@code OPENBLAS_L2_SIZE} ({@code env -u}; see
+ * {@link PyTorchReference#BLAS_OVERRIDES}), and with {@code OPENBLAS_VERBOSE=2}, so OpenBLAS prints
+ * {@code Core: <name>}, the kernel its own detection chose, to the log when it loads (the preset
+ * does not map {@code openblas_get_corename}). The OpenBLAS setup refuses to run when either
+ * override is set, and checks 64 entries of each form's product against a float64 dot product with
+ * the design document's bound (src/site/markdown/design.md) before any timing.
  *
  * <p>Scores are ms per multiply; {@link MatmulReport} turns the JSON result into GFLOP/s
  * ({@code 2 n^3 / time}) and the Salvo/OpenBLAS ratios. Run everything and print the tables with
@@ -139,10 +140,10 @@ public class MatmulBenchmark {
 
         @Setup(Level.Trial)
         public void setup() throws Throwable {
-            String coreType = System.getenv("OPENBLAS_CORETYPE");
-            if (coreType == null || coreType.isBlank()) {
-                throw new IllegalStateException("OPENBLAS_CORETYPE is not set: OpenBLAS may pick a slow generic kernel and "
-                        + "flatter Salvo; run through mvn -Pjmh (which sets SkylakeX) or set it yourself");
+            java.util.Map<String, String> forced = PyTorchReference.removedFrom(System.getenv());
+            if (!forced.isEmpty()) {
+                throw new IllegalStateException(forced + " is set: it overrides OpenBLAS's own kernel choice, and the"
+                        + " reference must run its best kernel; run through mvn -Pjmh (which removes it) or unset it");
             }
             Class<?> blas;
             Class<?> fp;
@@ -177,8 +178,8 @@ public class MatmulBenchmark {
             for (int form = 0; form < 3; form++) {
                 verify(form, ha, hb);
             }
-            System.out.printf(Locale.ROOT, "%nOpenBLAS %s: OPENBLAS_CORETYPE=%s, %d threads, n=%d: NN, TN and NT products verified%n",
-                    blas.getPackage().getImplementationVersion(), coreType, threads, n);
+            System.out.printf(Locale.ROOT, "%nOpenBLAS %s: its own kernel choice (the Core: line above), %d threads, n=%d:"
+                    + " NN, TN and NT products verified%n", blas.getPackage().getImplementationVersion(), threads, n);
         }
 
         /** form 0 = NN, 1 = TN (A^T B), 2 = NT (A B^T); row-major, so the leading dimension is n throughout. */

@@ -38,7 +38,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * bytes/op): the {@code jmh} Maven profile passes only the include pattern, so run JMH directly:
  * <pre>
  * mvn -q -DskipTests test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test
- * OPENBLAS_CORETYPE=SkylakeX java --add-modules=jdk.incubator.vector -cp target/test-classes:target/classes:$(cat target/cp.txt) \
+ * java --add-modules=jdk.incubator.vector -cp target/test-classes:target/classes:$(cat target/cp.txt) \
  *     org.openjdk.jmh.Main TrainStepBenchmark -prof gc
  * </pre>
  */

@@ -48,6 +48,25 @@ class BenchCommandTest {
         assertTrue(machine.path("jdk").asText().contains(Runtime.version().feature() + ""), () -> machine.toString());
         assertFalse(machine.path("os").asText().isBlank());
         assertFalse(j.path("date").asText().isBlank());
+        // what the README quotes for a figure: machine (CPU model and family), date, command, Java
+        assertEquals(Runtime.version().toString(), machine.path("java_version").asText(), machine::toString);
+        if (Files.isReadable(Path.of("/proc/cpuinfo")) && Files.readString(Path.of("/proc/cpuinfo")).contains("cpu family")) {
+            assertTrue(machine.path("cpu_family").isInt(), machine::toString);
+            assertTrue(machine.path("cpu_model").isInt(), machine::toString);
+            assertFalse(machine.path("cpu_vendor").asText().isBlank(), machine::toString);
+        }
+        JsonNode fma = machine.path("fma_peak");
+        assertFalse(fma.path("method").asText().isBlank(), machine::toString);
+        if (dev.salvo.device.cpu.CpuGemm.vectorApiAvailable()) {
+            assertTrue(fma.path("gflops_1_thread").path("max").asDouble() > 0, fma::toString);
+            assertTrue(fma.path("gflops_all_threads").path("max").asDouble() > 0, fma::toString);
+            assertEquals(Runtime.getRuntime().availableProcessors(), fma.path("threads").asInt(), fma::toString);
+        }
+        assertTrue(j.path("command").asText().startsWith("salvo bench --quick --device cpu"), j::toString);
+        assertTrue(j.path("command").asText().contains("--out " + dir), j::toString);
+        for (String printed : new String[] {"machine: ", "date:    ", "command: salvo bench --quick", "java:    ", "fma:     "}) {
+            assertTrue(r.out().contains(printed), () -> "prints " + printed + ": " + r.out());
+        }
         assertTrue(j.path("data").path("synthetic").asBoolean());
         assertEquals(4096, j.path("data").path("rows").asInt());
         assertEquals(0.01, j.path("recipe").path("weight_decay").asDouble());
@@ -105,6 +124,46 @@ class BenchCommandTest {
             byte[] png = Files.readAllBytes(dir.resolve("bench.png"));
             assertTrue(png.length > 1000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G', "a PNG file");
         }
+    }
+
+    @Test
+    void aReferenceRunsWithoutTheBlasOverridesAndItsKernelIsRecorded(@TempDir Path tmp) throws Exception {
+        Path fake = dev.salvo.FakePython.write(tmp, List.of("fashion-mlp"));
+        Path dir = tmp.resolve("with space");
+        Result r = run("bench", "--quick", "--device", "cpu", "--synthetic", "--models", "fashion-mlp", "--steps", "2",
+                "--warmup-steps", "1", "--profile-steps", "1", "--sizes", "32", "--python", fake.toString(),
+                "--out", dir.toString());
+        assertEquals(0, r.code(), () -> r.out() + r.err());
+        assertFalse(r.out().contains("SkylakeX"), "no core type is forced on the reference: " + r.out());
+        assertTrue(r.out().contains("BLAS OpenBLAS"), r::out);
+        JsonNode j = new ObjectMapper().readTree(dir.resolve("bench.json").toFile());
+        assertTrue(j.path("command").asText().endsWith("--out '" + dir + "'"), () -> "quoted as a shell would: " + j.path("command"));
+        JsonNode ref = j.path("references").get(0);
+        assertEquals("ok", ref.path("status").asText(), ref::toString);
+        JsonNode info = ref.path("info");
+        JsonNode seen = info.path("env_seen");
+        assertEquals(dev.salvo.FakePython.UNSET, seen.path("OPENBLAS_CORETYPE").asText(), seen::toString);
+        assertEquals(dev.salvo.FakePython.UNSET, seen.path("OPENBLAS_L2_SIZE").asText(), seen::toString);
+        assertEquals(System.getenv().getOrDefault("HOME", dev.salvo.FakePython.UNSET), seen.path("HOME").asText(),
+                "the rest of the environment is passed on");
+        assertEquals("FakeCore", info.path("blas_kernel").path("core").asText(), info::toString);
+        assertTrue(info.has("environment_removed"), info::toString);
+        assertTrue(ref.path("message").asText().contains("FakeCore"), ref::toString);
+        assertEquals(1, j.path("comparisons").size(), j::toString);
+    }
+
+    @Test
+    void anUnoptimizedReferenceBlasIsCalledOut() {
+        java.io.StringWriter w = new java.io.StringWriter();
+        dev.salvo.bench.BenchReport.warnAboutBlas(java.util.Map.of("blas_kernel", java.util.Map.of("library",
+                "reference BLAS (netlib; no optimized kernels)", "optimized", false, "path", "/usr/lib/x/blas/libblas.so.3")),
+                new PrintWriter(w, true));
+        assertTrue(w.toString().contains("warning") && w.toString().contains("netlib") && w.toString().contains("libopenblas"),
+                w::toString);
+        java.io.StringWriter ok = new java.io.StringWriter();
+        dev.salvo.bench.BenchReport.warnAboutBlas(java.util.Map.of("blas_kernel", java.util.Map.of("library", "OpenBLAS",
+                "optimized", true)), new PrintWriter(ok, true));
+        assertTrue(ok.toString().isEmpty(), ok::toString);
     }
 
     @ParameterizedTest

@@ -51,9 +51,10 @@ class CliTest {
 
     @Test
     void anUnavailableNamedDeviceIsAnErrorNotAFallback() {
-        Result r = run("train", "--no-progress", "--device", "cuda");
+        // cuda:99: unavailable on every machine, GPU node or not
+        Result r = run("train", "--no-progress", "--device", "cuda:99");
         assertEquals(Main.EXIT_UNAVAILABLE, r.code(), r.err());
-        assertTrue(r.err().contains("cuda") && r.err().contains("unavailable"), r.err());
+        assertTrue(r.err().contains("cuda:99") && r.err().contains("unavailable"), r.err());
         assertTrue(r.out().isEmpty(), "nothing trained: " + r.out());
     }
 

@@ -43,7 +43,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>A subclass names its device with {@link #selector()}. When that device is unavailable the
  * tests are skipped with the reason, unless {@code SALVO_REQUIRE} (comma-separated provider
- * names, or {@code -Dsalvo.require}) lists the provider: then they fail.
+ * names, or {@code -Dsalvo.require}) lists the provider or the contract's {@link #requirement()}:
+ * then they fail, whether the skip comes from {@link #skipReason()} or from opening the device.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class DeviceContract {
@@ -64,6 +65,15 @@ public abstract class DeviceContract {
         return null;
     }
 
+    /**
+     * The name in {@code SALVO_REQUIRE} (or {@code -Dsalvo.require}) that makes this contract's
+     * device required: its provider by default; a contract that picks a kind of device may answer
+     * to a narrower name ({@code opencl-gpu}).
+     */
+    protected String requirement() {
+        return selector().split(":")[0];
+    }
+
     /** Why this class's tests are skipped (reported on every test), or null. */
     private String unavailable;
 
@@ -71,14 +81,19 @@ public abstract class DeviceContract {
     void openOnce() {
         unavailable = skipReason();
         if (unavailable != null) {
+            // a skip decided before opening is still a skip: a required device must fail here too
+            if (required(requirement())) {
+                fail("SALVO_REQUIRE lists " + requirement() + " but it is unavailable: " + unavailable);
+            }
             return;
         }
         String provider = selector().split(":")[0];
         try {
             dev = openDevice();
         } catch (DeviceException.Unavailable e) {
-            if (required(provider)) {
-                fail("SALVO_REQUIRE lists " + provider + " but it is unavailable: " + e.getMessage());
+            if (required(provider) || required(requirement())) {
+                fail("SALVO_REQUIRE lists " + (required(provider) ? provider : requirement()) + " but it is unavailable: "
+                        + e.getMessage());
             }
             unavailable = selector() + " unavailable: " + e.reason();
         }

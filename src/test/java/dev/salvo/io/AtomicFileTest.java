@@ -112,8 +112,10 @@ class AtomicFileTest {
 
     @Test
     void relativePathWorks() throws IOException {
-        // a bare file name has no parent; AtomicFile resolves it against the working directory
-        Path rel = Path.of("target", "atomic-file-test-" + ProcessHandle.current().pid());
+        // a relative path is resolved against the working directory; it points into the temp folder,
+        // so the test runs from any working directory (the checkout, or the GPU bundle with no target/)
+        Path rel = Path.of("").toAbsolutePath().relativize(dir.resolve("atomic-file-test-" + ProcessHandle.current().pid()));
+        assertFalse(rel.isAbsolute(), rel::toString);
         try {
             AtomicFile.write(rel, "r".getBytes(StandardCharsets.UTF_8));
             assertEquals("r", Files.readString(rel));

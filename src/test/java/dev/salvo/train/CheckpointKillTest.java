@@ -54,8 +54,10 @@ class CheckpointKillTest {
         int kills = 0;
         int advanced = 0;
         long windowMs = 400;
+        // 25 kills, or fewer once 60 s have passed, but never fewer than 10: on a loaded machine every
+        // child JVM starts slowly, and a fixed time budget alone ended the test after 9 kills
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (kills < 25 && System.nanoTime() < deadline) {
+        while (kills < 25 && (kills < 10 || System.nanoTime() < deadline)) {
             Process p = new ProcessBuilder(javaBin, "-Xmx1g", "-cp", cp, Child.class.getName(),
                     dir.toString()).redirectErrorStream(true).start();
             // wait until it runs, then let it save for a random while and kill it hard
@@ -84,7 +86,6 @@ class CheckpointKillTest {
             advanced += s.step() > lastStep ? 1 : 0;
             lastStep = s.step();
         }
-        assertTrue(kills >= 10, "only " + kills + " kills in the time allowed");
         // the kills must land while the child is saving, not before its first save
         assertTrue(advanced >= kills / 2, "the checkpoint advanced in only " + advanced + " of " + kills + " runs");
         try (var files = Files.list(dir)) {

@@ -26,7 +26,7 @@ class CudaProviderTest {
         try (Device d = s.device()) {
             assertTrue(s.report().stream().anyMatch(l -> l.startsWith("cuda: not used: unavailable: " + p.unavailableReason())),
                     s.report().toString());
-            assertEquals("cpu", d.info().provider());
+            assertFalse(d.info().provider().equals("cuda"), d.info().id()); // cpu, or an OpenCL GPU where there is one
         }
     }
 

@@ -6,7 +6,11 @@ import dev.salvo.device.DeviceKind;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Probe;
 
-/** The device contract on the first OpenCL GPU (for example NVIDIA's OpenCL platform); skipped when there is none. */
+/**
+ * The device contract on the first OpenCL GPU (for example NVIDIA's OpenCL platform); skipped when
+ * there is none, unless {@code SALVO_REQUIRE} lists {@code opencl-gpu} (then it fails). CI's
+ * {@code opencl} requirement (PoCL, a CPU device) does not make an OpenCL GPU required.
+ */
 class OpenClGpuContractTest extends DeviceContract {
 
     private static String firstGpu() {
@@ -25,6 +29,11 @@ class OpenClGpuContractTest extends DeviceContract {
     @Override
     protected String skipReason() {
         return firstGpu() == null ? "no OpenCL GPU device (salvo devices lists the OpenCL platforms)" : null;
+    }
+
+    @Override
+    protected String requirement() {
+        return "opencl-gpu";
     }
 
     @Override
