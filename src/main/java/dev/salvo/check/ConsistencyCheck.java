@@ -112,7 +112,16 @@ public final class ConsistencyCheck {
 
     /** Random values with NaN, +inf and -inf planted throughout, the last element NaN (a partial vector). */
     private double[] withNonFinite(int n, double scale) {
-        double[] x = random(n, scale);
+        return plantNonFinite(random(n, scale));
+    }
+
+    /**
+     * Plants NaN, +inf and -inf throughout {@code x} (every 7th, 11th and 13th element from fixed
+     * offsets, so vector bodies and tails alike get some) and makes the last element NaN (a partial
+     * vector); returns {@code x}. The non-finite inputs of {@code salvo check} and the device contract.
+     */
+    public static double[] plantNonFinite(double[] x) {
+        int n = x.length;
         for (int i = 0; i < n; i++) {
             if (i % 7 == 3) {
                 x[i] = Double.NaN;
@@ -122,7 +131,9 @@ public final class ConsistencyCheck {
                 x[i] = Double.NEGATIVE_INFINITY;
             }
         }
-        x[n - 1] = Double.NaN;
+        if (n > 0) {
+            x[n - 1] = Double.NaN;
+        }
         return x;
     }
 

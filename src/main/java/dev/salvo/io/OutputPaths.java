@@ -32,12 +32,7 @@ public final class OutputPaths {
      * @return the path {@link AtomicFile} will replace (links followed)
      */
     public static Path file(String option, Path path) {
-        Path target;
-        try {
-            target = AtomicFile.resolve(path);
-        } catch (IOException e) {
-            throw fail(option, path, e);
-        }
+        Path target = resolve(option, path);
         String kind = AtomicFile.kindOf(target);
         if (kind != null) {
             throw new IllegalArgumentException(option + " " + path + ": " + kind + ", not a regular file"
@@ -56,12 +51,7 @@ public final class OutputPaths {
      * missing.
      */
     public static Path directory(String option, Path path) {
-        Path target;
-        try {
-            target = AtomicFile.resolve(path);
-        } catch (IOException e) {
-            throw fail(option, path, e);
-        }
+        Path target = resolve(option, path);
         String kind = AtomicFile.kindOf(target);
         if (Files.isRegularFile(target)) {
             kind = "a regular file";
@@ -71,6 +61,14 @@ public final class OutputPaths {
         }
         probeDirectory(option, path, target);
         return target;
+    }
+
+    private static Path resolve(String option, Path path) {
+        try {
+            return AtomicFile.resolve(path);
+        } catch (IOException e) {
+            throw fail(option, path, e);
+        }
     }
 
     private static void probeDirectory(String option, Path path, Path dir) {

@@ -140,12 +140,7 @@ class BadInputFilesTest {
 
     @Test
     void aBinaryKernelFileIsNamedAsNotUtf8() throws IOException {
-        if (!new OpenClProvider().probe().isAvailable()) {
-            if (DeviceContract.required("opencl")) {
-                throw new AssertionError("SALVO_REQUIRE lists opencl but it is unavailable");
-            }
-            Assumptions.abort("opencl unavailable");
-        }
+        DeviceContract.availableOrSkip("opencl");
         Path k = Files.createDirectories(dir.resolve("kernels-binary"));
         Files.write(k.resolve("elementwise.kernel"), binary());
         CliTest.Result r = withProps(Map.of("salvo.kernels", k.toString(), "salvo.opencl.cache", "false"), "train", "--no-progress",

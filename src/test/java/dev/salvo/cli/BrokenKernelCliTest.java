@@ -5,15 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.salvo.device.DeviceContract;
-import dev.salvo.device.Probe;
-import dev.salvo.device.opencl.OpenClProvider;
 import dev.salvo.kernel.KernelSource;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,13 +20,7 @@ class BrokenKernelCliTest {
 
     @BeforeEach
     void needOpenCl() {
-        Probe p = new OpenClProvider().probe();
-        if (!p.isAvailable()) {
-            if (DeviceContract.required("opencl")) {
-                throw new AssertionError("SALVO_REQUIRE lists opencl but it is unavailable: " + p.unavailableReason());
-            }
-            Assumptions.abort("opencl unavailable: " + p.unavailableReason());
-        }
+        DeviceContract.availableOrSkip("opencl");
     }
 
     /** A copy of one kernel file with a missing semicolon. */

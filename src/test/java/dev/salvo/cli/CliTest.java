@@ -14,6 +14,18 @@ class CliTest {
     record Result(int code, String out, String err) {
     }
 
+    /** Writes {@code rows} rows of 64 small integer features (digits-shaped input for predict) to {@code csv}. */
+    static java.nio.file.Path featureRows(java.nio.file.Path csv, int rows) throws java.io.IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int row = 0; row < rows; row++) {
+            for (int c = 0; c < 64; c++) {
+                sb.append(c == 0 ? "" : ",").append((row * 7 + c) % 17);
+            }
+            sb.append('\n');
+        }
+        return java.nio.file.Files.writeString(csv, sb);
+    }
+
     static Result run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

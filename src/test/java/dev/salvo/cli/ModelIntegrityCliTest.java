@@ -30,16 +30,7 @@ class ModelIntegrityCliTest {
     Path dir;
 
     private Path input() throws Exception {
-        Path csv = dir.resolve("rows.csv");
-        StringBuilder sb = new StringBuilder();
-        for (int row = 0; row < 2; row++) {
-            for (int c = 0; c < 64; c++) {
-                sb.append(c == 0 ? "" : ",").append((row * 5 + c) % 16);
-            }
-            sb.append('\n');
-        }
-        Files.writeString(csv, sb);
-        return csv;
+        return CliTest.featureRows(dir.resolve("rows.csv"), 2);
     }
 
     private Path model() {
@@ -88,24 +79,24 @@ class ModelIntegrityCliTest {
         refused(f, "tensor layers.1.weight", "[3, 7]", "NaN");
     }
 
-    @Test
-    void onlyOneInputTensorNamesBoth() throws Exception {
+    /** The model file without tensor {@code name} (and without a checksum, as another tool would write it). */
+    private Path modelWithout(String name) throws Exception {
         Path f = model();
         SafeTensors.Contents c = SafeTensors.read(f);
         List<SafeTensors.Tensor> ts = new ArrayList<>(c.tensors());
-        ts.removeIf(t -> t.name().equals("input.scale"));
+        ts.removeIf(t -> t.name().equals(name));
         SafeTensors.write(f, withoutChecksum(c), ts);
-        refused(f, "input.scale", "both");
+        return f;
+    }
+
+    @Test
+    void onlyOneInputTensorNamesBoth() throws Exception {
+        refused(modelWithout("input.scale"), "input.scale", "both");
     }
 
     @Test
     void aMissingLayerTensorNamesTheFile() throws Exception {
-        Path f = model();
-        SafeTensors.Contents c = SafeTensors.read(f);
-        List<SafeTensors.Tensor> ts = new ArrayList<>(c.tensors());
-        ts.removeIf(t -> t.name().equals("layers.0.weight"));
-        SafeTensors.write(f, withoutChecksum(c), ts);
-        refused(f, "tensor layers.0.weight", "missing");
+        refused(modelWithout("layers.0.weight"), "tensor layers.0.weight", "missing");
     }
 
     @Test

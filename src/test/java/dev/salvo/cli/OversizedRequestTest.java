@@ -69,14 +69,7 @@ class OversizedRequestTest {
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains("359 rows"), e.out());
         Path csv = dir.resolve("x.csv");
-        StringBuilder sb = new StringBuilder();
-        for (int row = 0; row < 5; row++) {
-            for (int c = 0; c < 64; c++) {
-                sb.append(c == 0 ? "" : ",").append((row * 7 + c) % 17);
-            }
-            sb.append('\n');
-        }
-        Files.writeString(csv, sb);
+        CliTest.featureRows(csv, 5);
         CliTest.Result p = CliTest.run("predict", "--model", model.toString(), "--input", csv.toString(), "--device", "cpu", "-b", HUGE);
         assertEquals(0, p.code(), p.err());
         assertEquals(6, p.out().strip().lines().count(), p.out());

@@ -34,14 +34,7 @@ class RunCliTest {
         assertTrue(e.out().contains("confusion matrix") && e.out().contains("precision"), e.out());
 
         Path csv = dir.resolve("x.csv");
-        StringBuilder sb = new StringBuilder();
-        for (int row = 0; row < 3; row++) {
-            for (int c = 0; c < 64; c++) {
-                sb.append(c == 0 ? "" : ",").append((row * 7 + c) % 17);
-            }
-            sb.append('\n');
-        }
-        Files.writeString(csv, sb);
+        CliTest.featureRows(csv, 3);
         CliTest.Result p = CliTest.run("predict", "--model", saved.toString(), "--input", csv.toString(), "--format", "json");
         assertEquals(0, p.code(), p.err());
         assertEquals(3, p.out().split("\"class\"").length - 1, p.out());

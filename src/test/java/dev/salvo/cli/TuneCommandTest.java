@@ -9,7 +9,6 @@ import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
-import dev.salvo.device.Probe;
 import dev.salvo.device.Tolerance;
 import dev.salvo.device.cpu.ReferenceOps;
 import dev.salvo.kernel.KernelDevice;
@@ -37,13 +36,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class TuneCommandTest {
 
     static void requireOpenCl() {
-        Probe p = Devices.probeAll().stream().filter(x -> x.provider().equals("opencl")).findFirst().orElseThrow();
-        if (!p.isAvailable()) {
-            if (DeviceContract.required("opencl")) {
-                throw new AssertionError("SALVO_REQUIRE lists opencl but it is unavailable: " + p.unavailableReason());
-            }
-            Assumptions.abort("opencl unavailable: " + p.unavailableReason());
-        }
+        DeviceContract.availableOrSkip("opencl");
     }
 
     @ParameterizedTest

@@ -118,6 +118,21 @@ public abstract class DeviceContract {
         return req != null && Arrays.stream(req.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).anyMatch(provider::equals);
     }
 
+    /**
+     * Skips the calling test (with the reason) when {@code provider} is unavailable, or fails it
+     * when {@code SALVO_REQUIRE} lists the provider: CI never quietly skips a provider it has.
+     */
+    public static void availableOrSkip(String provider) {
+        Probe p = Devices.probeAll().stream().filter(x -> x.provider().equals(provider))
+                .findFirst().orElseThrow(() -> new AssertionError("no provider named " + provider));
+        if (!p.isAvailable()) {
+            if (required(provider)) {
+                throw new AssertionError("SALVO_REQUIRE lists " + provider + " but it is unavailable: " + p.unavailableReason());
+            }
+            Assumptions.abort(provider + " unavailable: " + p.unavailableReason());
+        }
+    }
+
     // ---- helpers --------------------------------------------------------------------------
 
     protected DeviceBuffer put(double[] x) {
@@ -435,18 +450,7 @@ public abstract class DeviceContract {
 
     /** Random values with NaN, +inf and -inf planted throughout (vector bodies and tails alike). */
     private double[] withNonFinite(int n, double scale) {
-        double[] x = Check.random(rng, n, scale);
-        for (int i = 0; i < n; i++) {
-            if (i % 7 == 3) {
-                x[i] = Double.NaN;
-            } else if (i % 11 == 5) {
-                x[i] = Double.POSITIVE_INFINITY;
-            } else if (i % 13 == 6) {
-                x[i] = Double.NEGATIVE_INFINITY;
-            }
-        }
-        x[n - 1] = Double.NaN; // the last, partial vector
-        return x;
+        return ConsistencyCheck.plantNonFinite(Check.random(rng, n, scale));
     }
 
     /**

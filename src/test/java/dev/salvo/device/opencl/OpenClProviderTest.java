@@ -8,14 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceException;
 import dev.salvo.device.Devices;
-import dev.salvo.device.Probe;
 import dev.salvo.kernel.KernelSource;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,13 +24,7 @@ class OpenClProviderTest {
     /** Reported as a skip on every test (not only on the class) when OpenCL is missing. */
     @BeforeEach
     void needOpenCl() {
-        Probe p = new OpenClProvider().probe();
-        if (!p.isAvailable()) {
-            if (DeviceContract.required("opencl")) {
-                throw new AssertionError("SALVO_REQUIRE lists opencl but it is unavailable: " + p.unavailableReason());
-            }
-            Assumptions.abort("opencl unavailable: " + p.unavailableReason());
-        }
+        DeviceContract.availableOrSkip("opencl");
     }
 
     private static void withProps(Runnable r, String... kv) {
@@ -65,20 +57,26 @@ class OpenClProviderTest {
         withProps(() -> Devices.open("opencl:0").device().close(), "salvo.kernels", dir.toString(), "salvo.opencl.cache", "false");
     }
 
-    @Test
-    void salvoCheckCatchesAWrongKernel(@TempDir Path dir) throws IOException {
-        // a kernel that compiles but computes LeakyReLU with the wrong slope
-        String common = KernelSource.read("common.kernel");
-        Files.writeString(dir.resolve("common.kernel"), common.replace("z > 0.0f ? z : 0.01f * z", "z > 0.0f ? z : 0.02f * z"),
-                StandardCharsets.UTF_8);
+    /** {@code salvo check --device opencl:0} with the kernels of {@code dir} over the jar's: it must exit 1; its output. */
+    private static String checkWithKernels(Path dir) {
         java.io.StringWriter out = new java.io.StringWriter();
         int[] code = new int[1];
         withProps(() -> code[0] = dev.salvo.cli.Main.run(new String[] {"check", "--device", "opencl:0"},
                 new java.io.PrintWriter(out, true), new java.io.PrintWriter(out, true)),
                 "salvo.kernels", dir.toString(), "salvo.opencl.cache", "false");
         assertEquals(1, code[0], out.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.startsWith("leaky-relu forward") && l.contains("FAIL")), out.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.startsWith("relu forward") && l.contains("pass")), out.toString());
+        return out.toString();
+    }
+
+    @Test
+    void salvoCheckCatchesAWrongKernel(@TempDir Path dir) throws IOException {
+        // a kernel that compiles but computes LeakyReLU with the wrong slope
+        String common = KernelSource.read("common.kernel");
+        Files.writeString(dir.resolve("common.kernel"), common.replace("z > 0.0f ? z : 0.01f * z", "z > 0.0f ? z : 0.02f * z"),
+                StandardCharsets.UTF_8);
+        String out = checkWithKernels(dir);
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("leaky-relu forward") && l.contains("FAIL")), out);
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("relu forward") && l.contains("pass")), out);
     }
 
     @Test
@@ -88,14 +86,9 @@ class OpenClProviderTest {
         String hiding = common.replace("#define SALVO_ACT_RELU(z, zero) (z <= 0.0f ? zero : z)", "#define SALVO_ACT_RELU(z, zero) (z > 0.0f ? z : zero)");
         assertTrue(!hiding.equals(common), "the ReLU macro moved: update this test");
         Files.writeString(dir.resolve("common.kernel"), hiding, StandardCharsets.UTF_8);
-        java.io.StringWriter out = new java.io.StringWriter();
-        int[] code = new int[1];
-        withProps(() -> code[0] = dev.salvo.cli.Main.run(new String[] {"check", "--device", "opencl:0"},
-                new java.io.PrintWriter(out, true), new java.io.PrintWriter(out, true)),
-                "salvo.kernels", dir.toString(), "salvo.opencl.cache", "false");
-        assertEquals(1, code[0], out.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.startsWith("relu forward+backward, NaN/inf") && l.contains("FAIL")), out.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.startsWith("relu forward ") && l.contains("pass")), out.toString());
+        String out = checkWithKernels(dir);
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("relu forward+backward, NaN/inf") && l.contains("FAIL")), out);
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("relu forward ") && l.contains("pass")), out);
     }
 
     @Test
