@@ -31,7 +31,7 @@ cp -r kernels "$out/kernels"
 echo "build-bundle: jlink runtime from $jdk"
 # every module Salvo's classes and tests use (BundleRuntimeTest checks this list against jdeps), less
 # java.desktop (plots are optional); jdk.management: com.sun.management.ThreadMXBean (AllocationFreeStepTest)
-"$jdk/bin/jlink" --add-modules java.base,java.logging,java.xml,java.management,jdk.management,java.sql,jdk.incubator.vector,jdk.unsupported,jdk.zipfs \
+"$jdk/bin/jlink" --add-modules java.base,java.compiler,java.logging,java.xml,java.management,jdk.management,java.sql,jdk.incubator.vector,jdk.unsupported,jdk.zipfs \
     --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/runtime" 2>&1 | grep -v "incubator" || true
 
 if command -v nvcc >/dev/null 2>&1 || [[ -x "${CUDA_HOME:-/nonexistent}/bin/nvcc" ]]; then

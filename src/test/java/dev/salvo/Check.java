@@ -75,6 +75,19 @@ public final class Check {
         return f;
     }
 
+    /**
+     * Skips the calling test, with the reason, unless the working directory is the source checkout
+     * holding {@code files} (README.md, the launcher...): the GPU bundle runs the tests from a
+     * scratch folder without them, and {@code mvn verify} runs them at the checkout's root.
+     */
+    public static void inCheckout(String... files) {
+        for (String f : files) {
+            java.nio.file.Path p = java.nio.file.Path.of(f);
+            org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(p),
+                    () -> "needs the source checkout (mvn verify runs it there): no " + p.toAbsolutePath());
+        }
+    }
+
     /** See {@link Synthetic#clusters}. */
     public static Dataset clusters(String name, int rows, int width, int classes, long seed) {
         return Synthetic.clusters(name, rows, width, classes, seed);

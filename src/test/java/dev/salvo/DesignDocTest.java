@@ -18,6 +18,11 @@ import org.junit.jupiter.api.Test;
 /** The project's design document exists, the README links it, and nothing cites a document that is not there. */
 class DesignDocTest {
 
+    @org.junit.jupiter.api.BeforeEach
+    void needTheCheckout() {
+        Check.inCheckout("README.md", DESIGN.toString());
+    }
+
     static final Path DESIGN = Path.of("src/site/markdown/design.md");
     /** The old name, spelled so that this file does not match itself. */
     static final String OLD_NAME = "DESIGN" + ".md";

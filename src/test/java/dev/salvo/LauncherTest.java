@@ -20,6 +20,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LauncherTest {
 
+    @org.junit.jupiter.api.BeforeEach
+    void needTheCheckout() {
+        Check.inCheckout("salvo", "pom.xml");
+    }
+
     @Test
     void theFirstBuildWritesNoColourCodes(@TempDir Path dir) throws IOException, InterruptedException {
         Assumptions.assumeTrue(onPath("mvn"), "mvn is not on the PATH");

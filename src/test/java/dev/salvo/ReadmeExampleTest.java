@@ -30,6 +30,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ReadmeExampleTest {
 
+    @org.junit.jupiter.api.BeforeEach
+    void needTheCheckout() {
+        Check.inCheckout("README.md", "pom.xml");
+    }
+
     static final Path README = Path.of("README.md");
 
     /** The body of the first {@code lang} code block of the README section under {@code heading}. */
@@ -67,6 +72,7 @@ class ReadmeExampleTest {
         Path classes = Files.createDirectories(dir.resolve("classes"));
 
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        org.junit.jupiter.api.Assumptions.assumeTrue(javac != null, "this Java runtime has no compiler (a JRE or jlinked runtime)");
         StringWriter log = new StringWriter();
         boolean ok = javac.getTask(log, null, null, List.of("--release", "17", "-Xlint:all", "-Werror",
                         "-classpath", Check.childClassPath(Model.class, Device.class), "-d", classes.toString()), null,

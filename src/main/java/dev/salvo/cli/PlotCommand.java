@@ -36,10 +36,10 @@ final class PlotCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        OutputPaths.file("--output", output);
         if (!RunFolder.plottingAvailable()) {
             throw new IllegalArgumentException("salvo plot needs the java.desktop module, which this Java runtime lacks");
         }
-        OutputPaths.file("--output", output);
         List<Plots.Series> series = new ArrayList<>();
         for (Path r : runs) {
             Plots.Series s = RunFolder.read(r);
