@@ -9,6 +9,7 @@ final class TensorCpu implements CpuOps.Family {
             case "add" -> new Add(pool);
             case "channel_bias" -> new ChannelBias(pool);
             case "channel_bias_grad" -> new ChannelBiasGrad(pool);
+            case "swap01" -> new Swap01(pool);
             default -> null;
         };
     }
@@ -118,6 +119,38 @@ final class TensorCpu implements CpuOps.Family {
                     }
                 }
                 a.f[1][a.off[1] + ch] = sum;
+            }
+        }
+    }
+
+    /** y (B,A,S) = x (A,B,S), split over the A x B planes of S contiguous values. */
+    private static final class Swap01 implements CpuOps.Body, CpuPool.RangeBody {
+        private final CpuPool pool;
+        private CpuOps.Args a;
+
+        Swap01(CpuPool pool) {
+            this.pool = pool;
+        }
+
+        @Override
+        public void run(CpuOps.Args args) {
+            a = args;
+            try {
+                pool.forRange(args.n[0] * args.n[1], Math.max(1, (1 << 14) / Math.max(1, args.n[2])), this);
+            } finally {
+                a = null;
+            }
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int da = a.n[0];
+            int db = a.n[1];
+            int s = a.n[2];
+            for (int plane = from; plane < to; plane++) {
+                int i = plane / db;
+                int j = plane % db;
+                System.arraycopy(a.f[0], a.off[0] + plane * s, a.f[1], a.off[1] + (j * da + i) * s, s);
             }
         }
     }

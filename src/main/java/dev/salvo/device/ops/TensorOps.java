@@ -121,5 +121,47 @@ public final class TensorOps {
         }
     };
 
-    public static final List<Op> ALL = List.of(ADD, CHANNEL_BIAS, CHANNEL_BIAS_GRAD);
+    /**
+     * {@code y (B,A,S) <- x (A,B,S)} with the first two dimensions swapped: a convolution's
+     * product comes out as (OC, N, S) and its layer wants (N, OC, S), and back for the gradient.
+     */
+    public static final Op SWAP01 = new Op("tensor", "swap01", "int a, int b, int s, in x, out y") {
+        @Override
+        public long[] lengths(int[] n) {
+            long len = (long) n[0] * n[1] * n[2];
+            return new long[] {len, len};
+        }
+
+        @Override
+        public long work(int[] n) {
+            return (long) n[0] * n[1] * n[2];
+        }
+
+        @Override
+        public void reference(RefArgs a) {
+            int da = a.n[0];
+            int db = a.n[1];
+            int s = a.n[2];
+            for (int i = 0; i < da; i++) {
+                for (int j = 0; j < db; j++) {
+                    for (int k = 0; k < s; k++) {
+                        a.f[1][a.off[1] + (j * da + i) * s + k] = a.f[0][a.off[0] + (i * db + j) * s + k];
+                    }
+                }
+            }
+        }
+
+        @Override
+        public OpTolerance tolerance() {
+            return new OpTolerance.Exact("a copy");
+        }
+
+        @Override
+        public List<Sample> samples(Random r) {
+            return List.of(sample("3x5x7", r, new int[] {3, 5, 7}), sample("32x9x196", r, new int[] {32, 9, 196}),
+                    sample("1x4x1", r, new int[] {1, 4, 1}), sample("empty", r, new int[] {0, 3, 2}));
+        }
+    };
+
+    public static final List<Op> ALL = List.of(ADD, CHANNEL_BIAS, CHANNEL_BIAS_GRAD, SWAP01);
 }
