@@ -1,0 +1,182 @@
+package dev.salvo.device.cpu;
+
+/**
+ * CPU bodies of {@code kernels/conv.kernel} ({@link dev.salvo.device.ops.ConvOps}). Both move rows:
+ * the in-bounds range of output columns of a kernel offset is worked out once, so the inner loops
+ * are plain copies or adds over contiguous runs (a stride of 1, the common case, is
+ * {@link System#arraycopy} for im2col and a unit-stride add for col2im).
+ */
+final class ConvCpu implements CpuOps.Family {
+
+    @Override
+    public CpuOps.Body body(String name, CpuPool pool) {
+        return switch (name) {
+            case "im2col" -> new Im2col(pool);
+            case "col2im" -> new Col2im(pool);
+            default -> null;
+        };
+    }
+
+    /** Elements a task should move at least, so that small calls stay on one thread. */
+    private static final int GRAIN = 1 << 14;
+
+    /** First output index {@code o >= 0} whose tap {@code o*stride - pad + k} is {@code >= 0}. */
+    static int firstIn(int k, int stride, int pad) {
+        return Math.max(0, -Math.floorDiv(k - pad, stride));
+    }
+
+    /** One past the last output index {@code o < out} whose tap {@code o*stride - pad + k} is {@code < size}. */
+    static int endIn(int k, int stride, int pad, int size, int out) {
+        return Math.min(out, Math.floorDiv(size - 1 + pad - k, stride) + 1);
+    }
+
+    /**
+     * col (C*kh*kw, N*oh*ow) from x (N,C,H,W): split over (row, image) segments of oh*ow entries;
+     * per segment the in-bounds oy and ox ranges are computed once and each output row is zeros,
+     * a copy of an input-row run (strided when stride > 1), zeros.
+     */
+    private static final class Im2col implements CpuOps.Body, CpuPool.RangeBody {
+        private final CpuPool pool;
+        private CpuOps.Args a;
+
+        Im2col(CpuPool pool) {
+            this.pool = pool;
+        }
+
+        @Override
+        public void run(CpuOps.Args args) {
+            a = args;
+            try {
+                int[] n = args.n;
+                int segments = n[1] * n[4] * n[5] * n[0];
+                int per = Math.max(1, n[8] * n[9]);
+                pool.forRange(segments, Math.max(1, GRAIN / per), this);
+            } finally {
+                a = null;
+            }
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int[] n = a.n;
+            int batch = n[0];
+            int c = n[1];
+            int h = n[2];
+            int w = n[3];
+            int kh = n[4];
+            int kw = n[5];
+            int s = n[6];
+            int p = n[7];
+            int oh = n[8];
+            int ow = n[9];
+            float[] x = a.f[0];
+            float[] col = a.f[1];
+            int cols = batch * oh * ow;
+            for (int seg = from; seg < to; seg++) {
+                int row = seg / batch;
+                int img = seg % batch;
+                int j = row % kw;
+                int i = (row / kw) % kh;
+                int ci = row / (kw * kh);
+                int y0 = Math.min(oh, firstIn(i, s, p));
+                int y1 = Math.max(y0, endIn(i, s, p, h, oh));
+                int x0 = Math.min(ow, firstIn(j, s, p));
+                int x1 = Math.max(x0, endIn(j, s, p, w, ow));
+                int dst = a.off[1] + row * cols + img * oh * ow;
+                int plane = a.off[0] + (img * c + ci) * h * w;
+                java.util.Arrays.fill(col, dst, dst + y0 * ow, 0f);
+                for (int oy = y0; oy < y1; oy++) {
+                    int d = dst + oy * ow;
+                    int src = plane + (oy * s - p + i) * w - p + j; // x of ox = 0 (may be outside the row)
+                    for (int ox = 0; ox < x0; ox++) {
+                        col[d + ox] = 0f;
+                    }
+                    if (s == 1) {
+                        System.arraycopy(x, src + x0, col, d + x0, x1 - x0);
+                    } else {
+                        for (int ox = x0; ox < x1; ox++) {
+                            col[d + ox] = x[src + ox * s];
+                        }
+                    }
+                    for (int ox = x1; ox < ow; ox++) {
+                        col[d + ox] = 0f;
+                    }
+                }
+                java.util.Arrays.fill(col, dst + y1 * ow, dst + oh * ow, 0f);
+            }
+        }
+    }
+
+    /**
+     * x (N,C,H,W) from col: split over the N x C image planes; a plane is zeroed, then each
+     * kernel offset (i, j), in order, adds its column segment (oh*ow contiguous entries) into the
+     * plane row by row over the in-bounds oy and ox ranges. A pixel meets each (i, j) at most once,
+     * so it sums its entries in (i, j) order whatever the split (the kernel's gather order).
+     */
+    private static final class Col2im implements CpuOps.Body, CpuPool.RangeBody {
+        private final CpuPool pool;
+        private CpuOps.Args a;
+
+        Col2im(CpuPool pool) {
+            this.pool = pool;
+        }
+
+        @Override
+        public void run(CpuOps.Args args) {
+            a = args;
+            try {
+                int[] n = args.n;
+                int per = Math.max(1, n[8] * n[9] * n[4] * n[5]);
+                pool.forRange(n[0] * n[1], Math.max(1, GRAIN / per), this);
+            } finally {
+                a = null;
+            }
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int[] n = a.n;
+            int batch = n[0];
+            int c = n[1];
+            int h = n[2];
+            int w = n[3];
+            int kh = n[4];
+            int kw = n[5];
+            int s = n[6];
+            int p = n[7];
+            int oh = n[8];
+            int ow = n[9];
+            float[] col = a.f[0];
+            float[] x = a.f[1];
+            int cols = batch * oh * ow;
+            for (int plane = from; plane < to; plane++) {
+                int ci = plane % c;
+                int img = plane / c;
+                int xp = a.off[1] + plane * h * w;
+                java.util.Arrays.fill(x, xp, xp + h * w, 0f);
+                for (int i = 0; i < kh; i++) {
+                    int y0 = Math.min(oh, firstIn(i, s, p));
+                    int y1 = endIn(i, s, p, h, oh);
+                    for (int j = 0; j < kw; j++) {
+                        int x0 = Math.min(ow, firstIn(j, s, p));
+                        int x1 = endIn(j, s, p, w, ow);
+                        int seg = a.off[0] + ((ci * kh + i) * kw + j) * cols + img * oh * ow;
+                        for (int oy = y0; oy < y1; oy++) {
+                            int src = seg + oy * ow;
+                            int dst = xp + (oy * s - p + i) * w - p + j; // x of ox = 0 (may be outside the row)
+                            if (s == 1) {
+                                for (int ox = x0; ox < x1; ox++) {
+                                    x[dst + ox] += col[src + ox];
+                                }
+                            } else {
+                                for (int ox = x0; ox < x1; ox++) {
+                                    x[dst + ox * s] += col[src + ox];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+package dev.salvo.device.cpu;
+
+/**
+ * CPU bodies of {@code kernels/pool.kernel} ({@link dev.salvo.device.ops.PoolOps}). Forward ops
+ * split over the N x C planes, backward ops over the rows of dx; every element is computed by one
+ * task in a fixed order (windows row-major, clipped to the image once per output), so results do
+ * not depend on the split.
+ */
+final class PoolCpu implements CpuOps.Family {
+
+    @Override
+    public CpuOps.Body body(String name, CpuPool pool) {
+        return switch (name) {
+            case "maxpool_forward" -> new Windowed(pool, MAX_FORWARD);
+            case "maxpool_backward" -> new Windowed(pool, MAX_BACKWARD);
+            case "avgpool_forward" -> new Windowed(pool, AVG_FORWARD);
+            case "avgpool_backward" -> new Windowed(pool, AVG_BACKWARD);
+            case "global_avgpool_forward" -> new Global(pool, true);
+            case "global_avgpool_backward" -> new Global(pool, false);
+            default -> null;
+        };
+    }
+
+    /** Elements of work a task should do at least, so that small calls stay on one thread. */
+    private static final int GRAIN = 1 << 14;
+
+    private static final int MAX_FORWARD = 0;
+    private static final int MAX_BACKWARD = 1;
+    private static final int AVG_FORWARD = 2;
+    private static final int AVG_BACKWARD = 3;
+
+    /** {@code ceil(a / b)} for {@code b > 0}, any sign of {@code a}. */
+    private static int ceilDiv(int a, int b) {
+        return -Math.floorDiv(-a, b);
+    }
+
+    /** The four windowed ops (ints: batch, c, h, w, k, stride, pad, oh, ow). */
+    private static final class Windowed implements CpuOps.Body, CpuPool.RangeBody {
+        private final CpuPool pool;
+        private final int kind;
+        private CpuOps.Args a;
+
+        Windowed(CpuPool pool, int kind) {
+            this.pool = pool;
+            this.kind = kind;
+        }
+
+        @Override
+        public void run(CpuOps.Args args) {
+            a = args;
+            try {
+                int[] n = args.n;
+                int planes = n[0] * n[1];
+                if (kind == MAX_FORWARD || kind == AVG_FORWARD) {
+                    int per = Math.max(1, n[7] * n[8] * n[4] * n[4]);
+                    pool.forRange(planes, Math.max(1, GRAIN / per), this);
+                } else {
+                    int per = Math.max(1, n[3] * ceilDiv(n[4], n[5]) * ceilDiv(n[4], n[5]));
+                    pool.forRange(planes * n[2], Math.max(1, GRAIN / per), this);
+                }
+            } finally {
+                a = null;
+            }
+        }
+
+        @Override
+        public void run(int from, int to) {
+            switch (kind) {
+                case MAX_FORWARD -> maxForward(from, to);
+                case AVG_FORWARD -> avgForward(from, to);
+                default -> backward(from, to);
+            }
+        }
+
+        private void maxForward(int from, int to) {
+            int[] n = a.n;
+            int h = n[2];
+            int w = n[3];
+            int k = n[4];
+            int s = n[5];
+            int p = n[6];
+            int oh = n[7];
+            int ow = n[8];
+            float[] x = a.f[0];
+            float[] y = a.f[1];
+            int[] idx = a.i[2];
+            for (int plane = from; plane < to; plane++) {
+                int xo = a.off[0] + plane * h * w;
+                int o = plane * oh * ow;
+                for (int oy = 0; oy < oh; oy++) {
+                    int y0 = Math.max(0, oy * s - p);
+                    int y1 = Math.min(h, oy * s - p + k);
+                    for (int ox = 0; ox < ow; ox++, o++) {
+                        int x0 = Math.max(0, ox * s - p);
+                        int x1 = Math.min(w, ox * s - p + k);
+                        float m = Float.NEGATIVE_INFINITY;
+                        int at = y0 * w + x0;
+                        for (int iy = y0; iy < y1; iy++) {
+                            int row = xo + iy * w;
+                            for (int ix = x0; ix < x1; ix++) {
+                                float v = x[row + ix];
+                                // the first maximum; the first NaN wins and stays (NaN propagates)
+                                if (v > m || (v != v && m == m)) {
+                                    m = v;
+                                    at = iy * w + ix;
+                                }
+                            }
+                        }
+                        y[a.off[1] + o] = m;
+                        idx[a.off[2] + o] = at;
+                    }
+                }
+            }
+        }
+
+        private void avgForward(int from, int to) {
+            int[] n = a.n;
+            int h = n[2];
+            int w = n[3];
+            int k = n[4];
+            int s = n[5];
+            int p = n[6];
+            int oh = n[7];
+            int ow = n[8];
+            float kk = (float) k * k;
+            float[] x = a.f[0];
+            float[] y = a.f[1];
+            for (int plane = from; plane < to; plane++) {
+                int xo = a.off[0] + plane * h * w;
+                int o = a.off[1] + plane * oh * ow;
+                for (int oy = 0; oy < oh; oy++) {
+                    int y0 = Math.max(0, oy * s - p);
+                    int y1 = Math.min(h, oy * s - p + k);
+                    for (int ox = 0; ox < ow; ox++, o++) {
+                        int x0 = Math.max(0, ox * s - p);
+                        int x1 = Math.min(w, ox * s - p + k);
+                        float sum = 0f;
+                        for (int iy = y0; iy < y1; iy++) {
+                            int row = xo + iy * w;
+                            for (int ix = x0; ix < x1; ix++) {
+                                sum += x[row + ix];
+                            }
+                        }
+                        y[o] = sum / kk;
+                    }
+                }
+            }
+        }
+
+        /**
+         * dx rows {@code [from, to)} of the N x C x H rows. A row is owned by one task: it is
+         * zeroed, then the outputs whose windows cover it (oy, then ox ascending) add into it,
+         * max pooling only where idx names an element of the row, average pooling over the
+         * window's clipped columns, the row divided by k*k at the end. Each element thus sums its
+         * terms in (oy, ox) order whatever the split, like the kernel's gather.
+         */
+        private void backward(int from, int to) {
+            int[] n = a.n;
+            int h = n[2];
+            int w = n[3];
+            int k = n[4];
+            int s = n[5];
+            int p = n[6];
+            int oh = n[7];
+            int ow = n[8];
+            boolean max = kind == MAX_BACKWARD;
+            float kk = (float) k * k;
+            float[] dy = a.f[0];
+            int[] idx = max ? a.i[1] : null;
+            float[] dx = max ? a.f[2] : a.f[1];
+            int dxo = max ? a.off[2] : a.off[1];
+            for (int r = from; r < to; r++) {
+                int iy = r % h;
+                int plane = r / h;
+                int oy0 = Math.max(0, ceilDiv(iy + p - k + 1, s));
+                int oy1 = Math.min(oh, Math.floorDiv(iy + p, s) + 1);
+                int d = dxo + r * w;
+                java.util.Arrays.fill(dx, d, d + w, 0f);
+                for (int oy = oy0; oy < oy1; oy++) {
+                    int o = a.off[0] + (plane * oh + oy) * ow;
+                    if (max) {
+                        int io = a.off[1] + (plane * oh + oy) * ow;
+                        int rowStart = iy * w;
+                        for (int ox = 0; ox < ow; ox++) {
+                            int col = idx[io + ox] - rowStart;
+                            if (col >= 0 && col < w) {
+                                dx[d + col] += dy[o + ox];
+                            }
+                        }
+                    } else {
+                        for (int ox = 0; ox < ow; ox++) {
+                            float g = dy[o + ox];
+                            int x1 = Math.min(w, ox * s - p + k);
+                            for (int ix = Math.max(0, ox * s - p); ix < x1; ix++) {
+                                dx[d + ix] += g;
+                            }
+                        }
+                    }
+                }
+                if (!max) {
+                    for (int ix = 0; ix < w; ix++) {
+                        dx[d + ix] = dx[d + ix] / kk;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Global average pooling (ints: batch, c, s), split over the N x C planes. */
+    private static final class Global implements CpuOps.Body, CpuPool.RangeBody {
+        private final CpuPool pool;
+        private final boolean forward;
+        private CpuOps.Args a;
+
+        Global(CpuPool pool, boolean forward) {
+            this.pool = pool;
+            this.forward = forward;
+        }
+
+        @Override
+        public void run(CpuOps.Args args) {
+            a = args;
+            try {
+                pool.forRange(args.n[0] * args.n[1], Math.max(1, GRAIN / Math.max(1, args.n[2])), this);
+            } finally {
+                a = null;
+            }
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int s = a.n[2];
+            float fs = s;
+            float[] in = a.f[0];
+            float[] out = a.f[1];
+            for (int plane = from; plane < to; plane++) {
+                if (forward) {
+                    int xo = a.off[0] + plane * s;
+                    float sum = 0f;
+                    for (int k = 0; k < s; k++) {
+                        sum += in[xo + k];
+                    }
+                    out[a.off[1] + plane] = sum / fs;
+                } else {
+                    float g = in[a.off[0] + plane] / fs;
+                    java.util.Arrays.fill(out, a.off[1] + plane * s, a.off[1] + (plane + 1) * s, g);
+                }
+            }
+        }
+    }
+}
