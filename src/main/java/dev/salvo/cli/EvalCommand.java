@@ -78,7 +78,7 @@ final class EvalCommand implements Callable<Integer> {
         Dataset test = scored.data();
         Devices.Selection sel = Devices.open(device);
         int capacity = Math.max(1, Math.min(batchSize, test.rows())); // buffers for the rows there are, not for -b
-        try (Device dev = sel.device(); Model model = new Model(dev, m.spec(), m.parameters(), capacity)) {
+        try (Device dev = sel.device(); Model model = m.open(dev, capacity)) {
             Evaluator.Report r = Evaluator.run(model, test);
             out.printf(Locale.ROOT, "model %s (%s) on %s, %d rows, device %s%n", modelFile, m.spec().describe(), test.name(),
                     r.rows(), dev.info().id());

@@ -95,11 +95,11 @@ final class PredictCommand implements Callable<Integer> {
         } catch (OutOfMemoryError e) {
             throw heapTooSmall(input);
         }
-        boolean softmaxLayer = m.spec().layers().get(m.spec().layers().size() - 1) instanceof dev.salvo.nn.LayerSpec.Softmax;
+        boolean softmaxLayer = m.spec().layers().get(m.spec().layers().size() - 1).fusesIntoCrossEntropy();
         float[] prob = new float[rows.rows() * c];
         float[] outputs = new float[rows.rows() * c]; // the network's outputs, which rank the classes
         int batch = Math.max(1, Math.min(batchSize, rows.rows())); // buffers for the rows there are, not for -b
-        try (Device dev = Devices.open(device).device(); Model model = new Model(dev, m.spec(), m.parameters(), batch)) {
+        try (Device dev = Devices.open(device).device(); Model model = m.open(dev, batch)) {
             int f = rows.width();
             float[] logits = new float[batch * c];
             for (int from = 0; from < rows.rows(); from += batch) {

@@ -27,7 +27,7 @@ final class ResumeOptions {
 
     /** Options a resumed run takes from its checkpoint; given on the command line, they must be equal to it. */
     static final List<String> RESTORED = List.of("--data", "--label-column", "--header", "--test-fraction", "--normalize",
-            "--val-fraction", "--layers", "--activation", "--loss", "--init", "--optimizer", "--lr", "--momentum",
+            "--val-fraction", "--layers", "--net", "--activation", "--loss", "--init", "--optimizer", "--lr", "--momentum",
             "--weight-decay", "--schedule", "--warmup", "--lr-step-epochs", "--lr-gamma", "--lr-min-factor",
             "--batch-size", "--seed", "--patience");
     /** Options a resumed run takes from its checkpoint when not given, and that may change. */

@@ -77,6 +77,11 @@ final class TrainCommand implements Callable<Integer> {
                     + "the last its classes (default: features,128,64,classes).")
     List<Integer> layers;
 
+    @Option(names = "--net", paramLabel = "FILE",
+            description = "The network as JSON: input shape, layers (conv2d, batchnorm, maxpool, dropout, dense...), loss, init; "
+                    + "see the README's Networks section. Replaces --layers, --activation, --loss and --init.")
+    Path netFile;
+
     @Option(names = "--activation", defaultValue = "relu",
             description = "Hidden-layer activation: relu, leaky-relu, sigmoid, tanh, gelu. Default: ${DEFAULT-VALUE}.")
     String activation;
@@ -197,6 +202,7 @@ final class TrainCommand implements Callable<Integer> {
         }
 
         // validate every option before any work
+        NetworkSpec fromFile = netFile == null ? null : NetFiles.read(netFile, spec.commandLine().getParseResult());
         Activation act = opt("--activation", () -> Activation.parse(activation));
         Loss lossKind = opt("--loss", () -> Loss.parse(loss));
         Init initKind = opt("--init", () -> Init.parse(init));
@@ -239,7 +245,7 @@ final class TrainCommand implements Callable<Integer> {
         // buffers hold the largest batch a split uses, not -b itself: -b above the rows is one batch of every row
         int capacity = Math.max(1, Math.min(batchSize, Math.max(train.rows(), Math.max(val.rows(), test.rows()))));
         config = config.withBatchSize(Math.min(batchSize, train.rows()));
-        NetworkSpec net = network(train, act, lossKind, initKind);
+        NetworkSpec net = fromFile != null ? NetFiles.fit(netFile, fromFile, train, data) : network(train, act, lossKind, initKind);
         String fingerprint = ResumeOptions.fingerprint(train, val);
         String trainedOn = resumed == null ? null : resumed.info().get(ResumeOptions.DATA_KEY);
         if (trainedOn != null && !trainedOn.equals(fingerprint)) {
@@ -316,7 +322,7 @@ final class TrainCommand implements Callable<Integer> {
                 Path ckpt = policy != null ? policy.file() : run.dir().resolve(RunFolder.CHECKPOINT);
                 trainer.checkpoint(ckpt);
                 facts.put("interrupted_at_step", Long.toString(trainer.step()));
-                ModelFile.save(modelFile, net, model.parametersToHost(), transform, facts);
+                ModelFile.save(modelFile, net, model.parametersToHost(), model.stateToHost(), transform, facts);
                 summary.put("interrupted", true);
                 summary.put("stopped_at_step", trainer.step());
                 summary.put("checkpoint", ckpt.toString());
@@ -338,10 +344,11 @@ final class TrainCommand implements Callable<Integer> {
                     h.samples() / h.seconds(), dev.info().id(), dev.info().name());
 
             float[] params = model.parametersToHost();
+            float[] state = model.stateToHost();
             facts.put("test_accuracy", String.format(Locale.ROOT, "%.6f", ev.accuracy()));
-            ModelFile.save(modelFile, net, params, transform, facts);
+            ModelFile.save(modelFile, net, params, state, transform, facts);
             if (save != null) {
-                ModelFile.save(save, net, params, transform, facts);
+                ModelFile.save(save, net, params, state, transform, facts);
             }
             summary.put("test_accuracy", ev.accuracy());
             summary.put("test_loss", ev.loss());

@@ -8,7 +8,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.data.InputTransform;
 import dev.salvo.device.Activation;
 import dev.salvo.nn.Init;
-import dev.salvo.nn.LayerSpec;
+import dev.salvo.nn.Model;
+import dev.salvo.nn.NetworkJson;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.NetworkSpec;
 import dev.salvo.nn.ParamLayout;
@@ -40,7 +41,11 @@ import java.util.Map;
  */
 public final class ModelFile {
 
-    public static final String FORMAT = "salvo.mlp.v1";
+    /** The format written: a network graph ({@link NetworkJson}) with its parameters and state. */
+    public static final String FORMAT = "salvo.net.v1";
+
+    /** The format of the dense-only models written before graphs; still read (its architecture JSON is a subset). */
+    public static final String MLP_FORMAT = "salvo.mlp.v1";
 
     /**
      * Metadata key of the SHA-256 (lower-case hex) of the data section: every byte after the
@@ -55,16 +60,31 @@ public final class ModelFile {
     }
 
     /** A loaded model: its architecture, flat parameters in {@link ParamLayout} order, input transform and metadata. */
-    public record Loaded(NetworkSpec spec, float[] parameters, InputTransform transform, Map<String, String> metadata) {
+    public record Loaded(NetworkSpec spec, float[] parameters, float[] state, InputTransform transform, Map<String, String> metadata) {
+        /** The model on {@code device} with these parameters and state, in eval mode, for batches of up to {@code rows}. */
+        public Model open(dev.salvo.device.Device device, int rows) {
+            Model m = new Model(device, spec, parameters, rows);
+            try {
+                m.loadState(state);
+            } catch (RuntimeException e) {
+                m.close();
+                throw e;
+            }
+            return m;
+        }
     }
 
     /** Writes the model atomically; {@code facts} are added to the metadata, then the checksum of the tensor data. */
     public static void save(Path file, NetworkSpec spec, float[] flat, InputTransform transform, Map<String, String> facts) {
-        ParamLayout layout = ParamLayout.of(spec);
+        save(file, spec, flat, Model.initialState(ParamLayout.stateOf(spec)), transform, facts);
+    }
+
+    /** Writes the model with its state (batch-norm running statistics, {@link ParamLayout#stateOf}). */
+    public static void save(Path file, NetworkSpec spec, float[] flat, float[] state, InputTransform transform,
+                            Map<String, String> facts) {
         List<SafeTensors.Tensor> tensors = new ArrayList<>();
-        for (ParamLayout.Tensor t : layout.tensors()) {
-            tensors.add(new SafeTensors.Tensor(t.name(), t.shape(), Arrays.copyOfRange(flat, t.offset(), t.offset() + t.length())));
-        }
+        addTensors(tensors, ParamLayout.of(spec), flat);
+        addTensors(tensors, ParamLayout.stateOf(spec), state);
         tensors.add(new SafeTensors.Tensor("input.shift", new int[] {spec.inputs()}, transform.shift()));
         tensors.add(new SafeTensors.Tensor("input.scale", new int[] {spec.inputs()}, transform.scale()));
         Map<String, String> meta = new LinkedHashMap<>();
@@ -77,23 +97,14 @@ public final class ModelFile {
         SafeTensors.write(file, meta, tensors);
     }
 
-    static String architecture(NetworkSpec spec) {
-        ObjectNode root = JSON.createObjectNode();
-        root.put("inputs", spec.inputs());
-        ArrayNode layers = root.putArray("layers");
-        for (LayerSpec l : spec.layers()) {
-            ObjectNode n = layers.addObject();
-            if (l instanceof LayerSpec.Dense d) {
-                n.put("type", "dense");
-                n.put("units", d.units());
-                n.put("activation", d.activation().cliName());
-            } else {
-                n.put("type", "softmax");
-            }
+    private static void addTensors(List<SafeTensors.Tensor> out, ParamLayout layout, float[] flat) {
+        for (ParamLayout.Tensor t : layout.tensors()) {
+            out.add(new SafeTensors.Tensor(t.name(), t.shape(), Arrays.copyOfRange(flat, t.offset(), t.offset() + t.length())));
         }
-        root.put("loss", spec.loss().cliName());
-        root.put("init", spec.init().name().toLowerCase(java.util.Locale.ROOT));
-        return root.toString();
+    }
+
+    static String architecture(NetworkSpec spec) {
+        return NetworkJson.write(spec);
     }
 
     /**
@@ -107,27 +118,14 @@ public final class ModelFile {
         SafeTensors.Contents c = SafeTensors.read(file);
         Map<String, String> meta = c.metadata();
         verifyChecksum(file, meta.get(CHECKSUM), c.dataSha256());
-        if (!FORMAT.equals(meta.get("format"))) {
+        if (!FORMAT.equals(meta.get("format")) && !MLP_FORMAT.equals(meta.get("format"))) {
             throw new SafeTensorsException(file, "__metadata__.format", (meta.containsKey("format")
-                    ? "is \"" + abbreviate(meta.get("format")) + "\"" : "missing") + ", expected " + FORMAT
+                    ? "is \"" + abbreviate(meta.get("format")) + "\"" : "missing") + ", expected " + FORMAT + " (or " + MLP_FORMAT + ")"
                     + " (a model written by salvo train, or by hand as the README's Model files section shows)");
         }
         NetworkSpec spec = parseArchitecture(file, meta.get("architecture"));
-        ParamLayout layout = ParamLayout.of(spec);
-        float[] flat = new float[layout.size()];
-        for (ParamLayout.Tensor t : layout.tensors()) {
-            SafeTensors.Tensor got = c.find(t.name());
-            if (got == null) {
-                throw new SafeTensorsException(file, "tensor " + t.name(), "missing (the architecture needs it, of shape "
-                        + Arrays.toString(t.shape()) + ")");
-            }
-            if (!Arrays.equals(got.shape(), t.shape())) {
-                throw new SafeTensorsException(file, "tensor " + t.name(), "shape " + Arrays.toString(got.shape())
-                        + " does not match the architecture's " + Arrays.toString(t.shape()));
-            }
-            requireFinite(file, got, "a model's parameters must be finite");
-            System.arraycopy(got.data(), 0, flat, t.offset(), t.length());
-        }
+        float[] flat = readTensors(file, c, ParamLayout.of(spec), "a model's parameters must be finite");
+        float[] state = readTensors(file, c, ParamLayout.stateOf(spec), "a model's running statistics must be finite");
         SafeTensors.Tensor shift = c.find("input.shift");
         SafeTensors.Tensor scale = c.find("input.scale");
         InputTransform transform = InputTransform.identity(spec.inputs());
@@ -146,7 +144,26 @@ public final class ModelFile {
             }
             transform = new InputTransform(shift.data(), scale.data());
         }
-        return new Loaded(spec, flat, transform, meta);
+        return new Loaded(spec, flat, state, transform, meta);
+    }
+
+    /** The tensors of {@code layout} from the file, checked for presence, shape and finiteness. */
+    private static float[] readTensors(Path file, SafeTensors.Contents c, ParamLayout layout, String why) {
+        float[] flat = new float[layout.size()];
+        for (ParamLayout.Tensor t : layout.tensors()) {
+            SafeTensors.Tensor got = c.find(t.name());
+            if (got == null) {
+                throw new SafeTensorsException(file, "tensor " + t.name(), "missing (the architecture needs it, of shape "
+                        + Arrays.toString(t.shape()) + ")");
+            }
+            if (!Arrays.equals(got.shape(), t.shape())) {
+                throw new SafeTensorsException(file, "tensor " + t.name(), "shape " + Arrays.toString(got.shape())
+                        + " does not match the architecture's " + Arrays.toString(t.shape()));
+            }
+            requireFinite(file, got, why);
+            System.arraycopy(got.data(), 0, flat, t.offset(), t.length());
+        }
+        return flat;
     }
 
     private static void verifyChecksum(Path file, String stored, String actual) {
@@ -188,73 +205,12 @@ public final class ModelFile {
         if (json == null) {
             throw new SafeTensorsException(file, at, "missing (the network's layers, as JSON: see the README's Model files section)");
         }
-        JsonNode root;
         try {
-            root = JSON.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new SafeTensorsException(file, at, "not valid JSON: " + abbreviate(e.getOriginalMessage()));
+            return NetworkJson.parse(json);
+        } catch (NetworkSpec.Invalid e) {
+            String f = e.field().equals("(json)") ? at : at + "." + e.field();
+            throw new SafeTensorsException(file, f, e.reason());
         }
-        if (root == null || !root.isObject()) {
-            throw new SafeTensorsException(file, at, "expected a JSON object with inputs and layers, got " + abbreviate(String.valueOf(root)));
-        }
-        NetworkSpec.Builder b = NetworkSpec.input(positiveInt(file, at + ".inputs", root.get("inputs")));
-        JsonNode loss = root.get("loss");
-        if (loss != null) {
-            b.loss(parse(file, at + ".loss", loss, "cross-entropy or mse", Loss::parse));
-        }
-        JsonNode init = root.get("init");
-        if (init != null) {
-            b.init(parse(file, at + ".init", init, "he, xavier or auto", Init::parse));
-        }
-        JsonNode layers = root.get("layers");
-        if (layers == null || !layers.isArray() || layers.isEmpty()) {
-            throw new SafeTensorsException(file, at + ".layers", "expected a non-empty array of layers, got " + describe(layers));
-        }
-        for (int i = 0; i < layers.size(); i++) {
-            String li = at + ".layers[" + i + "]";
-            JsonNode n = layers.get(i);
-            if (!n.isObject()) {
-                throw new SafeTensorsException(file, li, "expected an object with type (dense or softmax), got " + describe(n));
-            }
-            JsonNode type = n.get("type");
-            String t = type != null && type.isTextual() ? type.textValue() : null;
-            if ("dense".equals(t)) {
-                b.dense(positiveInt(file, li + ".units", n.get("units")),
-                        parse(file, li + ".activation", n.get("activation"), "one of identity, relu, leaky-relu, sigmoid, tanh, gelu",
-                                Activation::parse));
-            } else if ("softmax".equals(t)) {
-                b.softmax();
-            } else {
-                throw new SafeTensorsException(file, li + ".type", "expected dense or softmax, got " + describe(type));
-            }
-        }
-        try {
-            return b.build();
-        } catch (IllegalArgumentException e) {
-            throw new SafeTensorsException(file, at + ".layers", e.getMessage());
-        }
-    }
-
-    private static int positiveInt(Path file, String where, JsonNode v) {
-        if (v == null || !v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1) {
-            throw new SafeTensorsException(file, where, "expected a positive integer, got " + describe(v));
-        }
-        return v.intValue();
-    }
-
-    private static <T> T parse(Path file, String where, JsonNode v, String expected, java.util.function.Function<String, T> parser) {
-        if (v == null || !v.isTextual()) {
-            throw new SafeTensorsException(file, where, "expected " + expected + " (a string), got " + describe(v));
-        }
-        try {
-            return parser.apply(v.textValue());
-        } catch (IllegalArgumentException e) {
-            throw new SafeTensorsException(file, where, e.getMessage());
-        }
-    }
-
-    private static String describe(JsonNode v) {
-        return v == null ? "nothing (the field is missing)" : abbreviate(v.toString());
     }
 
     private static String abbreviate(String s) {

@@ -1,79 +1,311 @@
 package dev.salvo.nn;
 
-import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
-import dev.salvo.device.Gemm;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.TensorOps;
 import dev.salvo.util.Rng;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * A network resident on one device: parameters, gradients and the activations of a batch of up
- * to {@link #batchCapacity()} rows are allocated once, here, and reused by every step. The model
- * never copies parameters to the host unless asked ({@link #parametersToHost()}).
+ * A network resident on one device, compiled once from its {@link NetworkSpec} graph: parameters,
+ * gradients, state and every activation and gradient buffer of a batch of up to
+ * {@link #batchCapacity()} rows are allocated here, once, and reused by every step. The model never
+ * copies parameters to the host unless asked ({@link #parametersToHost()}).
  *
  * <p>Per step the trainer writes the batch into {@link #input()} and {@link #labels()}, then calls
  * {@link #forward(int)}, {@link #loss(int)} and {@link #backward(int)}; gradients land in
  * {@link #gradients()}, laid out like the parameters ({@link ParamLayout}).
  *
- * <p>A step allocates nothing on the host: the views of a batch of {@code rows} rows (every
- * layer's input, output and gradient slices) and the three matrix-product shapes of each layer are
- * built once per row count into a {@link Plan} and reused. A few plans are kept (the full batch,
- * the last partial batch of an epoch, an evaluation set's last batch), so the steady state of an
- * epoch builds none.
+ * <p>The graph runs in topological order. Each layer's output has its own buffer (a view layer's
+ * is its input's memory). Gradient buffers are shared where lifetimes allow: a value's gradient
+ * lives from the backward pass of its last consumer to the end of its own, so a chain needs two.
+ * Where a value feeds several layers their input gradients are added into its gradient. A softmax
+ * that ends a cross-entropy network is fused into the loss.
+ *
+ * <p>A step allocates nothing on the host: the calls of a pass over {@code rows} rows are built
+ * once per row count into a {@link Plan} and reused; a few plans are kept (the full batch, the
+ * last partial batch of an epoch, an evaluation set's last batch).
  */
 public final class Model implements AutoCloseable {
 
-    /** A layer on the device with its parameter views and activation buffers. */
-    private final class Stage {
-        final int index;
-        final LayerSpec spec;
-        final int in;
-        final int out;
-        final Activation act;
-        DeviceBuffer w;
-        DeviceBuffer b;
-        DeviceBuffer gw;
-        DeviceBuffer gb;
-        /** Pre-activation (dense) — equals {@link #y} for linear layers. */
-        DeviceBuffer z;
-        DeviceBuffer y;
-        DeviceBuffer x;
+    /** Plans kept: full batch, an epoch's last partial batch, an evaluation set's last batch, one more. */
+    private static final int PLANS = 4;
 
-        Stage(int index, LayerSpec spec, int in, int out, Activation act) {
-            this.index = index;
-            this.spec = spec;
-            this.in = in;
-            this.out = out;
-            this.act = act;
+    private final Device device;
+    private final NetworkSpec spec;
+    private final ParamLayout layout;
+    private final ParamLayout stateLayout;
+    private final int capacity;
+    private final int outputs;
+    private final List<DeviceBuffer> owned = new ArrayList<>();
+    private final DeviceBuffer params;
+    private final DeviceBuffer grads;
+    private final DeviceBuffer state;
+    private final DeviceBuffer input;
+    private final DeviceBuffer labels;
+    private final DeviceBuffer targets;
+    private final DeviceBuffer rowLoss;
+    private final DeviceBuffer predicted;
+    /** Vertices that run: all but a softmax fused into the loss. */
+    private final int active;
+    /** The vertex whose output the loss reads. */
+    private final int outVertex;
+    private final DeviceBuffer[] value;
+    private final DeviceBuffer[] grad;
+    /** Where vertex i writes the gradient of input k; {@code accumulate[i][k]}: a scratch buffer added afterwards. */
+    private final DeviceBuffer[][] dxTarget;
+    private final boolean[][] accumulate;
+    private final Layer.Runtime[] runtimes;
+    private final Layer.Mode mode = new Layer.Mode();
+    private final long randomSeed;
+    private final Plan[] plans = new Plan[PLANS];
+    private int nextPlan;
+    private final String initialSha256;
+
+    /**
+     * Allocates the model on {@code device} and uploads the initial parameters drawn from
+     * {@code seed} (the only parameter upload of a training run); {@code seed} also keys dropout.
+     */
+    public Model(Device device, NetworkSpec spec, long seed, int batchCapacity) {
+        this(device, spec, initialParameters(spec, seed), seed, batchCapacity);
+    }
+
+    /** Allocates the model and uploads the given parameters (flat, {@link ParamLayout} order). */
+    public Model(Device device, NetworkSpec spec, float[] parameters, int batchCapacity) {
+        this(device, spec, parameters, 0, batchCapacity);
+    }
+
+    private Model(Device device, NetworkSpec spec, float[] parameters, long seed, int batchCapacity) {
+        if (batchCapacity < 1) {
+            throw new IllegalArgumentException("batch size must be at least 1, got " + batchCapacity);
         }
-
-        String describe() {
-            if (spec instanceof LayerSpec.Softmax) {
-                return "layer " + index + " (softmax " + out + ")";
+        this.device = device;
+        this.spec = spec;
+        this.layout = ParamLayout.of(spec);
+        this.stateLayout = ParamLayout.stateOf(spec);
+        this.capacity = batchCapacity;
+        this.outputs = spec.outputs();
+        this.randomSeed = seed;
+        if (parameters.length != layout.size()) {
+            throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + parameters.length);
+        }
+        List<NetworkSpec.Vertex> vs = spec.vertices();
+        NetworkSpec.Vertex last = vs.get(vs.size() - 1);
+        boolean fused = last.layer().fusesIntoCrossEntropy() && spec.loss() == Loss.SOFTMAX_CROSS_ENTROPY
+                && last.inputs()[0] != NetworkSpec.INPUT;
+        active = fused ? vs.size() - 1 : vs.size();
+        outVertex = fused ? last.inputs()[0] : last.index();
+        int n = active;
+        value = new DeviceBuffer[n];
+        grad = new DeviceBuffer[n];
+        dxTarget = new DeviceBuffer[n][];
+        accumulate = new boolean[n][];
+        runtimes = new Layer.Runtime[n];
+        try {
+            params = own(device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
+            grads = own(device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
+            if (layout.size() > 0) {
+                device.fill(grads, 0);
             }
-            return "layer " + index + " (dense " + in + "->" + out
-                    + (act == Activation.IDENTITY ? "" : ", " + act.cliName()) + ")";
+            state = own(device.allocFloat(Math.max(1, stateLayout.size()))).slice(0, stateLayout.size());
+            input = own(device.allocFloat((long) capacity * spec.inputs()));
+            labels = own(device.allocInt(capacity));
+            targets = spec.loss() == Loss.MSE ? own(device.allocFloat((long) capacity * outputs)) : null;
+            rowLoss = own(device.allocFloat(capacity));
+            predicted = own(device.allocInt(capacity));
+            for (int i = 0; i < n; i++) {
+                NetworkSpec.Vertex v = vs.get(i);
+                value[i] = v.layer().isView() ? valueOf(v.inputs()[0]) : own(device.allocFloat((long) capacity * v.size()));
+            }
+            planGradients(vs);
+            for (int i = 0; i < n; i++) {
+                runtimes[i] = vs.get(i).layer().bind(new Bound(vs.get(i)));
+            }
+            this.initialSha256 = layout.sha256(parameters);
+            if (layout.size() > 0) {
+                device.upload(parameters, params);
+            }
+            if (stateLayout.size() > 0) {
+                device.upload(initialState(stateLayout), state);
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
     }
 
     /**
-     * Everything a pass over {@code rows} rows hands the device, built once per row count: per
-     * stage the forward product {@code X W^T}, the weight-gradient product {@code dZ^T X}, the
-     * input-gradient product {@code dZ W}, and the row slices of its input, pre-activation,
-     * output and of the two gradient buffers it reads from and writes to.
+     * Gradient buffers by lifetime, walking the graph backward: a value's gradient is taken from a
+     * free list when its last consumer's backward runs and returned after its own backward. A view
+     * that is its input's only consumer passes its gradient buffer down instead.
      */
+    private void planGradients(List<NetworkSpec.Vertex> vs) {
+        int n = active;
+        int[] consumers = new int[n];
+        long widest = 1;
+        for (int i = 0; i < n; i++) {
+            for (int u : vs.get(i).inputs()) {
+                if (u != NetworkSpec.INPUT) {
+                    consumers[u]++;
+                }
+            }
+            widest = Math.max(widest, vs.get(i).size());
+        }
+        long len = widest * capacity;
+        List<DeviceBuffer> free = new ArrayList<>();
+        Map<DeviceBuffer, int[]> refs = new IdentityHashMap<>();
+        DeviceBuffer[] scratch = new DeviceBuffer[2];
+        grad[outVertex] = take(free, refs, len);
+        for (int i = n - 1; i >= 0; i--) {
+            NetworkSpec.Vertex v = vs.get(i);
+            int[] in = v.inputs();
+            dxTarget[i] = new DeviceBuffer[in.length];
+            accumulate[i] = new boolean[in.length];
+            if (grad[i] == null) {
+                throw new IllegalStateException(v.label() + ": its output is not used by any layer or the loss");
+            }
+            for (int k = 0; k < in.length; k++) {
+                int u = in[k];
+                if (u == NetworkSpec.INPUT) {
+                    continue;
+                }
+                if (grad[u] == null) {
+                    if (v.layer().isView() && consumers[u] == 1) {
+                        grad[u] = grad[i];
+                        refs.get(grad[i])[0]++;
+                    } else {
+                        grad[u] = take(free, refs, len);
+                    }
+                    dxTarget[i][k] = grad[u];
+                } else {
+                    if (scratch[k] == null) {
+                        scratch[k] = own(device.allocFloat(len));
+                    }
+                    dxTarget[i][k] = scratch[k];
+                    accumulate[i][k] = true;
+                }
+            }
+            int[] r = refs.get(grad[i]);
+            if (--r[0] == 0) {
+                free.add(grad[i]);
+            }
+        }
+    }
+
+    private DeviceBuffer take(List<DeviceBuffer> free, Map<DeviceBuffer, int[]> refs, long len) {
+        DeviceBuffer b = free.isEmpty() ? own(device.allocFloat(len)) : free.remove(free.size() - 1);
+        refs.put(b, new int[] {1});
+        return b;
+    }
+
+    private DeviceBuffer valueOf(int vertex) {
+        return vertex == NetworkSpec.INPUT ? input : value[vertex];
+    }
+
+    private DeviceBuffer own(DeviceBuffer b) {
+        owned.add(b);
+        return b;
+    }
+
+    /** What vertex {@code v} is given on this device. */
+    private final class Bound implements Layer.Binding {
+        private final NetworkSpec.Vertex v;
+        private final String prefix;
+
+        Bound(NetworkSpec.Vertex v) {
+            this.v = v;
+            this.prefix = v.name() + ".";
+        }
+
+        @Override
+        public Device device() {
+            return device;
+        }
+
+        @Override
+        public int capacity() {
+            return capacity;
+        }
+
+        @Override
+        public int[] inShape(int i) {
+            int u = v.inputs()[i];
+            return u == NetworkSpec.INPUT ? spec.inputShape() : spec.vertices().get(u).shape().clone();
+        }
+
+        @Override
+        public int[] outShape() {
+            return v.shape().clone();
+        }
+
+        @Override
+        public DeviceBuffer x(int i) {
+            return valueOf(v.inputs()[i]);
+        }
+
+        @Override
+        public DeviceBuffer y() {
+            return value[v.index()];
+        }
+
+        @Override
+        public DeviceBuffer dy() {
+            return grad[v.index()];
+        }
+
+        @Override
+        public DeviceBuffer dx(int i) {
+            return dxTarget[v.index()][i];
+        }
+
+        @Override
+        public DeviceBuffer param(String name) {
+            ParamLayout.Tensor t = layout.tensor(prefix + name);
+            return params.slice(t.offset(), t.length());
+        }
+
+        @Override
+        public DeviceBuffer grad(String name) {
+            ParamLayout.Tensor t = layout.tensor(prefix + name);
+            return grads.slice(t.offset(), t.length());
+        }
+
+        @Override
+        public DeviceBuffer state(String name) {
+            ParamLayout.Tensor t = stateLayout.tensor(prefix + name);
+            return state.slice(t.offset(), t.length());
+        }
+
+        @Override
+        public DeviceBuffer floats(long length) {
+            return own(device.allocFloat(Math.max(1, length))).slice(0, length);
+        }
+
+        @Override
+        public DeviceBuffer ints(long length) {
+            return own(device.allocInt(Math.max(1, length))).slice(0, length);
+        }
+
+        @Override
+        public long randomKey() {
+            return randomSeed * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L * (v.index() + 1);
+        }
+
+        @Override
+        public Layer.Mode mode() {
+            return mode;
+        }
+    }
+
+    /** The calls of a pass over {@code rows} rows: each vertex's pass and the gradient additions at fan-outs. */
     private final class Plan {
         final int rows;
-        final Gemm[] forward;
-        final Gemm[] weightGrad;
-        final Gemm[] inputGrad;
-        final DeviceBuffer[] x;
-        final DeviceBuffer[] z;
-        final DeviceBuffer[] y;
-        final DeviceBuffer[] dOut;
-        final DeviceBuffer[] dIn;
+        final Layer.Pass[] passes;
+        final OpCall[][] adds;
         final DeviceBuffer output;
         final DeviceBuffer outputGrad;
         final DeviceBuffer input;
@@ -84,37 +316,24 @@ public final class Model implements AutoCloseable {
 
         Plan(int rows) {
             this.rows = rows;
-            int n = stages.length;
-            forward = new Gemm[n];
-            weightGrad = new Gemm[n];
-            inputGrad = new Gemm[n];
-            x = new DeviceBuffer[n];
-            z = new DeviceBuffer[n];
-            y = new DeviceBuffer[n];
-            dOut = new DeviceBuffer[n];
-            dIn = new DeviceBuffer[n];
-            // backward alternates between gradA and gradB: the last stage reads gradA
-            DeviceBuffer d = gradA;
-            DeviceBuffer other = gradB;
-            for (int i = n - 1; i >= 0; i--) {
-                Stage s = stages[i];
-                long inLen = (long) rows * s.in;
-                long outLen = (long) rows * s.out;
-                forward[i] = new Gemm(rows, s.out, s.in, false, true);
-                weightGrad[i] = new Gemm(s.out, s.in, rows, true, false);
-                inputGrad[i] = new Gemm(rows, s.in, s.out, false, false);
-                x[i] = s.x.slice(0, inLen);
-                z[i] = s.z.slice(0, outLen);
-                y[i] = s.y.slice(0, outLen);
-                dOut[i] = d.slice(0, outLen);
-                dIn[i] = i > 0 ? other.slice(0, inLen) : null;
-                DeviceBuffer t = d;
-                d = other;
-                other = t;
+            passes = new Layer.Pass[active];
+            adds = new OpCall[active][];
+            for (int i = 0; i < active; i++) {
+                passes[i] = runtimes[i].pass(rows);
+                NetworkSpec.Vertex v = spec.vertices().get(i);
+                adds[i] = new OpCall[v.inputs().length];
+                for (int k = 0; k < adds[i].length; k++) {
+                    if (accumulate[i][k]) {
+                        int u = v.inputs()[k];
+                        long len = (long) rows * spec.vertices().get(u).size();
+                        DeviceBuffer g = grad[u].slice(0, len);
+                        adds[i][k] = TensorOps.ADD.call(new DeviceBuffer[] {g, dxTarget[i][k].slice(0, len), g}, new int[] {(int) len});
+                    }
+                }
             }
-            int c = spec.outputs();
-            output = output().slice(0, (long) rows * c);
-            outputGrad = gradA.slice(0, (long) rows * c);
+            int c = outputs;
+            output = value[outVertex].slice(0, (long) rows * c);
+            outputGrad = grad[outVertex].slice(0, (long) rows * c);
             input = Model.this.input.slice(0, (long) rows * spec.inputs());
             labels = Model.this.labels.slice(0, rows);
             targets = Model.this.targets == null ? null : Model.this.targets.slice(0, (long) rows * c);
@@ -123,133 +342,36 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** Plans kept: full batch, an epoch's last partial batch, an evaluation set's last batch, one more. */
-    private static final int PLANS = 4;
-
-    private final Device device;
-    private final NetworkSpec spec;
-    private final ParamLayout layout;
-    private final int capacity;
-    private final int outputs;
-    private final Stage[] stages;
-    private final Plan[] plans = new Plan[PLANS];
-    private int nextPlan;
-    private final List<DeviceBuffer> owned = new ArrayList<>();
-    private final DeviceBuffer params;
-    private final DeviceBuffer grads;
-    private final DeviceBuffer input;
-    private final DeviceBuffer labels;
-    private final DeviceBuffer targets;
-    private final DeviceBuffer rowLoss;
-    private final DeviceBuffer predicted;
-    private final DeviceBuffer gradA;
-    private final DeviceBuffer gradB;
-    private final String initialSha256;
-
-    /**
-     * Allocates the model on {@code device} and uploads the initial parameters drawn from
-     * {@code seed} (the only parameter upload of a training run).
-     */
-    public Model(Device device, NetworkSpec spec, long seed, int batchCapacity) {
-        this(device, spec, initialParameters(spec, seed), batchCapacity);
-    }
-
-    /** Allocates the model and uploads the given parameters (flat, {@link ParamLayout} order). */
-    public Model(Device device, NetworkSpec spec, float[] parameters, int batchCapacity) {
-        if (batchCapacity < 1) {
-            throw new IllegalArgumentException("batch size must be at least 1, got " + batchCapacity);
-        }
-        this.device = device;
-        this.spec = spec;
-        this.layout = ParamLayout.of(spec);
-        this.capacity = batchCapacity;
-        this.outputs = spec.outputs();
-        if (parameters.length != layout.size()) {
-            throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + parameters.length);
-        }
-        List<Stage> built = new ArrayList<>();
-        try {
-            params = own(device.allocFloat(layout.size()));
-            grads = own(device.allocFloat(layout.size()));
-            device.fill(grads, 0);
-            int width = spec.inputs();
-            int maxWidth = 1;
-            int t = 0;
-            List<LayerSpec> layers = spec.layers();
-            int last = layers.size() - 1;
-            for (int i = 0; i < layers.size(); i++) {
-                LayerSpec l = layers.get(i);
-                if (i == last && l instanceof LayerSpec.Softmax && spec.loss() == Loss.SOFTMAX_CROSS_ENTROPY) {
-                    break; // fused into the loss
-                }
-                Stage s;
-                if (l instanceof LayerSpec.Dense d) {
-                    s = new Stage(i, l, width, d.units(), d.activation());
-                    ParamLayout.Tensor wt = layout.tensors().get(t++);
-                    ParamLayout.Tensor bt = layout.tensors().get(t++);
-                    s.w = params.slice(wt.offset(), wt.length());
-                    s.b = params.slice(bt.offset(), bt.length());
-                    s.gw = grads.slice(wt.offset(), wt.length());
-                    s.gb = grads.slice(bt.offset(), bt.length());
-                    s.z = own(device.allocFloat((long) capacity * s.out));
-                    s.y = s.act == Activation.IDENTITY ? s.z : own(device.allocFloat((long) capacity * s.out));
-                } else {
-                    s = new Stage(i, l, width, width, Activation.IDENTITY);
-                    s.y = own(device.allocFloat((long) capacity * s.out));
-                    s.z = s.y;
-                }
-                built.add(s);
-                width = s.out;
-                maxWidth = Math.max(maxWidth, width);
-            }
-            input = own(device.allocFloat((long) capacity * spec.inputs()));
-            labels = own(device.allocInt(capacity));
-            targets = spec.loss() == Loss.MSE ? own(device.allocFloat((long) capacity * spec.outputs())) : null;
-            rowLoss = own(device.allocFloat(capacity));
-            predicted = own(device.allocInt(capacity));
-            gradA = own(device.allocFloat((long) capacity * maxWidth));
-            gradB = own(device.allocFloat((long) capacity * maxWidth));
-            stages = built.toArray(new Stage[0]);
-            DeviceBuffer x = input;
-            for (Stage s : stages) {
-                s.x = x;
-                x = s.y;
-            }
-            this.initialSha256 = layout.sha256(parameters);
-            device.upload(parameters, params);
-        } catch (RuntimeException e) {
-            close();
-            throw e;
-        }
-    }
-
-    private DeviceBuffer own(DeviceBuffer b) {
-        owned.add(b);
-        return b;
-    }
-
-    /** Initial parameters for {@code spec} from {@code seed}: He or Xavier weights, zero biases. */
+    /** Initial parameters for {@code spec} from {@code seed}: He or Xavier weights in layer order, constants elsewhere. */
     public static float[] initialParameters(NetworkSpec spec, long seed) {
         ParamLayout layout = ParamLayout.of(spec);
         float[] p = new float[layout.size()];
         Rng rng = new Rng(seed);
-        int t = 0;
-        for (LayerSpec l : spec.layers()) {
-            if (l instanceof LayerSpec.Dense d) {
-                ParamLayout.Tensor w = layout.tensors().get(t);
-                t += 2; // the bias stays zero
-                int fanOut = w.shape()[0];
-                int fanIn = w.shape()[1];
-                Init init = spec.init().resolve(d.activation());
-                double std = Math.sqrt(2.0 / fanIn);
-                double limit = Math.sqrt(6.0 / (fanIn + fanOut));
-                for (int k = 0; k < w.length(); k++) {
+        for (ParamLayout.Tensor t : layout.tensors()) {
+            if (t.init() instanceof Layer.ParamInit.Weights w) {
+                Init init = spec.init().resolve(w.activation());
+                double std = Math.sqrt(2.0 / w.fanIn());
+                double limit = Math.sqrt(6.0 / (w.fanIn() + w.fanOut()));
+                for (int k = 0; k < t.length(); k++) {
                     double v = init == Init.HE ? std * rng.nextGaussian() : limit * (2 * rng.nextDouble() - 1);
-                    p[w.offset() + k] = (float) v;
+                    p[t.offset() + k] = (float) v;
                 }
+            } else if (t.init() instanceof Layer.ParamInit.Constant c) {
+                java.util.Arrays.fill(p, t.offset(), t.offset() + t.length(), (float) c.value());
             }
         }
         return p;
+    }
+
+    /** The initial state (running means 0, variances 1). */
+    public static float[] initialState(ParamLayout stateLayout) {
+        float[] s = new float[stateLayout.size()];
+        for (ParamLayout.Tensor t : stateLayout.tensors()) {
+            if (t.init() instanceof Layer.ParamInit.Constant c) {
+                java.util.Arrays.fill(s, t.offset(), t.offset() + t.length(), (float) c.value());
+            }
+        }
+        return s;
     }
 
     public Device device() {
@@ -262,6 +384,11 @@ public final class Model implements AutoCloseable {
 
     public ParamLayout layout() {
         return layout;
+    }
+
+    /** Where each state tensor (batch-norm running statistics) lives in {@link #state()}. */
+    public ParamLayout stateLayout() {
+        return stateLayout;
     }
 
     public int batchCapacity() {
@@ -279,6 +406,28 @@ public final class Model implements AutoCloseable {
 
     public DeviceBuffer gradients() {
         return grads;
+    }
+
+    /** Non-trainable state, laid out by {@link #stateLayout()}; the optimizer never touches it. */
+    public DeviceBuffer state() {
+        return state;
+    }
+
+    /**
+     * Training mode for the next passes, at global step {@code step} (dropout draws its mask from
+     * it; batch norm uses the batch's statistics and updates its running ones).
+     */
+    public void train(long step) {
+        mode.set(true, step);
+    }
+
+    /** Eval mode: dropout off, batch norm on its running statistics (the default). */
+    public void eval() {
+        mode.set(false, mode.step());
+    }
+
+    public boolean isTraining() {
+        return mode.training();
     }
 
     /** Input batch {@code (capacity, inputs)}; a step fills the first {@code rows} rows. */
@@ -303,7 +452,7 @@ public final class Model implements AutoCloseable {
 
     /** Network output of the last forward pass {@code (capacity, outputs)}: logits under cross-entropy. */
     public DeviceBuffer output() {
-        return stages[stages.length - 1].y;
+        return value[outVertex];
     }
 
     /** The first {@code rows} rows of {@link #input()} (a view made once per row count). */
@@ -343,7 +492,9 @@ public final class Model implements AutoCloseable {
     /** Copies the parameters to the host (counted as a device-to-host transfer). */
     public float[] parametersToHost() {
         float[] p = new float[layout.size()];
-        device.download(params, p);
+        if (p.length > 0) {
+            device.download(params, p);
+        }
         return p;
     }
 
@@ -352,7 +503,28 @@ public final class Model implements AutoCloseable {
         if (p.length != layout.size()) {
             throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + p.length);
         }
-        device.upload(p, params);
+        if (p.length > 0) {
+            device.upload(p, params);
+        }
+    }
+
+    /** Copies the state (running statistics) to the host. */
+    public float[] stateToHost() {
+        float[] s = new float[stateLayout.size()];
+        if (s.length > 0) {
+            device.download(state, s);
+        }
+        return s;
+    }
+
+    /** Replaces the state (a loaded model or a resumed checkpoint). */
+    public void loadState(float[] s) {
+        if (s.length != stateLayout.size()) {
+            throw new IllegalArgumentException("expected " + stateLayout.size() + " state values, got " + s.length);
+        }
+        if (s.length > 0) {
+            device.upload(s, state);
+        }
     }
 
     private void checkRows(int rows) {
@@ -361,20 +533,11 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** Forward pass over the first {@code rows} rows of {@link #input()}. */
+    /** Forward pass over the first {@code rows} rows of {@link #input()}, in the current mode. */
     public void forward(int rows) {
         Plan p = plan(rows);
-        for (int i = 0; i < stages.length; i++) {
-            forward(p, i);
-        }
-    }
-
-    private void forward(Plan p, int i) {
-        Stage s = stages[i];
-        if (s.spec instanceof LayerSpec.Softmax) {
-            device.softmaxForward(p.rows, s.out, p.x[i], p.y[i]);
-        } else {
-            device.matmul(p.forward[i], p.x[i], s.w, s.b, s.act, p.z[i], s.act == Activation.IDENTITY ? null : p.y[i]);
+        for (int i = 0; i < active; i++) {
+            p.passes[i].forward();
         }
     }
 
@@ -395,32 +558,17 @@ public final class Model implements AutoCloseable {
     /** Backward pass: fills {@link #gradients()} from the output gradient left by {@link #loss(int)}. */
     public void backward(int rows) {
         Plan p = plan(rows);
-        for (int i = stages.length - 1; i >= 0; i--) {
+        for (int i = active - 1; i >= 0; i--) {
             backward(p, i);
         }
     }
 
-    /**
-     * Backward through stage {@code i}: weight and bias gradients, and the input gradient into
-     * {@code p.dIn[i]} (which the stage below reads as its {@code dOut}) unless it is the first.
-     */
     private void backward(Plan p, int i) {
-        Stage s = stages[i];
-        int rows = p.rows;
-        DeviceBuffer dOut = p.dOut[i];
-        if (s.spec instanceof LayerSpec.Softmax) {
-            if (p.dIn[i] != null) {
-                device.softmaxBackward(rows, s.out, p.y[i], dOut, p.dIn[i]);
+        p.passes[i].backward();
+        for (OpCall add : p.adds[i]) {
+            if (add != null) {
+                device.run(add);
             }
-            return;
-        }
-        if (s.act != Activation.IDENTITY) {
-            device.activationBackward(s.act, p.z[i], dOut, dOut);
-        }
-        device.matmul(p.weightGrad[i], dOut, p.x[i], null, Activation.IDENTITY, s.gw, null);
-        device.columnSums(rows, s.out, dOut, s.gb);
-        if (p.dIn[i] != null) {
-            device.matmul(p.inputGrad[i], dOut, s.w, null, Activation.IDENTITY, p.dIn[i], null);
         }
     }
 
@@ -446,31 +594,37 @@ public final class Model implements AutoCloseable {
             }
         }
         Plan plan = plan(rows);
-        for (int i = 0; i < stages.length; i++) {
-            Stage s = stages[i];
-            forward(plan, i);
-            if (!finite(s.z, (long) rows * s.out)) {
-                return s.describe() + " forward (pre-activation)";
-            }
-            if (!finite(s.y, (long) rows * s.out)) {
-                return s.describe() + " forward (activation output)";
+        List<NetworkSpec.Vertex> vs = spec.vertices();
+        for (int i = 0; i < active; i++) {
+            plan.passes[i].forward();
+            if (!finite(value[i], (long) rows * vs.get(i).size())) {
+                return describe(vs.get(i)) + " forward";
             }
         }
         loss(rows);
         if (!finite(rowLoss, rows)) {
             return "the loss (" + spec.loss().cliName() + ") of finite outputs";
         }
-        for (int i = stages.length - 1; i >= 0; i--) {
-            Stage s = stages[i];
+        for (int i = active - 1; i >= 0; i--) {
             backward(plan, i);
-            if (s.gw != null && (!finite(s.gw, s.gw.length()) || !finite(s.gb, s.gb.length()))) {
-                return s.describe() + " backward (weight/bias gradient)";
+            NetworkSpec.Vertex v = vs.get(i);
+            for (ParamLayout.Tensor t : layout.tensors()) {
+                if (t.name().startsWith(v.name() + ".") && !finite(grads.slice(t.offset(), t.length()), t.length())) {
+                    return describe(v) + " backward (gradient of " + t.name() + ")";
+                }
             }
-            if (plan.dIn[i] != null && !finite(plan.dIn[i], (long) rows * s.in)) {
-                return s.describe() + " backward (input gradient)";
+            for (int k = 0; k < v.inputs().length; k++) {
+                int u = v.inputs()[k];
+                if (u != NetworkSpec.INPUT && !finite(grad[u], (long) rows * vs.get(u).size())) {
+                    return describe(v) + " backward (input gradient)";
+                }
             }
         }
         return "no layer: the values are finite when the step is replayed";
+    }
+
+    private static String describe(NetworkSpec.Vertex v) {
+        return "layer " + v.index() + " (" + v.layer().describe() + ")";
     }
 
     private boolean finite(DeviceBuffer b, long n) {

@@ -1,83 +1,254 @@
 package dev.salvo.nn;
 
 import dev.salvo.device.Activation;
+import dev.salvo.nn.layer.Dense;
+import dev.salvo.nn.layer.Softmax;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
 
 /**
- * The architecture of a feed-forward network: input width, layers, loss, initialisation.
- * Build it with {@link #input(int)}:
+ * The architecture of a network: an input shape, a static graph of {@link Layer layers} in
+ * topological order (each takes the previous layer's output unless it names its inputs), a loss
+ * and an initialisation rule. Shapes are checked when it is built: a layer that does not fit its
+ * input is refused naming the layer by index and name, with both shapes.
  * <pre>{@code
- * NetworkSpec spec = NetworkSpec.input(64).dense(128, Activation.RELU).dense(10).build();
+ * NetworkSpec mlp = NetworkSpec.input(64).dense(128, Activation.RELU).dense(10).build();
+ * NetworkSpec cnn = NetworkSpec.of(new int[] {1, 28, 28}, Layers.conv2d(32, 3).pad(1), Layers.batchNorm(),
+ *         Layers.relu(), Layers.maxPool(2), Layers.flatten(), Layers.dense(10));
  * }</pre>
  */
-public record NetworkSpec(int inputs, List<LayerSpec> layers, Loss loss, Init init) {
+public final class NetworkSpec {
 
-    public NetworkSpec {
-        layers = List.copyOf(layers);
-        if (inputs < 1) {
-            throw new IllegalArgumentException("the network needs at least 1 input, got " + inputs);
+    /** Index of the network input among a vertex's inputs. */
+    public static final int INPUT = -1;
+
+    /** One layer in the graph: its index, name, inputs (vertex indices, {@link #INPUT}) and output shape. */
+    public record Vertex(int index, String name, Layer layer, int[] inputs, int[] shape) {
+        /** {@code layers[3] (conv2d "c2")}: how errors name a layer. */
+        public String label() {
+            return "layers[" + index + "] (" + layer.type() + (name.equals(defaultName(index)) ? "" : " \"" + name + "\"") + ")";
         }
-        if (layers.stream().noneMatch(l -> l instanceof LayerSpec.Dense)) {
-            throw new IllegalArgumentException("the network needs at least one dense layer");
+
+        /** Elements of the output per sample. */
+        public int size() {
+            return NetworkSpec.size(shape);
         }
     }
 
-    public static Builder input(int inputs) {
-        return new Builder(inputs);
+    /** A network that does not fit together; {@code field} names the place, e.g. {@code layers[3].kernel}. */
+    public static final class Invalid extends IllegalArgumentException {
+        private final String field;
+
+        public Invalid(String field, String message) {
+            super(field + ": " + message);
+            this.field = field;
+        }
+
+        public String field() {
+            return field;
+        }
+
+        /** The message without the field. */
+        public String reason() {
+            return getMessage().substring(field.length() + 2);
+        }
+    }
+
+    private final int[] inputShape;
+    private final List<Vertex> vertices;
+    private final Loss loss;
+    private final Init init;
+
+    private NetworkSpec(int[] inputShape, List<Vertex> vertices, Loss loss, Init init) {
+        this.inputShape = inputShape;
+        this.vertices = List.copyOf(vertices);
+        this.loss = loss;
+        this.init = init;
+    }
+
+    public static String defaultName(int index) {
+        return "layers." + index;
+    }
+
+    /** A builder for a network whose samples have {@code shape}, e.g. {@code (784)} or {@code (1,28,28)}. */
+    public static Builder input(int... shape) {
+        return new Builder(shape);
+    }
+
+    /** A chain of layers on an input of {@code shape}, softmax cross-entropy, automatic init. */
+    public static NetworkSpec of(int[] shape, Layer... layers) {
+        Builder b = input(shape);
+        for (Layer l : layers) {
+            b.add(l);
+        }
+        return b.build();
+    }
+
+    public int[] inputShape() {
+        return inputShape.clone();
+    }
+
+    /** Elements of one input sample (the width of a data row). */
+    public int inputs() {
+        return size(inputShape);
     }
 
     /** Width of the network's output (the number of classes for classification). */
     public int outputs() {
-        int w = inputs;
-        for (int i = 0; i < layers.size(); i++) { // indexed: no iterator (called on the training path)
-            if (layers.get(i) instanceof LayerSpec.Dense d) {
-                w = d.units();
-            }
-        }
-        return w;
+        return vertices.get(vertices.size() - 1).size();
     }
 
-    /** Layer widths from input to output, e.g. {@code [64, 128, 10]}. */
+    public List<Vertex> vertices() {
+        return vertices;
+    }
+
+    /** The layers in graph order. */
+    public List<Layer> layers() {
+        List<Layer> l = new ArrayList<>();
+        for (Vertex v : vertices) {
+            l.add(v.layer());
+        }
+        return l;
+    }
+
+    public Loss loss() {
+        return loss;
+    }
+
+    public Init init() {
+        return init;
+    }
+
+    /** True for a chain of dense (and softmax) layers on a flat input: what {@code --layers} writes. */
+    public boolean isMlp() {
+        if (inputShape.length != 1) {
+            return false;
+        }
+        for (Vertex v : vertices) {
+            if (!(v.layer().type().equals("dense") || v.layer().type().equals("softmax")) || v.inputs()[0] != v.index() - 1
+                    || !v.name().equals(defaultName(v.index()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Layer widths from input to output of an MLP, e.g. {@code [64, 128, 10]}; every vertex's size otherwise. */
     public List<Integer> widths() {
         List<Integer> w = new ArrayList<>();
-        w.add(inputs);
-        for (LayerSpec l : layers) {
-            if (l instanceof LayerSpec.Dense d) {
-                w.add(d.units());
+        w.add(inputs());
+        for (Vertex v : vertices) {
+            if (!v.layer().type().equals("softmax")) {
+                w.add(v.size());
             }
         }
         return w;
     }
 
-    /** A one-line description, e.g. {@code 64-128(relu)-10 cross-entropy}. */
+    /**
+     * A one-line description: for an MLP {@code 64-128(relu)-10 cross-entropy} (as checkpoints have
+     * always stored it), else the input shape and each layer, e.g.
+     * {@code 1x28x28 conv2d(32,3x3,p1) relu ... dense(10) cross-entropy}.
+     */
     public String describe() {
-        StringBuilder sb = new StringBuilder().append(inputs);
-        for (LayerSpec l : layers) {
-            if (l instanceof LayerSpec.Dense d) {
-                sb.append('-').append(d.units())
-                        .append(d.activation() == Activation.IDENTITY ? "" : "(" + d.activation().cliName() + ")");
-            } else {
-                sb.append("-softmax");
+        if (isMlp()) {
+            StringBuilder sb = new StringBuilder().append(inputs());
+            for (Vertex v : vertices) {
+                sb.append('-').append(v.layer().compact());
             }
+            return sb.append(' ').append(loss.cliName()).toString();
         }
-        return sb.append(' ').append(loss.cliName()).toString();
+        StringJoiner j = new StringJoiner(" ");
+        j.add(shapeText(inputShape, "x"));
+        for (Vertex v : vertices) {
+            String d = v.layer().describe();
+            boolean chained = v.inputs().length == 1 && v.inputs()[0] == v.index() - 1;
+            if (!chained) {
+                StringJoiner from = new StringJoiner(",", "<", ">");
+                for (int i : v.inputs()) {
+                    from.add(i == INPUT ? "input" : vertices.get(i).name());
+                }
+                d += from;
+            }
+            if (!v.name().equals(defaultName(v.index()))) {
+                d = v.name() + "=" + d;
+            }
+            j.add(d);
+        }
+        return j.add(loss.cliName()).toString();
+    }
+
+    /** Elements of a shape. */
+    public static int size(int[] shape) {
+        long n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("shape " + shapeText(shape, ",") + " has more than 2^31 elements");
+        }
+        return (int) n;
+    }
+
+    /** {@code (32,28,28)} with separator "," or {@code 32x28x28} with "x". */
+    public static String shapeText(int[] shape, String sep) {
+        StringJoiner j = sep.equals("x") ? new StringJoiner("x") : new StringJoiner(",", "(", ")");
+        for (int d : shape) {
+            j.add(Integer.toString(d));
+        }
+        return j.toString();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof NetworkSpec n && n.describe().equals(describe()) && n.init == init;
+    }
+
+    @Override
+    public int hashCode() {
+        return describe().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return describe();
     }
 
     /** Fluent builder; {@link #build()} defaults to softmax cross-entropy and {@link Init#AUTO}. */
     public static final class Builder {
-        private final int inputs;
-        private final List<LayerSpec> layers = new ArrayList<>();
+        private final int[] shape;
+        private final List<Layer> layers = new ArrayList<>();
+        private final List<String> names = new ArrayList<>();
+        private final List<String[]> inputs = new ArrayList<>();
         private Loss loss = Loss.SOFTMAX_CROSS_ENTROPY;
         private Init init = Init.AUTO;
 
-        private Builder(int inputs) {
-            this.inputs = inputs;
+        private Builder(int[] shape) {
+            this.shape = shape.clone();
+        }
+
+        /** Adds a layer that takes the previous layer's output. */
+        public Builder add(Layer l) {
+            return add(null, l);
+        }
+
+        /**
+         * Adds a layer named {@code name} (null: {@code layers.<i>}) that takes the outputs of the
+         * named layers ({@code "input"} is the network input); none named: the previous layer's.
+         */
+        public Builder add(String name, Layer l, String... from) {
+            layers.add(l);
+            names.add(name);
+            inputs.add(from);
+            return this;
         }
 
         public Builder dense(int units, Activation activation) {
-            layers.add(new LayerSpec.Dense(units, activation));
-            return this;
+            return add(new Dense(units, activation, true));
         }
 
         /** A linear dense layer (no activation), typically the logits layer. */
@@ -86,8 +257,7 @@ public record NetworkSpec(int inputs, List<LayerSpec> layers, Loss loss, Init in
         }
 
         public Builder softmax() {
-            layers.add(new LayerSpec.Softmax());
-            return this;
+            return add(new Softmax());
         }
 
         public Builder loss(Loss l) {
@@ -100,8 +270,81 @@ public record NetworkSpec(int inputs, List<LayerSpec> layers, Loss loss, Init in
             return this;
         }
 
+        /** Checks names, inputs and shapes, layer by layer. @throws Invalid naming the layer */
         public NetworkSpec build() {
-            return new NetworkSpec(inputs, layers, loss, init);
+            if (shape.length == 0) {
+                throw new Invalid("input", "expected a shape such as [784] or [1, 28, 28], got []");
+            }
+            for (int d : shape) {
+                if (d < 1) {
+                    throw new Invalid("input", "every dimension must be at least 1, got " + Arrays.toString(shape));
+                }
+            }
+            if (layers.isEmpty()) {
+                throw new Invalid("layers", "the network needs at least one layer");
+            }
+            Map<String, Integer> byName = new HashMap<>();
+            byName.put("input", INPUT);
+            List<Vertex> vs = new ArrayList<>();
+            for (int i = 0; i < layers.size(); i++) {
+                Layer l = layers.get(i);
+                String name = names.get(i) == null ? defaultName(i) : names.get(i);
+                String at = "layers[" + i + "]";
+                String label = at + " (" + l.type() + (names.get(i) == null ? "" : " \"" + name + "\"") + ")";
+                if (name.isBlank() || byName.containsKey(name)) {
+                    throw new Invalid(at + ".name", "\"" + name + "\" is " + (name.isBlank() ? "empty" : "already taken"));
+                }
+                String[] from = inputs.get(i);
+                int[] in;
+                if (from.length == 0) {
+                    in = new int[l.arity()];
+                    Arrays.fill(in, i - 1);
+                    if (l.arity() != 1) {
+                        throw new Invalid(at + ".inputs", label + " takes " + l.arity() + " inputs: name them");
+                    }
+                } else {
+                    if (from.length != l.arity()) {
+                        throw new Invalid(at + ".inputs", label + " takes " + l.arity() + " input(s), got " + from.length);
+                    }
+                    in = new int[from.length];
+                    for (int k = 0; k < from.length; k++) {
+                        Integer idx = byName.get(from[k]);
+                        if (idx == null) {
+                            throw new Invalid(at + ".inputs", label + ": no earlier layer named \"" + from[k] + "\"");
+                        }
+                        in[k] = idx;
+                    }
+                }
+                int[][] shapes = new int[in.length][];
+                for (int k = 0; k < in.length; k++) {
+                    shapes[k] = in[k] == INPUT ? shape.clone() : vs.get(in[k]).shape().clone();
+                }
+                int[] out;
+                try {
+                    out = l.outputShape(shapes);
+                    for (int d : out) {
+                        if (d < 1) {
+                            throw new IllegalArgumentException("its output " + shapeText(out, ",") + " would be empty");
+                        }
+                    }
+                } catch (Invalid e) {
+                    throw e;
+                } catch (IllegalArgumentException e) {
+                    StringJoiner got = new StringJoiner(" and ");
+                    for (int[] s : shapes) {
+                        got.add(shapeText(s, ","));
+                    }
+                    throw new Invalid(at, label + " does not fit its input " + got + ": " + e.getMessage());
+                }
+                byName.put(name, i);
+                vs.add(new Vertex(i, name, l, in, out));
+            }
+            int[] last = vs.get(vs.size() - 1).shape();
+            if (last.length != 1) {
+                throw new Invalid("layers[" + (vs.size() - 1) + "]", "the network's output must be features (F) for the loss, got "
+                        + shapeText(last, ",") + ": end with flatten and dense");
+            }
+            return new NetworkSpec(shape, vs, loss, init);
         }
     }
 }

@@ -10,8 +10,9 @@ import java.util.List;
 
 /**
  * Where each parameter tensor lives in the one flat parameter buffer. Tensors are named
- * {@code layers.<i>.weight} ({@code (out,in)}, row-major, PyTorch {@code nn.Linear} layout) and
- * {@code layers.<i>.bias} ({@code (out)}), {@code i} the layer's index in the spec. Each tensor
+ * {@code <layer name>.<tensor>}, the layer name {@code layers.<i>} unless the network names it:
+ * {@code layers.<i>.weight} ({@code (out,in)} for dense, PyTorch's {@code nn.Linear} layout;
+ * {@code (OC,C,kh,kw)} for conv2d) and {@code layers.<i>.bias}, in the order the layers declare them. Each tensor
  * starts on a multiple of {@link #ALIGN} floats; padding holds zeros and stays zero under every
  * optimizer. Gradients and optimizer state use the same layout, so one optimizer launch updates
  * the whole network.
@@ -21,7 +22,7 @@ public record ParamLayout(List<Tensor> tensors, int size) {
     public static final int ALIGN = 16;
 
     /** One tensor: name, shape and element offset in the flat buffer. */
-    public record Tensor(String name, int[] shape, int offset) {
+    public record Tensor(String name, int[] shape, int offset, Layer.ParamInit init) {
         public int length() {
             int n = 1;
             for (int d : shape) {
@@ -31,23 +32,54 @@ public record ParamLayout(List<Tensor> tensors, int size) {
         }
     }
 
+    /** The trainable parameters of {@code spec}, in graph order as each layer declares them. */
     public static ParamLayout of(NetworkSpec spec) {
+        return build(spec, false);
+    }
+
+    /**
+     * The non-trainable state of {@code spec} (batch-norm running statistics), named like
+     * parameters ({@code layers.<i>.running_mean}); empty for most networks.
+     */
+    public static ParamLayout stateOf(NetworkSpec spec) {
+        return build(spec, true);
+    }
+
+    private static ParamLayout build(NetworkSpec spec, boolean state) {
         List<Tensor> t = new ArrayList<>();
-        long off = 0;
-        int in = spec.inputs();
-        for (int i = 0; i < spec.layers().size(); i++) {
-            if (spec.layers().get(i) instanceof LayerSpec.Dense d) {
-                t.add(new Tensor("layers." + i + ".weight", new int[] {d.units(), in}, (int) off));
-                off = align(off + (long) d.units() * in);
-                t.add(new Tensor("layers." + i + ".bias", new int[] {d.units()}, (int) off));
-                off = align(off + d.units());
-                in = d.units();
-                if (off > Integer.MAX_VALUE - ALIGN) {
-                    throw new IllegalArgumentException("network too large: more than 2^31 parameters");
-                }
+        long[] off = {0};
+        for (NetworkSpec.Vertex v : spec.vertices()) {
+            int[][] in = new int[v.inputs().length][];
+            for (int k = 0; k < in.length; k++) {
+                in[k] = v.inputs()[k] == NetworkSpec.INPUT ? spec.inputShape() : spec.vertices().get(v.inputs()[k]).shape();
             }
+            String prefix = v.name() + ".";
+            v.layer().declare(in, new Layer.Declarations() {
+                @Override
+                public void param(String name, int[] shape, Layer.ParamInit init) {
+                    if (!state) {
+                        add(prefix + name, shape, init);
+                    }
+                }
+
+                @Override
+                public void state(String name, int[] shape, double initialValue) {
+                    if (state) {
+                        add(prefix + name, shape, new Layer.ParamInit.Constant(initialValue));
+                    }
+                }
+
+                private void add(String name, int[] shape, Layer.ParamInit init) {
+                    Tensor x = new Tensor(name, shape.clone(), (int) off[0], init);
+                    t.add(x);
+                    off[0] = align(off[0] + x.length());
+                    if (off[0] > Integer.MAX_VALUE - ALIGN) {
+                        throw new IllegalArgumentException("network too large: more than 2^31 parameters");
+                    }
+                }
+            });
         }
-        return new ParamLayout(t, (int) off);
+        return new ParamLayout(t, (int) off[0]);
     }
 
     private static long align(long n) {

@@ -40,7 +40,8 @@ import java.util.Map;
  * <p>File format ({@code checkpoint.bin}): the 8 ASCII bytes {@code SALVOCK1}; a big-endian int
  * {@code n} and {@code n} bytes of UTF-8 JSON (every scalar, the order and the history); then
  * float arrays, each a big-endian int count followed by that many little-endian float32 values:
- * parameters, each optimizer state buffer, and the best parameters when early stopping is on;
+ * parameters, each optimizer state buffer, the best parameters when early stopping is on, and the
+ * model's state (batch-norm running statistics) when it has any;
  * then the checksum: the 8 ASCII bytes {@code SALVOSUM} and the 32-byte SHA-256 of every byte
  * before them. Saved with {@link AtomicFile}: a process killed during a save leaves the previous
  * checkpoint.
@@ -78,7 +79,7 @@ public final class Checkpoint {
     record Meta(String network, long seed, int batchSize, int epoch, int stepInEpoch, long step, long samples,
                 double lr, double lossSum, int lossCount, double epochSeconds, double bestLoss, int sinceBest,
                 long[] rngState, int[] order, List<EpochStats> history, List<String> epochDevices,
-                Map<String, String> info, int stateBuffers, boolean hasBest) {
+                Map<String, String> info, int stateBuffers, boolean hasBest, boolean hasModelState) {
     }
 
     /**
@@ -89,12 +90,13 @@ public final class Checkpoint {
      * @param epochDevices the device id of each epoch of {@code history}
      * @param info         what the caller asked to keep with it ({@link Trainer#checkpointInfo}):
      *                     the command line keeps its options, run folder and data fingerprint here
+     * @param modelState   the model's non-trainable state (batch-norm running statistics); empty when it has none
      */
     public record Snapshot(String network, long seed, int batchSize, int epoch, int stepInEpoch, long step, long samples,
                            double lr, double lossSum, int lossCount, double epochSeconds,
                            double bestLoss, int sinceBest, long[] rngState, int[] order, List<EpochStats> history,
                            List<String> epochDevices, Map<String, String> info,
-                           float[] parameters, List<float[]> optimizerState, float[] best) {
+                           float[] parameters, List<float[]> optimizerState, float[] best, float[] modelState) {
         public Snapshot {
             epochDevices = epochDevices == null ? List.of() : List.copyOf(epochDevices);
             info = info == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(info));
@@ -107,7 +109,8 @@ public final class Checkpoint {
             // infinities are not JSON: store the best loss as a string
             Meta m = new Meta(s.network(), s.seed(), s.batchSize(), s.epoch(), s.stepInEpoch(), s.step(), s.samples(),
                     s.lr(), s.lossSum(), s.lossCount(), s.epochSeconds(), s.bestLoss(), s.sinceBest(), s.rngState(), s.order(),
-                    s.history(), s.epochDevices(), s.info(), s.optimizerState().size(), s.best() != null);
+                    s.history(), s.epochDevices(), s.info(), s.optimizerState().size(), s.best() != null,
+                    s.modelState() != null && s.modelState().length > 0);
             byte[] json = JSON.writeValueAsBytes(m);
             AtomicFile.write(file, out -> {
                 MessageDigest md = sha256();
@@ -121,6 +124,9 @@ public final class Checkpoint {
                 }
                 if (s.best() != null) {
                     writeFloats(d, s.best());
+                }
+                if (s.modelState() != null && s.modelState().length > 0) {
+                    writeFloats(d, s.modelState());
                 }
                 d.flush();
                 out.write(SUM_TAG);
@@ -248,6 +254,8 @@ public final class Checkpoint {
                 state.add(a);
             }
             float[] best = m.hasBest() ? readFloats(d, f, budget) : null;
+            budget -= best == null ? 0 : 4 + 4L * best.length;
+            float[] modelState = m.hasModelState() ? readFloats(d, f, budget) : new float[0];
             if (d.read() != -1) {
                 throw new IllegalArgumentException(f + ": data after the last array");
             }
@@ -258,9 +266,10 @@ public final class Checkpoint {
             if (best != null) {
                 requireFinite(f, "best parameters", best);
             }
+            requireFinite(f, "model state (running statistics)", modelState);
             return new Snapshot(m.network(), m.seed(), m.batchSize(), m.epoch(), m.stepInEpoch(), m.step(), m.samples(),
                     m.lr(), m.lossSum(), m.lossCount(), m.epochSeconds(), m.bestLoss(), m.sinceBest(), m.rngState(), m.order(),
-                    m.history(), m.epochDevices(), m.info(), params, state, best);
+                    m.history(), m.epochDevices(), m.info(), params, state, best, modelState);
         } catch (EOFException e) {
             throw new IllegalArgumentException(f + ": truncated checkpoint", e);
         } catch (IOException e) {

@@ -62,6 +62,7 @@ public final class Evaluator {
         Dataset data = feed.data;
         check(model, data);
         Device device = model.device();
+        model.eval(); // dropout off, batch norm on its running statistics
         int batch = model.batchCapacity();
         int c = model.spec().outputs();
         float[] loss = new float[batch];

@@ -265,6 +265,7 @@ public final class Trainer implements AutoCloseable {
      */
     private void step(Batcher feed, int from, int n, int slot, double lr, long t) {
         feed.load(from, n);
+        model.train(t);
         model.forward(n);
         model.loss(n);
         DeviceBuffer slotBuf = slots[slot];
@@ -450,7 +451,7 @@ public final class Trainer implements AutoCloseable {
         return new Checkpoint.Snapshot(model.spec().describe(), config.seed(), config.batchSize(), p.epoch, p.stepInEpoch,
                 p.step, p.samples, p.lr, p.lossSum, p.lossCount, p.epochSeconds, p.bestLoss, p.sinceBest, shuffleRng.state(),
                 p.order.clone(), List.copyOf(p.history), List.copyOf(p.devices), checkpointInfo,
-                model.parametersToHost(), state, bestHost);
+                model.parametersToHost(), state, bestHost, model.stateToHost());
     }
 
     /** Restores a checkpoint taken by this network and optimizer; the next {@link #fit} continues from it. */
@@ -478,7 +479,12 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("--resume: the checkpoint holds " + s.optimizerState().size()
                     + " optimizer state buffers, " + config.optimizer().describe() + " needs " + state.size());
         }
+        if (s.modelState().length != model.stateLayout().size()) {
+            throw new IllegalArgumentException("--resume: the checkpoint holds " + s.modelState().length
+                    + " running-statistics values, the network has " + model.stateLayout().size());
+        }
         model.loadParameters(s.parameters());
+        model.loadState(s.modelState());
         for (int i = 0; i < state.size(); i++) {
             if (s.optimizerState().get(i).length != model.layout().size()) {
                 throw new IllegalArgumentException("--resume: optimizer state " + i + " has the wrong size");

@@ -7,6 +7,7 @@ import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.cpu.ReferenceDevice;
+import dev.salvo.nn.layer.Dense;
 import dev.salvo.util.Rng;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -179,7 +180,7 @@ class GradientCheckTest {
     }
 
     private static boolean hasKink(NetworkSpec spec) {
-        return spec.layers().stream().anyMatch(l -> l instanceof LayerSpec.Dense dl && dl.activation().hasKink());
+        return spec.layers().stream().anyMatch(l -> l instanceof Dense dl && dl.activation().hasKink());
     }
 
     /** Smallest |z| over the pre-activations of kinked layers, computed on the host in float64. */
@@ -190,8 +191,8 @@ class GradientCheckTest {
         int in = spec.inputs();
         int t = 0;
         double margin = Double.POSITIVE_INFINITY;
-        for (LayerSpec l : spec.layers()) {
-            if (!(l instanceof LayerSpec.Dense dl)) {
+        for (Layer l : spec.layers()) {
+            if (!(l instanceof Dense dl)) {
                 continue;
             }
             ParamLayout.Tensor w = m.layout().tensors().get(t++);

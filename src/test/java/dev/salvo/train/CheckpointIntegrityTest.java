@@ -89,7 +89,7 @@ class CheckpointIntegrityTest {
     private static Checkpoint.Snapshot with(Checkpoint.Snapshot s, float[] params, List<float[]> state) {
         return new Checkpoint.Snapshot(s.network(), s.seed(), s.batchSize(), s.epoch(), s.stepInEpoch(), s.step(), s.samples(), s.lr(),
                 s.lossSum(), s.lossCount(), s.epochSeconds(), s.bestLoss(), s.sinceBest(), s.rngState(), s.order(), s.history(),
-                s.epochDevices(), s.info(), params, state, s.best());
+                s.epochDevices(), s.info(), params, state, s.best(), s.modelState());
     }
 
     /** A JSON error is one line naming the file and the field, without Jackson's source excerpt. */

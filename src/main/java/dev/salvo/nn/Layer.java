@@ -1,0 +1,158 @@
+package dev.salvo.nn;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.salvo.device.Device;
+import dev.salvo.device.DeviceBuffer;
+
+/**
+ * One layer of a network graph: its shapes, its parameters and non-trainable state, and its
+ * forward and backward passes, written side by side in one file per layer
+ * ({@code dev.salvo.nn.layer}). A layer value is immutable configuration; {@link #bind} makes its
+ * {@link Runtime} on a device, and the runtime makes one {@link Pass} per batch row count.
+ *
+ * <p>Shapes are per sample, without the batch dimension: {@code (C,H,W)} for images (NCHW on the
+ * device), {@code (F)} for features. Buffers hold a whole batch, row-major, batch first.
+ */
+public interface Layer {
+
+    /** The type name in a network JSON file, e.g. {@code conv2d}. */
+    String type();
+
+    /** How many inputs the layer takes (2 for {@code add}). */
+    default int arity() {
+        return 1;
+    }
+
+    /**
+     * The output shape for these input shapes.
+     *
+     * @throws IllegalArgumentException saying what shape was expected (the graph adds the layer's
+     *     index, name and the shapes)
+     */
+    int[] outputShape(int[][] in);
+
+    /** Declares parameters and state (in order: the parameter order of model files and the host RNG). */
+    default void declare(int[][] in, Declarations d) {
+    }
+
+    /** True when the output is the input's memory under another shape (flatten, reshape): no copy, no op. */
+    default boolean isView() {
+        return false;
+    }
+
+    /** True when the layer is a softmax that a following cross-entropy loss takes over (it then gets logits). */
+    default boolean fusesIntoCrossEntropy() {
+        return false;
+    }
+
+    /** A short description for logs and checkpoints, e.g. {@code conv2d(32,3x3,p1)}. */
+    String describe();
+
+    /** The description inside an MLP's {@code 64-128(relu)-10} line (checkpoints store it). */
+    default String compact() {
+        return describe();
+    }
+
+    /** Writes this layer's fields (all but {@code type}, {@code name} and {@code inputs}) to a JSON object. */
+    void toJson(ObjectNode n);
+
+    /** Makes the layer's runtime on a device. */
+    Runtime bind(Binding b);
+
+    /** Where a layer declares its tensors. */
+    interface Declarations {
+        /** A trainable parameter, initialised by {@code init}. */
+        void param(String name, int[] shape, ParamInit init);
+
+        /** Non-trainable state (running statistics): saved with the model, never touched by the optimizer. */
+        void state(String name, int[] shape, double initialValue);
+    }
+
+    /** How a parameter starts. */
+    sealed interface ParamInit {
+        /** Drawn from the host RNG: He normal or Xavier uniform by the network's {@link Init} and this activation. */
+        record Weights(int fanIn, int fanOut, dev.salvo.device.Activation activation) implements ParamInit {
+        }
+
+        /** Every element equal to {@code value} (biases 0, batch-norm scales 1). */
+        record Constant(double value) implements ParamInit {
+        }
+    }
+
+    /**
+     * What the graph hands a layer on a device: buffers sized for {@link #capacity()} rows. The
+     * input values (one per input), the output value, the gradient of the output ({@code dy}) and
+     * the gradients of the inputs ({@code dx(i)}, null where nothing upstream needs one).
+     */
+    interface Binding {
+        Device device();
+
+        int capacity();
+
+        int[] inShape(int i);
+
+        int[] outShape();
+
+        DeviceBuffer x(int i);
+
+        DeviceBuffer y();
+
+        DeviceBuffer dy();
+
+        DeviceBuffer dx(int i);
+
+        /** A parameter (the weights on the device) by its declared name. */
+        DeviceBuffer param(String name);
+
+        /** The gradient of a parameter, laid out like it. */
+        DeviceBuffer grad(String name);
+
+        /** A state tensor by its declared name. */
+        DeviceBuffer state(String name);
+
+        /** A workspace of {@code length} floats owned by the model. */
+        DeviceBuffer floats(long length);
+
+        /** A workspace of {@code length} ints owned by the model. */
+        DeviceBuffer ints(long length);
+
+        /** The layer's random key (for dropout): from the run's seed and the layer's index. */
+        long randomKey();
+
+        /** The model's training state: mode and the global step. */
+        Mode mode();
+    }
+
+    /** Train or eval mode and the global step (the dropout counter), read at each pass. */
+    final class Mode {
+        private boolean training;
+        private long step;
+
+        public boolean training() {
+            return training;
+        }
+
+        public long step() {
+            return step;
+        }
+
+        public void set(boolean training, long step) {
+            this.training = training;
+            this.step = step;
+        }
+    }
+
+    /** A layer on a device. */
+    interface Runtime {
+        /** The calls of a pass over {@code rows} rows (made once per row count, then reused). */
+        Pass pass(int rows);
+    }
+
+    /** The forward and backward pass over a fixed number of rows; allocates nothing. */
+    interface Pass {
+        void forward();
+
+        /** Fills the parameter gradients and every non-null {@code dx}. */
+        void backward();
+    }
+}

@@ -1,0 +1,80 @@
+package dev.salvo.nn.layer;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.salvo.device.Device;
+import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.RandomOps;
+import dev.salvo.nn.Layer;
+
+/**
+ * Inverted dropout, any shape: in training {@code y = x * m / (1 - p)} with {@code m} 0 with
+ * probability {@code p}, drawn by the counter-based generator from the run's seed, the layer's
+ * index and the global step, so the mask is bitwise the same on every provider and after a
+ * resume; backward recomputes the mask ({@code dx = dy * m / (1 - p)}). In eval mode {@code y = x}.
+ */
+public record Dropout(double p) implements Layer {
+
+    public Dropout {
+        if (!(p >= 0 && p < 1)) {
+            throw new IllegalArgumentException("dropout p must be in [0, 1), got " + p);
+        }
+    }
+
+    @Override
+    public String type() {
+        return "dropout";
+    }
+
+    @Override
+    public int[] outputShape(int[][] in) {
+        return in[0].clone();
+    }
+
+    @Override
+    public String describe() {
+        return "dropout(" + p + ")";
+    }
+
+    @Override
+    public void toJson(ObjectNode n) {
+        n.put("p", p);
+    }
+
+    @Override
+    public Runtime bind(Binding b) {
+        Device d = b.device();
+        int size = Rows.size(b.outShape());
+        long key = b.randomKey();
+        int seed0 = (int) key;
+        int seed1 = (int) (key >>> 32);
+        Mode mode = b.mode();
+        return rows -> {
+            int n = rows * size;
+            DeviceBuffer x = Rows.of(b.x(0), rows, size);
+            DeviceBuffer y = Rows.of(b.y(), rows, size);
+            OpCall fwd = RandomOps.DROPOUT_FORWARD.call(new DeviceBuffer[] {x, y}, new int[] {n, seed0, seed1, 0}, p);
+            OpCall bwd = b.dx(0) == null ? null : RandomOps.DROPOUT_BACKWARD.call(new DeviceBuffer[] {Rows.of(b.dy(), rows, size),
+                    Rows.of(b.dx(0), rows, size)}, new int[] {n, seed0, seed1, 0}, p);
+            return new Pass() {
+                @Override
+                public void forward() {
+                    if (mode.training()) {
+                        fwd.setInt(3, (int) mode.step());
+                        d.run(fwd);
+                    } else {
+                        d.copy(x, y);
+                    }
+                }
+
+                @Override
+                public void backward() {
+                    if (bwd != null) {
+                        bwd.setInt(3, (int) mode.step());
+                        d.run(bwd);
+                    }
+                }
+            };
+        };
+    }
+}
