@@ -370,9 +370,14 @@ public final class CpuDevice extends BaseDevice {
 
     // ---- matrix ---------------------------------------------------------------------------
 
-    /** Matmul epilogue over rows: {@code z += bias}, then {@code y = act(z)}. */
+    /**
+     * Matmul epilogue over rows: {@code z += bias}, then {@code y = act(z)}. Row {@code r} of a
+     * batch is row {@code r % m} of entry {@code r / m}, at {@code e * stride} in z and y.
+     */
     private final class Epilogue implements CpuPool.RangeBody {
+        int m;
         int n;
+        long stride;
         float[] z;
         int zo;
         float[] bias;
@@ -387,14 +392,16 @@ public final class CpuDevice extends BaseDevice {
             float[] zv = z;
             float[] bv = bias;
             for (int r = r0; r < r1; r++) {
-                int row = zo + r * n;
+                int e = r / m;
+                int within = (int) (e * stride) + (r - e * m) * n;
+                int row = zo + within;
                 if (bv != null) {
                     for (int c = 0; c < n; c++) {
                         zv[row + c] += bv[bo + c];
                     }
                 }
                 if (y != null) {
-                    activate(act, zv, row, y, yo + r * n, n);
+                    activate(act, zv, row, y, yo + within, n);
                 }
             }
         }
@@ -414,13 +421,21 @@ public final class CpuDevice extends BaseDevice {
         Buf zb = f(z, g.cLength(), "z");
         Buf yb = y == null ? null : f(y, g.cLength(), "y");
         countLaunch();
+        // product (added to z when g accumulates), then bias and activation per row of every entry
         gemm.multiply(g, ab.f, ab.off(), bb.f, bb.off(), zb.f, zb.off());
         if (biasb == null && yb == null) {
             return;
         }
         int n = g.n();
+        if (n == 0) {
+            return;
+        }
+        // n > 0: the entries' rows (batch * m * n <= z's length) fit an int
+        long rows = (long) g.m() * g.batch();
         Epilogue body = epilogue;
+        body.m = g.m();
         body.n = n;
+        body.stride = g.strideC();
         body.z = zb.f;
         body.zo = zb.off();
         body.bias = biasb == null ? null : biasb.f;
@@ -429,7 +444,7 @@ public final class CpuDevice extends BaseDevice {
         body.y = yb == null ? null : yb.f;
         body.yo = yb == null ? 0 : yb.off();
         try {
-            pool.forRange(g.m(), Math.max(1, GRAIN / Math.max(1, n)), body);
+            pool.forRange((int) rows, Math.max(1, GRAIN / Math.max(1, n)), body);
         } finally {
             body.z = null;
             body.bias = null;
