@@ -72,6 +72,7 @@ public final class TimingDevice implements Device {
     private final Device inner;
     private final long[] nanos = new long[OPS.length];
     private final long[] calls = new long[OPS.length];
+    private double matmulFlops;
 
     public TimingDevice(Device inner) {
         if (inner == null) {
@@ -89,6 +90,15 @@ public final class TimingDevice implements Device {
     public void reset() {
         java.util.Arrays.fill(nanos, 0);
         java.util.Arrays.fill(calls, 0);
+        matmulFlops = 0;
+    }
+
+    /**
+     * Floating-point operations of the matmuls since the last {@link #reset()}: {@link Gemm#flops()}
+     * of each call, which counts every entry of a batch ({@code 2 M N K batch}).
+     */
+    public double matmulFlops() {
+        return matmulFlops;
     }
 
     /** Seconds spent in {@code op} (call plus synchronize) since the last {@link #reset()}. */
@@ -235,6 +245,7 @@ public final class TimingDevice implements Device {
         long t = start();
         inner.matmul(g, a, b, bias, act, z, y);
         end(Op.MATMUL, t);
+        matmulFlops += g.flops();
     }
 
     @Override
