@@ -13,6 +13,7 @@
 #define LOCAL_ARRAY(type, name, size) __shared__ type name[size]
 #define DEVICE_FN static __device__ __forceinline__
 #define IS_FINITE(x) isfinite(x)
+#define MULHI_U32(a, b) __umulhi((unsigned int) (a), (unsigned int) (b)) /* high 32 bits of the 64-bit product of two unsigned ints */
 #ifndef NAN
 #define NAN __int_as_float(0x7fffffff)
 #endif

@@ -13,6 +13,7 @@
 #define LOCAL_ARRAY(type, name, size) __local type name[size]
 #define DEVICE_FN static inline
 #define IS_FINITE(x) isfinite(x)
+#define MULHI_U32(a, b) mul_hi((uint) (a), (uint) (b)) /* high 32 bits of the 64-bit product of two unsigned ints */
 /* Short float vectors of width n in {1, 2, 4, 8, 16} (n may be a macro):
  *   VECF(n) the type; VLOADF(n, p) n floats from a global pointer (any alignment);
  *   VSPLATF(n, x) x in every lane; VFMA(a, b, c) a*b+c rounded once, lane by lane;

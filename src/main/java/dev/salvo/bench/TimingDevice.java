@@ -90,6 +90,7 @@ public final class TimingDevice implements Device {
     public void reset() {
         java.util.Arrays.fill(nanos, 0);
         java.util.Arrays.fill(calls, 0);
+        declared.clear();
         matmulFlops = 0;
     }
 
@@ -119,7 +120,39 @@ public final class TimingDevice implements Device {
                 t += nanos[op.ordinal()];
             }
         }
+        if (kind == Kind.ELEMENTWISE) { // declared ops: convolution copies, pooling, normalization...
+            for (long[] a : declared.values()) {
+                t += a[0];
+            }
+        }
         return t / 1e9;
+    }
+
+    private final java.util.Map<dev.salvo.device.Op, long[]> declared = new java.util.IdentityHashMap<>();
+
+    /** Seconds and calls of a declared op since the last {@link #reset()}: {@code {nanos, calls}}. */
+    public long[] account(dev.salvo.device.Op op) {
+        long[] a = declared.get(op);
+        return a == null ? new long[2] : a.clone();
+    }
+
+    /** The declared ops called since the last {@link #reset()}. */
+    public java.util.Set<dev.salvo.device.Op> declaredOps() {
+        return java.util.Collections.unmodifiableSet(declared.keySet());
+    }
+
+    @Override
+    public void run(dev.salvo.device.OpCall call) {
+        long t = start();
+        inner.run(call);
+        inner.synchronize();
+        long[] a = declared.get(call.op());
+        if (a == null) {
+            a = new long[2];
+            declared.put(call.op(), a);
+        }
+        a[0] += System.nanoTime() - t;
+        a[1]++;
     }
 
     private long start() {

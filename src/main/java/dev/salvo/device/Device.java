@@ -134,6 +134,15 @@ public interface Device extends AutoCloseable {
     /** One Adam/AdamW step over {@code w, g, m, v (N)} (see {@link AdamStep}); skipped when {@code flag} is non-finite. */
     void adamUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag);
 
+    // ---- declared ops -------------------------------------------------------------------
+
+    /**
+     * Runs a call of a declared {@link Op} (convolution, pooling, normalization, random numbers,
+     * tensor copies...): the op's CPU body, float64 reference or kernel, per provider. The call was
+     * checked when it was made; this checks only that its buffers belong to this device and are open.
+     */
+    void run(OpCall call);
+
     /** Frees every buffer; harmless twice. */
     @Override
     void close();

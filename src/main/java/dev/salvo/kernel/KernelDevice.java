@@ -7,6 +7,8 @@ import dev.salvo.device.BaseDevice;
 import dev.salvo.device.DType;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.Op;
+import dev.salvo.device.OpCall;
 import dev.salvo.device.SgdStep;
 
 /**
@@ -67,6 +69,34 @@ public abstract class KernelDevice extends BaseDevice {
     }
 
     // ---- ops ------------------------------------------------------------------------------
+
+    /**
+     * A declared op: its kernel {@code op.name()} of {@code kernels/<family>.kernel}, the arguments
+     * in declaration order (a buffer as pointer plus element offset, a real as a float), over
+     * {@link Op#global} work-items in work-groups of {@link Op#local}.
+     */
+    @Override
+    public void run(OpCall call) {
+        Op op = call.op();
+        int[] n = call.ints();
+        Object[] args = new Object[op.params().size()];
+        int k = 0;
+        for (Op.Param p : op.params()) {
+            switch (p.kind()) {
+                case INT -> args[k++] = n[p.slot()];
+                case REAL -> args[k++] = call.realArg(p.slot());
+                default -> args[k++] = arg(call.buffer(p.slot()), bufferType(),
+                        p.kind().isIntBuffer() ? DType.INT : DType.FLOAT, 0, p.name());
+            }
+        }
+        long[] global = op.global(n);
+        for (long g : global) {
+            if (g == 0) {
+                return;
+            }
+        }
+        launch(op.name(), global, op.local(n, wgElementwise()), args);
+    }
 
     @Override
     public void fill(DeviceBuffer x, double value) {

@@ -21,6 +21,7 @@ public final class KernelFamilies {
         m.put("rows.kernel", List.of("softmax_forward", "softmax_backward", "softmax_xent", "mse", "argmax_rows",
                 "gather_rows_f", "gather_rows_i"));
         m.put("reduce.kernel", List.of("column_sums", "sum_all"));
+        m.putAll(dev.salvo.device.ops.Ops.kernelFamilies()); // the declared ops, family by family
         ALL = java.util.Collections.unmodifiableMap(m);
     }
 

@@ -11,6 +11,7 @@ import dev.salvo.check.ConsistencyCheck;
 import dev.salvo.data.Dataset;
 import dev.salvo.device.cpu.ReferenceDevice;
 import dev.salvo.device.cpu.ReferenceOps;
+import dev.salvo.device.ops.Ops;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
@@ -29,7 +30,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -110,6 +113,32 @@ public abstract class DeviceContract {
         if (dev != null) {
             dev.close();
         }
+    }
+
+    /**
+     * Every declared op ({@link dev.salvo.device.ops.Ops#ALL}) on every sample its declaration
+     * draws (fresh random inputs, outputs poisoned with NaN), and once more with a NaN planted in a
+     * float input: each output within the op's tolerance of the float64 reference, NaN where the
+     * reference has NaN.
+     */
+    @TestFactory
+    Stream<DynamicTest> declaredOps() {
+        Assumptions.assumeTrue(unavailable == null, unavailable);
+        long seed = System.nanoTime();
+        java.util.Random r = new java.util.Random(seed);
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Op op : Ops.ALL) {
+            for (Op.Sample s : op.samples(r)) {
+                for (Op.Sample v : List.of(s, OpCheck.withNaN(op, s, r))) {
+                    tests.add(DynamicTest.dynamicTest(op + " " + v.label(), () -> {
+                        for (OpCheck.Result res : OpCheck.check(dev, op, v)) {
+                            assertTrue(res.pass(), res.describe() + " (seed " + seed + ")");
+                        }
+                    }));
+                }
+            }
+        }
+        return tests.stream();
     }
 
     /** True when {@code SALVO_REQUIRE} (or {@code -Dsalvo.require}) lists {@code provider}: its absence must fail, not skip. */

@@ -9,6 +9,7 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceException;
 import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.OpCall;
 import dev.salvo.device.SgdStep;
 import java.util.Arrays;
 
@@ -50,11 +51,35 @@ public final class CpuDevice extends BaseDevice {
         }
     }
 
+    /** Runs a declared op's CPU body (see {@link CpuOps}). */
+    @Override
+    public void run(OpCall call) {
+        dev.salvo.device.Op op = call.op();
+        CpuOps.Body body = ops.body(op);
+        CpuOps.Args a = ops.args(op);
+        for (int b = 0; b < op.bufferCount(); b++) {
+            dev.salvo.device.Op.Param p = op.buffer(b);
+            Buf x = p.kind().isIntBuffer() ? in(call.buffer(b), 0, p.name()) : f(call.buffer(b), 0, p.name());
+            a.f[b] = x.f;
+            a.i[b] = x.i;
+            a.off[b] = x.off();
+        }
+        a.n = call.ints();
+        a.r = call.reals();
+        countLaunch();
+        try {
+            body.run(a);
+        } finally {
+            a.clear();
+        }
+    }
+
     /** Elements per task below which elementwise ops stay on one thread. */
     private static final int GRAIN = 1 << 14;
 
     private final DeviceInfo info;
     private final CpuPool pool;
+    private final CpuOps ops;
     private final CpuGemm gemm;
     private final double[] partials;
     private final boolean[] bad;
@@ -62,6 +87,7 @@ public final class CpuDevice extends BaseDevice {
     CpuDevice(DeviceInfo info, CpuSettings settings) {
         this.info = info;
         this.pool = new CpuPool(settings.threads());
+        this.ops = new CpuOps(pool);
         this.gemm = new CpuGemm(pool, settings.mc(), settings.kc(), settings.nc(), settings.simd());
         this.adamBody = new AdamRange(settings.simd() && CpuGemm.vectorApiAvailable());
         this.partials = new double[pool.threads() * 4];

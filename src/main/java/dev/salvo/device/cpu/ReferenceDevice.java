@@ -9,6 +9,7 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.DeviceKind;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.OpCall;
 import dev.salvo.device.SgdStep;
 import java.util.Arrays;
 
@@ -303,6 +304,24 @@ public final class ReferenceDevice extends BaseDevice {
         ReferenceOps.LossResult r = ReferenceOps.meanSquaredError(rows, cols, get(pb, n), get(tb, n), gradScale);
         put(r.rowLoss(), rb);
         put(r.grad(), db);
+    }
+
+    /** Runs a declared op's float64 {@link dev.salvo.device.Op#reference reference}. */
+    @Override
+    public void run(OpCall call) {
+        dev.salvo.device.Op op = call.op();
+        dev.salvo.device.Op.RefArgs a = new dev.salvo.device.Op.RefArgs(op.bufferCount());
+        for (int b = 0; b < op.bufferCount(); b++) {
+            dev.salvo.device.Op.Param p = op.buffer(b);
+            Buf x = p.kind().isIntBuffer() ? in(call.buffer(b), 0, p.name()) : f(call.buffer(b), 0, p.name());
+            a.f[b] = x.f;
+            a.i[b] = x.i;
+            a.off[b] = x.off();
+        }
+        a.n = call.ints();
+        a.r = call.reals();
+        countLaunch();
+        op.reference(a);
     }
 
     @Override

@@ -1,0 +1,93 @@
+package dev.salvo.device.cpu;
+
+import dev.salvo.device.Op;
+import java.util.IdentityHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The CPU bodies of the declared ops. The bodies of family {@code f} are the class
+ * {@code dev.salvo.device.cpu.<F>Cpu} (for example {@code ConvCpu} for {@code kernels/conv.kernel}),
+ * a {@link Family} with one {@link Body} per op of the family; it is found by name, so adding an op
+ * touches only its family's files. Each device makes its own bodies (they may keep scratch state).
+ */
+final class CpuOps {
+
+    /** The arrays of one call, in float32: buffer {@code b} is {@code f[b]} or {@code i[b]} from {@code off[b]}. */
+    static final class Args {
+        final float[][] f;
+        final int[][] i;
+        final int[] off;
+        int[] n;
+        double[] r;
+        final CpuPool pool;
+
+        Args(int buffers, CpuPool pool) {
+            f = new float[buffers][];
+            i = new int[buffers][];
+            off = new int[buffers];
+            this.pool = pool;
+        }
+
+        void clear() {
+            java.util.Arrays.fill(f, null);
+            java.util.Arrays.fill(i, null);
+        }
+    }
+
+    /** The body of one op. */
+    interface Body {
+        void run(Args a);
+    }
+
+    /** The bodies of one family, made once per device. */
+    interface Family {
+        /** The body of op {@code name}, or null when this family has none. */
+        Body body(String name, CpuPool pool);
+    }
+
+    private final CpuPool pool;
+    private final Map<Op, Body> bodies = new IdentityHashMap<>();
+    private final Map<Op, Args> args = new IdentityHashMap<>();
+    private final Map<String, Family> families = new java.util.HashMap<>();
+
+    CpuOps(CpuPool pool) {
+        this.pool = pool;
+    }
+
+    Body body(Op op) {
+        Body b = bodies.get(op);
+        if (b == null) {
+            b = family(op.family()).body(op.name(), pool);
+            if (b == null) {
+                throw new UnsupportedOperationException("the cpu provider has no body for " + op);
+            }
+            bodies.put(op, b);
+        }
+        return b;
+    }
+
+    Args args(Op op) {
+        Args a = args.get(op);
+        if (a == null) {
+            a = new Args(op.bufferCount(), pool);
+            args.put(op, a);
+        }
+        return a;
+    }
+
+    private Family family(String name) {
+        Family f = families.get(name);
+        if (f == null) {
+            String cls = CpuOps.class.getPackageName() + "." + name.substring(0, 1).toUpperCase(Locale.ROOT)
+                    + name.substring(1) + "Cpu";
+            try {
+                f = (Family) Class.forName(cls).getDeclaredConstructor().newInstance();
+            } catch (ReflectiveOperationException | ClassCastException e) {
+                throw new UnsupportedOperationException("the cpu provider has no family class " + cls + ": " + e);
+            }
+            families.put(name, f);
+        }
+        return f;
+    }
+}

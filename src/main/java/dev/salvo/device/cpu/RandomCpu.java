@@ -1,0 +1,77 @@
+package dev.salvo.device.cpu;
+
+import dev.salvo.device.Philox;
+
+/** CPU bodies of {@code kernels/random.kernel} ({@link dev.salvo.device.ops.RandomOps}). */
+final class RandomCpu implements CpuOps.Family {
+
+    @Override
+    public CpuOps.Body body(String name, CpuPool pool) {
+        return switch (name) {
+            case "dropout_forward", "dropout_backward" -> new Dropout(pool);
+            default -> null;
+        };
+    }
+
+    /**
+     * {@code b = a * (keep ? scale : 0)} (forward: x to y; backward: dy to dx, the same mask). The
+     * Philox blocks of 4 elements are split in contiguous chunks; each worker draws into its own
+     * 4 words of scratch, so nothing is allocated per call.
+     */
+    private static final class Dropout implements CpuOps.Body, CpuPool.Task {
+        private static final int GRAIN = 1 << 12; // blocks of 4 elements per chunk, at least
+
+        private final CpuPool pool;
+        private final int[] words;
+        private CpuOps.Args a;
+        private int chunks;
+        private int blocks;
+        private float pf;
+        private float scale;
+
+        Dropout(CpuPool pool) {
+            this.pool = pool;
+            this.words = new int[4 * pool.threads()];
+        }
+
+        @Override
+        public void run(CpuOps.Args args) {
+            int n = args.n[0];
+            if (n == 0) {
+                return;
+            }
+            a = args;
+            pf = (float) args.r[0];
+            scale = 1.0f / (1.0f - pf);
+            blocks = (n + 3) >>> 2;
+            chunks = Math.max(1, Math.min(pool.threads() * 4, blocks / GRAIN));
+            try {
+                pool.run(chunks, this);
+            } finally {
+                a = null;
+            }
+        }
+
+        @Override
+        public void run(int task, int worker) {
+            int n = a.n[0];
+            int seed0 = a.n[1];
+            int seed1 = a.n[2];
+            int step = a.n[3];
+            float[] x = a.f[0];
+            float[] y = a.f[1];
+            int xo = a.off[0];
+            int yo = a.off[1];
+            int at = 4 * worker;
+            int to = CpuPool.bound(blocks, chunks, task + 1);
+            for (int blk = CpuPool.bound(blocks, chunks, task); blk < to; blk++) {
+                Philox.block(seed0, seed1, blk, step, 0, 0, words, at);
+                int i0 = blk << 2;
+                int end = Math.min(n, i0 + 4);
+                for (int i = i0; i < end; i++) {
+                    y[yo + i] = x[xo + i] * (Philox.keep(words, at, i, pf) ? scale : 0.0f);
+                }
+            }
+        }
+    }
+}
