@@ -396,44 +396,7 @@ public final class CpuDevice extends BaseDevice {
 
     // ---- matrix ---------------------------------------------------------------------------
 
-    /**
-     * Matmul epilogue over rows: {@code z += bias}, then {@code y = act(z)}. Row {@code r} of a
-     * batch is row {@code r % m} of entry {@code r / m}, at {@code e * stride} in z and y.
-     */
-    private final class Epilogue implements CpuPool.RangeBody {
-        int m;
-        int n;
-        long stride;
-        float[] z;
-        int zo;
-        float[] bias;
-        int bo;
-        Activation act;
-        float[] y;
-        int yo;
-
-        @Override
-        public void run(int r0, int r1) {
-            int n = this.n;
-            float[] zv = z;
-            float[] bv = bias;
-            for (int r = r0; r < r1; r++) {
-                int e = r / m;
-                int within = (int) (e * stride) + (r - e * m) * n;
-                int row = zo + within;
-                if (bv != null) {
-                    for (int c = 0; c < n; c++) {
-                        zv[row + c] += bv[bo + c];
-                    }
-                }
-                if (y != null) {
-                    activate(act, zv, row, y, yo + within, n);
-                }
-            }
-        }
-    }
-
-    private final Epilogue epilogue = new Epilogue();
+    private final MatmulEpilogue epilogue = new MatmulEpilogue();
 
     @Override
     public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
@@ -458,7 +421,7 @@ public final class CpuDevice extends BaseDevice {
         }
         // n > 0: the entries' rows (batch * m * n <= z's length) fit an int
         long rows = (long) g.m() * g.batch();
-        Epilogue body = epilogue;
+        MatmulEpilogue body = epilogue;
         body.m = g.m();
         body.n = n;
         body.stride = g.strideC();
