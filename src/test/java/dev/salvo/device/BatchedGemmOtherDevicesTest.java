@@ -57,4 +57,14 @@ class BatchedGemmOtherDevicesTest {
             BatchedGemmCases.reproducible(d);
         }
     }
+
+    /** More entries than the launch's third dimension takes (65535 groups): the groups loop over the rest. */
+    @Test
+    void openClBatchBeyondTheGridLimit() {
+        DeviceContract.availableOrSkip("opencl");
+        try (Device d = Devices.open(System.getProperty("salvo.test.opencl", "opencl:0")).device()) {
+            Gemm g = Gemm.of(2, 3, 5).transposeA().batched(70_001, 11, 0, 7).accumulate();
+            BatchedGemmCases.check(d, new BatchedGemmCases.Case(g, true, Activation.RELU));
+        }
+    }
 }
