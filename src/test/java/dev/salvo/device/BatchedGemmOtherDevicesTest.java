@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the float64 reference device (the plumbing around {@code ReferenceOps}: strides, gaps, beta)
  * and OpenCL device 0 built with the local-memory tile variant of matmul.kernel
  * ({@code matmul.local=1}, the default for GPUs without a tuning row), which PoCL otherwise never
- * runs (the contract covers {@code local=0} and {@code local=2}).
+ * runs (the contract covers {@code local=0} and {@code local=2}); and on OpenCL device 0 a batch
+ * longer than the 65535 work-groups the kernel launches along the batch dimension.
  */
 class BatchedGemmOtherDevicesTest {
 
