@@ -72,6 +72,7 @@ public final class TimingDevice implements Device {
     private final Device inner;
     private final long[] nanos = new long[OPS.length];
     private final long[] calls = new long[OPS.length];
+    private double matmulFlops;
 
     public TimingDevice(Device inner) {
         if (inner == null) {
@@ -90,6 +91,15 @@ public final class TimingDevice implements Device {
         java.util.Arrays.fill(nanos, 0);
         java.util.Arrays.fill(calls, 0);
         declared.clear();
+        matmulFlops = 0;
+    }
+
+    /**
+     * Floating-point operations of the matmuls since the last {@link #reset()}: {@link Gemm#flops()}
+     * of each call, which counts every entry of a batch ({@code 2 M N K batch}).
+     */
+    public double matmulFlops() {
+        return matmulFlops;
     }
 
     /** Seconds spent in {@code op} (call plus synchronize) since the last {@link #reset()}. */
@@ -268,6 +278,7 @@ public final class TimingDevice implements Device {
         long t = start();
         inner.matmul(g, a, b, bias, act, z, y);
         end(Op.MATMUL, t);
+        matmulFlops += g.flops();
     }
 
     @Override

@@ -73,6 +73,12 @@ public interface Device extends AutoCloseable {
      * not null. {@code a} is (M,K) or (K,M) when transposed, {@code b} is (K,N) or (N,K),
      * {@code bias (N)} may be null (no bias). K = 0 gives {@code z = bias} (or zeros). When
      * {@code y} is null, {@code act} must be {@link Activation#IDENTITY}.
+     *
+     * <p>A batched {@link Gemm} does this for each of its entries at the strides it names ({@code
+     * a}, {@code b}, {@code z}, {@code y} hold {@link Gemm#aLength()}... elements; the same bias for
+     * every entry; {@code y} at z's stride); elements between entries are left untouched. With
+     * {@link Gemm#beta()} 1 the old z is added ({@code z = op(a) op(b) + bias + z}, then {@code y =
+     * act(z)}); with 0 the old z is never read.
      */
     void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
                 DeviceBuffer z, DeviceBuffer y);

@@ -8,7 +8,10 @@ package dev.salvo.device;
  * <li>elementwise ops: {@code |x - ref| <= ATOL + RTOL |ref|};</li>
  * <li>sums over K terms: per element {@code |c - ref| <= 2 gamma(K) (|A||B|)_ij} with
  * {@code gamma(K) = K u / (1 - K u)}, {@code u = 2^-24}, and normwise
- * {@code ||C - Cref||_F / (sqrt(K+2) ||A||_F ||B||_F) < u}.</li>
+ * {@code ||C - Cref||_F / (sqrt(K+2) ||A||_F ||B||_F) < u}. A bias, and in an accumulating call
+ * ({@code beta = 1}) the old z, are one more term each: per element K+1 (K+2) terms with their
+ * magnitudes added, normwise their Frobenius norms (the bias over all M rows) added to the
+ * denominator. A batched matmul is checked entry by entry.</li>
  * </ul>
  */
 public final class Tolerance {
@@ -91,10 +94,22 @@ public final class Tolerance {
 
     /**
      * A matmul {@code got (M,N)} against {@code ref}, per element and normwise. A bias counts as
-     * one more term of the sum.
+     * one more term of the sum (and its norm over the M rows joins the normwise denominator). A
+     * batched {@link Gemm} is checked entry by entry (arrays span the whole call,
+     * {@link Gemm#aLength()} ...; elements between entries are not looked at).
      */
     public static Worst gemm(Gemm g, double[] a, double[] b, double[] bias, double[] ref, float[] got) {
-        return gemm(g, a, b, bias, ref, got, 0);
+        return gemm(g, a, b, bias, null, ref, got, 0);
+    }
+
+    /**
+     * As {@link #gemm(Gemm, double[], double[], double[], double[], float[])} for a call that may
+     * accumulate: with {@code beta = 1}, {@code c0} (the z the call started from, {@link
+     * Gemm#cLength()} elements) is one more term of the sum, like the bias, and its Frobenius norm
+     * joins the normwise denominator. {@code c0} is ignored when {@code beta = 0}.
+     */
+    public static Worst gemm(Gemm g, double[] a, double[] b, double[] bias, double[] c0, double[] ref, float[] got) {
+        return gemm(g, a, b, bias, c0, ref, got, 0);
     }
 
     /** Unit roundoff of TF32 operands (10 explicit mantissa bits, round to nearest): 2^-11. */
@@ -107,42 +122,73 @@ public final class Tolerance {
      * and normwise {@code ||C - Cref||_F / (sqrt(K+2) ||A||_F ||B||_F) < 2 U_TF32 + U_TF32^2 + u}.
      */
     public static Worst gemmTf32(Gemm g, double[] a, double[] b, double[] bias, double[] ref, float[] got) {
-        return gemm(g, a, b, bias, ref, got, 2 * U_TF32 + U_TF32 * U_TF32);
+        return gemm(g, a, b, bias, null, ref, got, 2 * U_TF32 + U_TF32 * U_TF32);
     }
 
-    private static Worst gemm(Gemm g, double[] a, double[] b, double[] bias, double[] ref, float[] got, double operandError) {
+    private static Worst gemm(Gemm g, double[] a, double[] b, double[] bias, double[] c0, double[] ref, float[] got,
+                              double operandError) {
+        boolean acc = g.accumulates();
+        if (acc && c0 == null) {
+            throw new IllegalArgumentException("gemm with beta = 1 needs the z it started from (c0)");
+        }
+        Worst w = Worst.NONE;
+        for (int e = 0; e < g.batch(); e++) {
+            Worst entry = gemmEntry(g, a, (int) (e * g.strideA()), b, (int) (e * g.strideB()), bias, acc ? c0 : null,
+                    (int) (e * g.strideC()), ref, got, operandError);
+            if (entry.index() < 0 && !entry.pass()) {
+                return entry;
+            }
+            w = w.worse(entry);
+        }
+        return w;
+    }
+
+    /** One entry of a (batched) matmul; A, B and C from the given offsets; c0 null unless accumulating. */
+    private static Worst gemmEntry(Gemm g, double[] a, int ao, double[] b, int bo, double[] bias, double[] c0, int co,
+                                   double[] ref, float[] got, double operandError) {
         int m = g.m();
         int n = g.n();
         int k = g.k();
         double diff2 = 0;
         double a2 = 0;
         double b2 = 0;
-        for (double v : a) {
-            a2 += v * v;
+        double bias2 = 0;
+        double c2 = 0;
+        for (int i = 0; i < m * k; i++) {
+            a2 += a[ao + i] * a[ao + i];
         }
-        for (double v : b) {
-            b2 += v * v;
+        for (int i = 0; i < k * n; i++) {
+            b2 += b[bo + i] * b[bo + i];
         }
+        long terms = k + (bias == null ? 0 : 1) + (c0 == null ? 0 : 1);
         Worst w = Worst.NONE;
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 double abs = 0;
                 for (int p = 0; p < k; p++) {
-                    double av = g.transA() ? a[p * m + i] : a[i * k + p];
-                    double bv = g.transB() ? b[j * k + p] : b[p * n + j];
+                    double av = g.transA() ? a[ao + p * m + i] : a[ao + i * k + p];
+                    double bv = g.transB() ? b[bo + j * k + p] : b[bo + p * n + j];
                     abs += Math.abs(av * bv);
                 }
-                int idx = i * n + j;
+                int idx = co + i * n + j;
+                double extra = (bias == null ? 0 : Math.abs(bias[j])) + (c0 == null ? 0 : Math.abs(c0[idx]));
                 double r = ref[idx];
-                double bound = bias == null ? (2 * gamma(k) + operandError) * abs
-                        : 2 * gamma(k + 1L) * (abs + Math.abs(bias[j])) + operandError * abs;
+                double bound = terms == k ? (2 * gamma(k) + operandError) * abs
+                        : 2 * gamma(terms) * (abs + extra) + operandError * abs;
                 double err = Math.abs(got[idx] - r);
                 w = w.worse(new Worst(idx, got[idx], r, Float.isNaN(got[idx]) ? Double.NaN : err, bound));
                 diff2 += err * err;
+                if (bias != null) {
+                    bias2 += bias[j] * bias[j];
+                }
+                if (c0 != null) {
+                    c2 += c0[idx] * c0[idx];
+                }
             }
         }
         if (k > 0 && a2 > 0 && b2 > 0) {
-            double rel = Math.sqrt(diff2) / (Math.sqrt(k + 2.0) * Math.sqrt(a2) * Math.sqrt(b2));
+            // the added terms (bias broadcast over the rows, old z) are each rounded into the sum once more
+            double rel = Math.sqrt(diff2) / (Math.sqrt(k + 2.0) * Math.sqrt(a2) * Math.sqrt(b2) + Math.sqrt(bias2) + Math.sqrt(c2));
             Worst norm = new Worst(-1, 0, 0, rel, U + operandError);
             if (!norm.pass()) {
                 return norm;

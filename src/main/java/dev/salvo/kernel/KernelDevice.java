@@ -26,7 +26,7 @@ public abstract class KernelDevice extends BaseDevice {
     /** The provider's buffer class. */
     protected abstract Class<? extends BaseBuffer> bufferType();
 
-    /** Enqueues {@code kernel} over {@code global} work-items (rounded up to multiples of {@code local}). */
+    /** Enqueues {@code kernel} over {@code global} work-items in one to three dimensions (rounded up to multiples of {@code local}). */
     protected abstract void launch(String kernel, long[] global, long[] local, Object... args);
 
     /** The launch shapes and tunables the kernels were built with. */
@@ -144,17 +144,43 @@ public abstract class KernelDevice extends BaseDevice {
         BaseBuffer biasb = bias == null ? null : fbuf(bias, g.n(), "bias");
         BaseBuffer zb = fbuf(z, g.cLength(), "z");
         BaseBuffer yb = y == null ? null : fbuf(y, g.cLength(), "y");
-        if (g.m() == 0 || g.n() == 0) {
+        if (g.m() == 0 || g.n() == 0 || g.batch() == 0) {
             return;
         }
-        if (tensorCoreMatmul()) {
+        boolean plainShape = g.batch() == 1 && !g.accumulates();
+        // matmul_tf32 computes one product without accumulation: batched or accumulating calls go to
+        // the plain matmul kernel (float32 products, so within the tighter Tolerance#gemm bound)
+        if (tensorCoreMatmul() && plainShape) {
             launch("matmul_tf32", new long[] {(g.n() + TF32_TILE - 1) / TF32_TILE * TF32_THREADS, (g.m() + TF32_TILE - 1) / TF32_TILE},
                     new long[] {TF32_THREADS, 1}, g.m(), g.n(), g.k(), g.transA(), g.transB(),
                     ab, bb, biasb, biasb != null, act.ordinal(), zb, yb, yb != null);
             return;
         }
-        launch("matmul", matmulGlobal(tuning(), g), matmulLocal(tuning()), g.m(), g.n(), g.k(), g.transA(), g.transB(),
-                ab, bb, biasb, biasb != null, act.ordinal(), zb, yb, yb != null);
+        long[] global = matmulGlobal(tuning(), g);
+        long[] local = matmulLocal(tuning());
+        int batchStep = Math.min(g.batch(), MAX_BATCH_GROUPS);
+        if (g.batch() > 1) {
+            // the batch on the third dimension, one work-group deep; each group z loops over its entries
+            global = new long[] {global[0], global[1], batchStep};
+            local = new long[] {local[0], local[1], 1};
+        }
+        // strides of one-entry calls are never used: pass 0 so any value fits the kernel's int
+        boolean many = g.batch() > 1;
+        launch("matmul", global, local, g.m(), g.n(), g.k(), g.transA(), g.transB(),
+                ab, bb, biasb, biasb != null, act.ordinal(), zb, yb, yb != null,
+                g.batch(), batchStep, many ? stride(g.strideA(), "strideA") : 0, many ? stride(g.strideB(), "strideB") : 0,
+                many ? stride(g.strideC(), "strideC") : 0, g.beta());
+    }
+
+    /** Work-groups along the batch dimension at most (CUDA's grid limit in z); more entries loop. */
+    static final int MAX_BATCH_GROUPS = 65535;
+
+    /** A stride as the kernel's 32-bit int; any stride of an accepted call fits (buffers hold at most 2^31-1 elements). */
+    private static int stride(long s, String name) {
+        if (s > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("matmul: " + name + " " + s + " exceeds the kernels' 32-bit indices");
+        }
+        return (int) s;
     }
 
     /** Edge of matmul_tf32's square block tile and its threads per block (see matmul_tf32.kernel). */

@@ -74,4 +74,25 @@ class BenchTimingDeviceTest {
             assertFalse(da.isClosed(), "closing the decorator leaves the inner device open");
         }
     }
+
+    @Test
+    void matmulFlopsCoverTheBatch() {
+        try (Device cpu = Devices.open("cpu").device()) {
+            TimingDevice t = new TimingDevice(cpu);
+            Gemm one = Gemm.of(3, 4, 5);
+            Gemm batched = one.transposeB().batched(6, 15, 0, 12).accumulate();
+            try (DeviceBuffer a = t.allocFloat(batched.aLength()); DeviceBuffer b = t.allocFloat(batched.bLength());
+                 DeviceBuffer z = t.allocFloat(batched.cLength())) {
+                t.fill(a, 1);
+                t.fill(b, 1);
+                t.fill(z, 0);
+                t.matmul(one, a, b, null, Activation.IDENTITY, z, null);
+                assertEquals(2.0 * 3 * 4 * 5, t.matmulFlops());
+                t.matmul(batched, a, b, null, Activation.IDENTITY, z, null);
+                assertEquals(2.0 * 3 * 4 * 5 * 7, t.matmulFlops(), "6 entries more");
+                t.reset();
+                assertEquals(0.0, t.matmulFlops());
+            }
+        }
+    }
 }

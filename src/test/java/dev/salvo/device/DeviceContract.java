@@ -289,6 +289,36 @@ public abstract class DeviceContract {
         }
     }
 
+    // ---- batched and accumulating matmul (the cases are in BatchedGemmCases) -----------------
+
+    static Stream<BatchedGemmCases.Case> batchedGemms() {
+        return BatchedGemmCases.cases().stream();
+    }
+
+    @ParameterizedTest
+    @MethodSource("batchedGemms")
+    void batchedMatmulMatchesReferenceAndLeavesGapsAlone(BatchedGemmCases.Case c) {
+        BatchedGemmCases.check(dev, c);
+    }
+
+    @Test
+    void batchedMatmulWithZeroSizedDimensions() {
+        for (BatchedGemmCases.Case c : BatchedGemmCases.zeroSizeCases()) {
+            BatchedGemmCases.check(dev, c);
+        }
+        BatchedGemmCases.emptyBatchTouchesNothing(dev);
+    }
+
+    @Test
+    void accumulatingMatmulKeepsNaNAndInfinityOfTheOldZ() {
+        BatchedGemmCases.accumulatingKeepsNonFinite(dev);
+    }
+
+    @Test
+    void batchedMatmulIsBitwiseReproducible() {
+        BatchedGemmCases.reproducible(dev);
+    }
+
     // ---- elementwise ------------------------------------------------------------------------
 
     @ParameterizedTest

@@ -396,37 +396,7 @@ public final class CpuDevice extends BaseDevice {
 
     // ---- matrix ---------------------------------------------------------------------------
 
-    /** Matmul epilogue over rows: {@code z += bias}, then {@code y = act(z)}. */
-    private final class Epilogue implements CpuPool.RangeBody {
-        int n;
-        float[] z;
-        int zo;
-        float[] bias;
-        int bo;
-        Activation act;
-        float[] y;
-        int yo;
-
-        @Override
-        public void run(int r0, int r1) {
-            int n = this.n;
-            float[] zv = z;
-            float[] bv = bias;
-            for (int r = r0; r < r1; r++) {
-                int row = zo + r * n;
-                if (bv != null) {
-                    for (int c = 0; c < n; c++) {
-                        zv[row + c] += bv[bo + c];
-                    }
-                }
-                if (y != null) {
-                    activate(act, zv, row, y, yo + r * n, n);
-                }
-            }
-        }
-    }
-
-    private final Epilogue epilogue = new Epilogue();
+    private final MatmulEpilogue epilogue = new MatmulEpilogue();
 
     @Override
     public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
@@ -440,13 +410,21 @@ public final class CpuDevice extends BaseDevice {
         Buf zb = f(z, g.cLength(), "z");
         Buf yb = y == null ? null : f(y, g.cLength(), "y");
         countLaunch();
+        // product (added to z when g accumulates), then bias and activation per row of every entry
         gemm.multiply(g, ab.f, ab.off(), bb.f, bb.off(), zb.f, zb.off());
         if (biasb == null && yb == null) {
             return;
         }
         int n = g.n();
-        Epilogue body = epilogue;
+        if (n == 0) {
+            return;
+        }
+        // n > 0: the entries' rows (batch * m * n <= z's length) fit an int
+        long rows = (long) g.m() * g.batch();
+        MatmulEpilogue body = epilogue;
+        body.m = g.m();
         body.n = n;
+        body.stride = g.strideC();
         body.z = zb.f;
         body.zo = zb.off();
         body.bias = biasb == null ? null : biasb.f;
@@ -455,7 +433,7 @@ public final class CpuDevice extends BaseDevice {
         body.y = yb == null ? null : yb.f;
         body.yo = yb == null ? 0 : yb.off();
         try {
-            pool.forRange(g.m(), Math.max(1, GRAIN / Math.max(1, n)), body);
+            pool.forRange((int) rows, Math.max(1, GRAIN / Math.max(1, n)), body);
         } finally {
             body.z = null;
             body.bias = null;

@@ -28,10 +28,16 @@ import java.util.Objects;
  * same order whichever thread (and however many threads) compute it, so results are bitwise
  * reproducible. Problems below {@link #PARALLEL_MIN_VOLUME} multiply-adds run on the caller alone.
  *
+ * <p>Batches ({@link Gemm#batch()} > 1): large products run one after the other, each split as
+ * above; small ones (below {@link #PARALLEL_MIN_VOLUME}) run whole on one worker each, the entries
+ * split over the pool in ranges that depend only on the batch size and the thread count. An entry
+ * is summed in the same order on either path, so batching keeps results bitwise reproducible.
+ * Accumulation ({@code beta = 1}) lets the first depth block add to C instead of overwriting it.
+ *
  * <p>Packing buffers are kept (A per worker, {@code mc x kc}; op(B) shared, {@code K x min(N, nc)}
- * on the Vector API path) and grown only when a larger shape arrives; a call on already-seen shapes
- * allocates nothing here. One instance serves one caller at a time
- * ({@link #multiply} is synchronized).
+ * on the Vector API path, or one per worker once a batch has been split over its entries) and grown
+ * only when a larger shape arrives; a call on already-seen shapes allocates nothing here. One
+ * instance serves one caller at a time ({@link #multiply} is synchronized).
  */
 public final class CpuGemm {
 
@@ -56,31 +62,24 @@ public final class CpuGemm {
     private final float[][] aPack;
     private final float[][] tile;
     private final ScalarGemmKernel.Scratch[] scratch;
-    private float[] bPack = new float[0];
-    private float[][] bRows = new float[0][];
+    /**
+     * Per worker: a product in flight and its packed op(B). Entry 0 also serves products split
+     * over the whole pool (its packed B is then shared by all workers); the others are used only
+     * when a batch is split across its entries.
+     */
+    private final Product[] products;
 
-    // arguments of the call in flight, read by the pool tasks (published by CpuPool's volatile job)
-    private float[] curA;
-    private float[] curB;
-    private float[] curC;
-    private int curAOff;
-    private int curBOff;
-    private int curCOff;
-    private int curM;
-    private int curN;
-    private int curK;
-    private boolean curTransA;
-    private boolean curTransB;
-    private int curJc;
-    private int curNb;
-    private int curNbPad;
-    private int packTasks;
-    private int scalarPc;
-    private int tasksM;
-    private int tasksN;
+    // the batch split across entries, read by the pool tasks (published by CpuPool's volatile job)
+    private Gemm batchG;
+    private float[] batchA;
+    private float[] batchB;
+    private float[] batchC;
+    private int batchAOff;
+    private int batchBOff;
+    private int batchCOff;
+    private int batchTasks;
 
-    private final CpuPool.Task packBTask = this::packBTask;
-    private final CpuPool.Task computeTask = this::computeTask;
+    private final CpuPool.Task batchTask = this::batchTask;
 
     /** mc, kc, nc: cache-block sizes (rows of A per block, depth, columns of B per block); simd=false forces the scalar path. */
     public CpuGemm(CpuPool pool, int mc, int kc, int nc, boolean simd) {
@@ -98,12 +97,14 @@ public final class CpuGemm {
         this.aPack = new float[threads][0];
         this.tile = new float[threads][];
         this.scratch = new ScalarGemmKernel.Scratch[threads];
+        this.products = new Product[threads];
         for (int w = 0; w < threads; w++) {
             if (this.simd) {
                 tile[w] = new float[mr * nr];
             } else {
                 scratch[w] = new ScalarGemmKernel.Scratch();
             }
+            products[w] = new Product();
         }
     }
 
@@ -119,65 +120,188 @@ public final class CpuGemm {
 
     /**
      * c (M,N) = op(a) op(b), overwriting c (row-major, leading dimensions implied by the shapes:
-     * A stored (M,K) or (K,M) if transA; B stored (K,N) or (N,K) if transB; C (M,N)).
-     * aOff/bOff/cOff are element offsets into the arrays. K = 0 writes zeros; M or N = 0 does nothing.
+     * A stored (M,K) or (K,M) if transA; B stored (K,N) or (N,K) if transB; C (M,N)), or adding
+     * to it when {@link Gemm#accumulates()} (c is never read otherwise). aOff/bOff/cOff are element
+     * offsets into the arrays. K = 0 writes zeros (leaves c as it is when accumulating); M or N = 0
+     * does nothing. A batched {@code g} does this for every entry at its strides and touches
+     * nothing between entries.
+     *
+     * <p>Batches: products of at least {@link #PARALLEL_MIN_VOLUME} multiply-adds run one after
+     * the other, each split over the pool; smaller ones run whole, the entries split over the pool
+     * (one packed op(B) per worker). Each entry is computed in the same order either way, so the
+     * results do not depend on the thread count.
      */
     public synchronized void multiply(Gemm g, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
         int m = g.m();
         int n = g.n();
         int k = g.k();
+        int batch = g.batch();
         Objects.checkFromIndexSize(aOff, (int) Math.min(Integer.MAX_VALUE, g.aLength()), a.length);
         Objects.checkFromIndexSize(bOff, (int) Math.min(Integer.MAX_VALUE, g.bLength()), b.length);
         Objects.checkFromIndexSize(cOff, (int) Math.min(Integer.MAX_VALUE, g.cLength()), c.length);
-        if (m == 0 || n == 0) {
+        if (batch == 0 || m == 0 || n == 0) {
             return;
         }
+        boolean acc = g.accumulates();
         if (k == 0) {
-            Arrays.fill(c, cOff, cOff + m * n, 0f);
+            if (!acc) {
+                for (int e = 0; e < batch; e++) {
+                    int co = cOff + (int) (e * g.strideC());
+                    Arrays.fill(c, co, co + m * n, 0f);
+                }
+            }
             return;
         }
-        boolean parallel = pool.threads() > 1 && (long) m * n * k >= PARALLEL_MIN_VOLUME;
-        int threads = parallel ? pool.threads() : 1;
+        long volume = (long) m * n * k;
+        int threads = pool.threads();
+        if (batch > 1 && volume < PARALLEL_MIN_VOLUME && threads > 1 && volume * batch >= PARALLEL_MIN_VOLUME) {
+            // small products, many of them: whole products per worker, entries split over the pool
+            ensureScratch(m, n, k, threads, true);
+            batchG = g;
+            batchA = a;
+            batchB = b;
+            batchC = c;
+            batchAOff = aOff;
+            batchBOff = bOff;
+            batchCOff = cOff;
+            batchTasks = Math.min(batch, 4 * threads);
+            try {
+                pool.run(batchTasks, batchTask);
+            } finally {
+                batchA = null;
+                batchB = null;
+                batchC = null;
+                batchG = null;
+            }
+            return;
+        }
+        boolean parallel = threads > 1 && volume >= PARALLEL_MIN_VOLUME;
+        ensureScratch(m, n, k, parallel ? threads : 1, false);
+        Product p = products[0];
+        try {
+            for (int e = 0; e < batch; e++) {
+                p.set(g, a, aOff + (int) (e * g.strideA()), b, bOff + (int) (e * g.strideB()), c,
+                        cOff + (int) (e * g.strideC()));
+                p.run(parallel, parallel ? pool.threads() : 1, 0);
+            }
+        } finally {
+            p.clear();
+        }
+    }
 
-        // scratch for this shape
+    /** Entries {@code [e0, e1)} of the batch in flight, each whole, on this worker's own product and scratch. */
+    private void batchTask(int task, int worker) {
+        Gemm g = batchG;
+        int e0 = CpuPool.bound(g.batch(), batchTasks, task);
+        int e1 = CpuPool.bound(g.batch(), batchTasks, task + 1);
+        Product p = products[worker];
+        try {
+            for (int e = e0; e < e1; e++) {
+                p.set(g, batchA, batchAOff + (int) (e * g.strideA()), batchB, batchBOff + (int) (e * g.strideB()), batchC,
+                        batchCOff + (int) (e * g.strideC()));
+                p.run(false, 1, worker);
+            }
+        } finally {
+            p.clear();
+        }
+    }
+
+    /**
+     * Grows the scratch of workers {@code [0, workers)} for an (M,N,K) product: A packing and
+     * scalar accumulator rows for each; packed op(B) for worker 0 only, or for each when
+     * {@code bPerWorker}.
+     */
+    private void ensureScratch(int m, int n, int k, int workers, boolean bPerWorker) {
         int kbMax = Math.min(kc, k);
         int nbMax = Math.min(nc, roundUp(n, nr));
-        if (simd) {
-            // all depth blocks of one column block of op(B), packed once per column block
-            long need = (long) k * nbMax;
-            if (need > Integer.MAX_VALUE - 8) {
-                throw new IllegalArgumentException("matmul: K * min(N, nc) = " + need + " packed floats exceed a Java array; lower gemm.nc");
-            }
-            if (bPack.length < need) {
-                bPack = new float[(int) need];
-            }
-        } else if (bRows.length < kbMax || bRows[0].length < nbMax) {
-            int rows = Math.max(kbMax, bRows.length);
-            int width = bRows.length == 0 ? nbMax : Math.max(nbMax, bRows[0].length);
-            bRows = new float[rows][width];
-        }
         int aNeed = Math.min(mc, roundUp(m, mr)) * kbMax;
-        for (int w = 0; w < threads; w++) {
+        for (int w = 0; w < workers; w++) {
             if (aPack[w].length < aNeed) {
                 aPack[w] = new float[aNeed];
             }
             if (!simd) {
                 scratch[w].ensure(nbMax);
             }
+            if (w == 0 || bPerWorker) {
+                products[w].ensureB(k, kbMax, nbMax);
+            }
+        }
+    }
+
+    /** One product {@code C = op(A) op(B)} (or {@code C +=}) in flight, and the packed op(B) it uses. */
+    private final class Product {
+        private float[] bPack = new float[0];
+        private float[][] bRows = new float[0][];
+
+        private float[] curA;
+        private float[] curB;
+        private float[] curC;
+        private int curAOff;
+        private int curBOff;
+        private int curCOff;
+        private int curM;
+        private int curN;
+        private int curK;
+        private boolean curTransA;
+        private boolean curTransB;
+        private boolean curAcc;
+        private int curJc;
+        private int curNb;
+        private int curNbPad;
+        private int packTasks;
+        private int scalarPc;
+        private int tasksM;
+        private int tasksN;
+        /** The worker that runs every task when the product is not split over the pool. */
+        private int soloWorker;
+
+        private final CpuPool.Task packBTask = this::packBTask;
+        private final CpuPool.Task computeTask = this::computeTask;
+
+        void ensureB(int k, int kbMax, int nbMax) {
+            if (simd) {
+                // all depth blocks of one column block of op(B), packed once per column block
+                long need = (long) k * nbMax;
+                if (need > Integer.MAX_VALUE - 8) {
+                    throw new IllegalArgumentException("matmul: K * min(N, nc) = " + need + " packed floats exceed a Java array; lower gemm.nc");
+                }
+                if (bPack.length < need) {
+                    bPack = new float[(int) need];
+                }
+            } else if (bRows.length < kbMax || bRows[0].length < nbMax) {
+                int rows = Math.max(kbMax, bRows.length);
+                int width = bRows.length == 0 ? nbMax : Math.max(nbMax, bRows[0].length);
+                bRows = new float[rows][width];
+            }
         }
 
-        curA = a;
-        curB = b;
-        curC = c;
-        curAOff = aOff;
-        curBOff = bOff;
-        curCOff = cOff;
-        curM = m;
-        curN = n;
-        curK = k;
-        curTransA = g.transA();
-        curTransB = g.transB();
-        try {
+        void set(Gemm g, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+            curA = a;
+            curB = b;
+            curC = c;
+            curAOff = aOff;
+            curBOff = bOff;
+            curCOff = cOff;
+            curM = g.m();
+            curN = g.n();
+            curK = g.k();
+            curTransA = g.transA();
+            curTransB = g.transB();
+            curAcc = g.accumulates();
+        }
+
+        void clear() {
+            curA = null;
+            curB = null;
+            curC = null;
+        }
+
+        /** Runs the product set last: split over the pool when {@code parallel}, else every task on {@code worker}. */
+        void run(boolean parallel, int threads, int worker) {
+            int m = curM;
+            int n = curN;
+            int k = curK;
+            soloWorker = worker;
             int mPanels = ceilDiv(m, mr);
             for (int jc = 0; jc < n; jc += nc) {
                 int nb = Math.min(nc, n - jc);
@@ -205,83 +329,80 @@ public final class CpuGemm {
                     }
                 }
             }
-        } finally {
-            curA = null;
-            curB = null;
-            curC = null;
         }
-    }
 
-    private void runTasks(boolean parallel, int tasks, CpuPool.Task task) {
-        if (parallel && tasks > 1) {
-            pool.run(tasks, task);
-        } else {
-            for (int t = 0; t < tasks; t++) {
-                task.run(t, 0);
+        private void runTasks(boolean parallel, int tasks, CpuPool.Task task) {
+            if (parallel && tasks > 1) {
+                pool.run(tasks, task);
+            } else {
+                for (int t = 0; t < tasks; t++) {
+                    task.run(t, soloWorker);
+                }
             }
         }
-    }
 
-    /**
-     * Packs this task's share of the B micro-panels of the current column block: on the SIMD path
-     * for every depth block (block {@code pc} from {@code pc * nbPad}, see {@link #packB}); on the
-     * scalar path for the current depth block only.
-     */
-    private void packBTask(int task, int worker) {
-        int nPanels = ceilDiv(curNb, nr);
-        int p0 = CpuPool.bound(nPanels, packTasks, task);
-        int p1 = CpuPool.bound(nPanels, packTasks, task + 1);
-        int col0 = p0 * nr;
-        int cols = Math.min(curNb, p1 * nr) - col0;
-        if (simd) {
-            for (int pc = 0; pc < curK; pc += kc) {
-                int kb = Math.min(kc, curK - pc);
-                packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, pc, kb, bPack, pc * curNbPad + col0 * kb, nr);
-            }
-        } else {
-            ScalarGemmKernel.packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, scalarPc,
-                    Math.min(kc, curK - scalarPc), bRows, col0);
-        }
-    }
-
-    /**
-     * One (row chunk, column chunk) of the current column block: per {@code mc} rows and per depth
-     * block (in ascending order, so every element is summed in the same order), pack A and run the
-     * macro-kernel. The scalar path does the current depth block only.
-     */
-    private void computeTask(int task, int worker) {
-        int tm = tasksM;
-        int tn = tasksN;
-        int ti = task % tm;
-        int tj = task / tm;
-        int mPanels = ceilDiv(curM, mr);
-        int row0 = CpuPool.bound(mPanels, tm, ti) * mr;
-        int row1 = Math.min(curM, CpuPool.bound(mPanels, tm, ti + 1) * mr);
-        int nPanels = ceilDiv(curNb, nr);
-        int pj0 = CpuPool.bound(nPanels, tn, tj);
-        int pj1 = CpuPool.bound(nPanels, tn, tj + 1);
-        int col0 = pj0 * nr;
-        int cols = Math.min(curNb, pj1 * nr) - col0;
-        if (row1 <= row0 || cols <= 0) {
-            return;
-        }
-        float[] ap = aPack[worker];
-        int ldc = curN;
-        for (int ic = row0; ic < row1; ic += mc) {
-            int mb = Math.min(mc, row1 - ic);
-            int cRow0 = curCOff + ic * ldc + curJc;
+        /**
+         * Packs this task's share of the B micro-panels of the current column block: on the SIMD path
+         * for every depth block (block {@code pc} from {@code pc * nbPad}, see {@link #packB}); on the
+         * scalar path for the current depth block only.
+         */
+        private void packBTask(int task, int worker) {
+            int nPanels = ceilDiv(curNb, nr);
+            int p0 = CpuPool.bound(nPanels, packTasks, task);
+            int p1 = CpuPool.bound(nPanels, packTasks, task + 1);
+            int col0 = p0 * nr;
+            int cols = Math.min(curNb, p1 * nr) - col0;
             if (simd) {
                 for (int pc = 0; pc < curK; pc += kc) {
                     int kb = Math.min(kc, curK - pc);
-                    packA(curA, curAOff, curTransA, curM, curK, ic, mb, pc, kb, ap, mr);
-                    VectorGemmKernel.macro(mb, cols, kb, ap, bPack, pc * curNbPad + col0 * kb, curC, cRow0 + col0, ldc,
-                            pc > 0, tile[worker]);
+                    packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, pc, kb, bPack, pc * curNbPad + col0 * kb, nr);
                 }
             } else {
-                int pc = scalarPc;
-                int kb = Math.min(kc, curK - pc);
-                packA(curA, curAOff, curTransA, curM, curK, ic, mb, pc, kb, ap, mr);
-                ScalarGemmKernel.macro(mb, col0, cols, kb, ap, bRows, curC, cRow0, ldc, pc > 0, scratch[worker]);
+                ScalarGemmKernel.packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, scalarPc,
+                        Math.min(kc, curK - scalarPc), bRows, col0);
+            }
+        }
+
+        /**
+         * One (row chunk, column chunk) of the current column block: per {@code mc} rows and per depth
+         * block (in ascending order, so every element is summed in the same order), pack A and run the
+         * macro-kernel. The scalar path does the current depth block only. The first depth block
+         * overwrites C unless the product accumulates.
+         */
+        private void computeTask(int task, int worker) {
+            int tm = tasksM;
+            int tn = tasksN;
+            int ti = task % tm;
+            int tj = task / tm;
+            int mPanels = ceilDiv(curM, mr);
+            int row0 = CpuPool.bound(mPanels, tm, ti) * mr;
+            int row1 = Math.min(curM, CpuPool.bound(mPanels, tm, ti + 1) * mr);
+            int nPanels = ceilDiv(curNb, nr);
+            int pj0 = CpuPool.bound(nPanels, tn, tj);
+            int pj1 = CpuPool.bound(nPanels, tn, tj + 1);
+            int col0 = pj0 * nr;
+            int cols = Math.min(curNb, pj1 * nr) - col0;
+            if (row1 <= row0 || cols <= 0) {
+                return;
+            }
+            float[] ap = aPack[worker];
+            int ldc = curN;
+            for (int ic = row0; ic < row1; ic += mc) {
+                int mb = Math.min(mc, row1 - ic);
+                int cRow0 = curCOff + ic * ldc + curJc;
+                if (simd) {
+                    for (int pc = 0; pc < curK; pc += kc) {
+                        int kb = Math.min(kc, curK - pc);
+                        packA(curA, curAOff, curTransA, curM, curK, ic, mb, pc, kb, ap, mr);
+                        VectorGemmKernel.macro(mb, cols, kb, ap, bPack, pc * curNbPad + col0 * kb, curC, cRow0 + col0, ldc,
+                                pc > 0 || curAcc, tile[worker]);
+                    }
+                } else {
+                    int pc = scalarPc;
+                    int kb = Math.min(kc, curK - pc);
+                    packA(curA, curAOff, curTransA, curM, curK, ic, mb, pc, kb, ap, mr);
+                    ScalarGemmKernel.macro(mb, col0, cols, kb, ap, bRows, curC, cRow0, ldc, pc > 0 || curAcc, scratch[worker]);
+                }
             }
         }
     }

@@ -228,11 +228,18 @@ public final class ReferenceDevice extends BaseDevice {
         Buf zb = f(z, g.cLength(), "z");
         Buf yb = y == null ? null : f(y, g.cLength(), "y");
         countLaunch();
+        // the old z is handed over only when it is added (beta = 1): otherwise it is never read
         double[] zv = ReferenceOps.matmul(g, get(ab, g.aLength()), get(bb, g.bLength()),
-                biasb == null ? null : get(biasb, g.n()));
-        put(zv, zb);
-        if (yb != null) {
-            put(ReferenceOps.activation(act, zv), yb);
+                biasb == null ? null : get(biasb, g.n()), g.accumulates() ? get(zb, g.cLength()) : null);
+        double[] yv = yb == null ? null : ReferenceOps.activation(act, zv);
+        int len = (int) g.cMatrixLength();
+        for (int e = 0; e < g.batch(); e++) {
+            // entries only: elements between them stay as they were
+            int co = (int) (e * g.strideC());
+            System.arraycopy(zv, co, zb.f, zb.off() + co, len);
+            if (yb != null) {
+                System.arraycopy(yv, co, yb.f, yb.off() + co, len);
+            }
         }
     }
 

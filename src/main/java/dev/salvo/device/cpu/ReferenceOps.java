@@ -4,6 +4,7 @@ import dev.salvo.device.Activation;
 import dev.salvo.device.AdamStep;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.SgdStep;
+import java.util.Arrays;
 
 /**
  * The specification of the op set: naive loops in float64, written for clarity, never for speed.
@@ -20,21 +21,42 @@ public final class ReferenceOps {
     public record LossResult(double[] rowLoss, double[] grad) {
     }
 
-    /** {@code z (M,N) = op(a) op(b) + bias}; {@code bias (N)} may be null. */
+    /** {@code z (M,N) = op(a) op(b) + bias}; {@code bias (N)} may be null. Batched: see {@link #matmul(Gemm, double[], double[], double[], double[])}. */
     public static double[] matmul(Gemm g, double[] a, double[] b, double[] bias) {
+        return matmul(g, a, b, bias, null);
+    }
+
+    /**
+     * Every entry {@code e} of a batched {@link Gemm}: {@code z_e (M,N) = op(a_e) op(b_e) + bias
+     * (+ z0_e when beta = 1)}, {@code a_e} from {@code e * strideA} and so on. Returns
+     * {@link Gemm#cLength()} elements: the entries, and between them what {@code z0} held (zeros
+     * when {@code z0} is null). {@code z0} is the z the call starts from; its entries are read only
+     * when beta = 1 (then it is required).
+     */
+    public static double[] matmul(Gemm g, double[] a, double[] b, double[] bias, double[] z0) {
         int m = g.m();
         int n = g.n();
         int k = g.k();
-        double[] z = new double[m * n];
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                double s = 0;
-                for (int p = 0; p < k; p++) {
-                    double av = g.transA() ? a[p * m + i] : a[i * k + p];
-                    double bv = g.transB() ? b[j * k + p] : b[p * n + j];
-                    s += av * bv;
+        if (g.accumulates() && z0 == null) {
+            throw new IllegalArgumentException("matmul with beta = 1 needs the z it starts from");
+        }
+        double[] z = z0 == null ? new double[(int) g.cLength()] : Arrays.copyOf(z0, (int) g.cLength());
+        for (int e = 0; e < g.batch(); e++) {
+            int ao = (int) (e * g.strideA());
+            int bo = (int) (e * g.strideB());
+            int co = (int) (e * g.strideC());
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int p = 0; p < k; p++) {
+                        double av = g.transA() ? a[ao + p * m + i] : a[ao + i * k + p];
+                        double bv = g.transB() ? b[bo + j * k + p] : b[bo + p * n + j];
+                        s += av * bv;
+                    }
+                    int idx = co + i * n + j;
+                    double v = s + (bias == null ? 0.0 : bias[j]);
+                    z[idx] = g.accumulates() ? v + z[idx] : v;
                 }
-                z[i * n + j] = s + (bias == null ? 0.0 : bias[j]);
             }
         }
         return z;

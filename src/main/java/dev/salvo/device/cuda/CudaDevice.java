@@ -410,15 +410,15 @@ public final class CudaDevice extends KernelDevice {
                 throw new IllegalArgumentException("unsupported kernel argument " + a);
             }
         }
-        int[] grid = new int[] {1, 1};
-        int[] block = new int[] {1, 1};
+        int[] grid = new int[] {1, 1, 1};
+        int[] block = new int[] {1, 1, 1};
         for (int d = 0; d < global.length; d++) {
             block[d] = (int) local[d];
             grid[d] = (int) ((global[d] + local[d] - 1) / local[d]);
         }
         lastKernel = kernel;
         countLaunch();
-        check("cuLaunchKernel(" + kernel + ")", cuLaunchKernel(f, grid[0], grid[1], 1, block[0], block[1], 1, 0, stream,
+        check("cuLaunchKernel(" + kernel + ")", cuLaunchKernel(f, grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, stream,
                 Pointer.to(params.toArray(new Pointer[0])), null));
         if (settings.syncEveryLaunch()) {
             check("cuStreamSynchronize", cuStreamSynchronize(stream));

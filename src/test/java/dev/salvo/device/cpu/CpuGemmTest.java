@@ -114,6 +114,82 @@ class CpuGemmTest {
         }
     }
 
+    /**
+     * A batch gives bitwise what its entries give one at a time, with 1 or 2 threads, on both kernels
+     * and both batch paths (small products split across entries, large ones split inside): shared
+     * operands, gaps (NaN between entries must not be read, and stay as they were) and accumulation.
+     */
+    @Test
+    void batchesMatchTheirEntriesBitwiseOnAnyThreadCount() {
+        SplittableRandom rnd = new SplittableRandom(19);
+        // 13 entries: 13x17x100 and 20x33x50 split across entries on 2 threads, 70x65x66 inside each
+        // product, 5x40x7 and 1x1x1 on the caller alone
+        int[][] shapes = {{13, 17, 100}, {20, 33, 50}, {5, 40, 7}, {70, 65, 66}, {1, 1, 1}};
+        for (boolean simd : new boolean[]{true, false}) {
+            CpuGemm[] gemms = {new CpuGemm(pool1, 48, 64, 96, simd), new CpuGemm(pool2, 48, 64, 96, simd),
+                    new CpuGemm(pool2, CpuGemm.DEFAULT_MC, CpuGemm.DEFAULT_KC, CpuGemm.DEFAULT_NC, simd)};
+            for (int[] s : shapes) {
+                for (int t = 0; t < 4; t++) {
+                    for (int beta = 0; beta <= 1; beta++) {
+                        int m = s[0], n = s[1], k = s[2];
+                        int batch = 13;
+                        Gemm one = new Gemm(m, n, k, (t & 1) != 0, (t & 2) != 0);
+                        Gemm g = one.batched(batch, t == 1 ? 0 : m * k + 3, t == 2 ? 0 : k * n + 1, m * n + 2);
+                        if (beta == 1) {
+                            one = one.accumulate();
+                            g = g.accumulate();
+                        }
+                        float[] a = fill(new float[(int) g.aLength()], rnd);
+                        float[] b = fill(new float[(int) g.bLength()], rnd);
+                        float[] c0 = fill(new float[(int) g.cLength()], rnd);
+                        for (int e = 0; e + 1 < batch; e++) {
+                            gaps(a, g.strideA(), e, one.aMatrixLength());
+                            gaps(b, g.strideB(), e, one.bMatrixLength());
+                        }
+                        if (beta == 0) {
+                            for (int e = 0; e < batch; e++) { // never read when overwriting
+                                Arrays.fill(c0, (int) (e * g.strideC()), (int) (e * g.strideC() + m * n), Float.NaN);
+                            }
+                        }
+                        float[][] got = new float[gemms.length][];
+                        for (int i = 0; i < gemms.length; i++) {
+                            CpuGemm gemm = gemms[i];
+                            // the expected result: entry by entry, one unbatched call each, same blocking
+                            float[] expect = c0.clone();
+                            for (int e = 0; e < batch; e++) {
+                                float[] ae = Arrays.copyOfRange(a, (int) (e * g.strideA()), (int) (e * g.strideA() + one.aLength()));
+                                float[] be = Arrays.copyOfRange(b, (int) (e * g.strideB()), (int) (e * g.strideB() + one.bLength()));
+                                gemm.multiply(one, ae, 0, be, 0, expect, (int) (e * g.strideC()));
+                            }
+                            got[i] = c0.clone();
+                            gemm.multiply(g, a, 0, b, 0, got[i], 0);
+                            Gemm shown = g;
+                            assertArrayEquals(bits(expect), bits(got[i]), () -> shown + " simd=" + simd + " gemm " + gemm);
+                            for (float v : got[i]) {
+                                assertFalse(Float.isNaN(v), () -> "a NaN was read: " + shown);
+                            }
+                        }
+                        assertArrayEquals(bits(got[0]), bits(got[1]), "1 thread vs 2 threads, same blocks: " + g);
+                    }
+                }
+            }
+        }
+    }
+
+    /** NaN between entry {@code e} and the next (nothing when the stride leaves no gap). */
+    private static void gaps(float[] x, long stride, int e, long matrix) {
+        if (stride > matrix) {
+            Arrays.fill(x, (int) (e * stride + matrix), (int) ((e + 1) * stride), Float.NaN);
+        }
+    }
+
+    private static float[] fill(float[] x, SplittableRandom rnd) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rnd.nextDouble() * 2 - 1);
+        }
+        return x;
+    }
+
     @Test
     void scratchGrowsAndShrinkingShapesStayCorrect() {
         SplittableRandom rnd = new SplittableRandom(3);
