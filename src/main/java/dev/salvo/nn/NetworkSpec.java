@@ -339,12 +339,16 @@ public final class NetworkSpec {
                 byName.put(name, i);
                 vs.add(new Vertex(i, name, l, in, out));
             }
+            NetworkSpec built = new NetworkSpec(shape, vs, loss, init);
+            if (ParamLayout.of(built).tensors().isEmpty()) {
+                throw new Invalid("layers", "the network has no parameters to train: add a dense or conv2d layer");
+            }
             int[] last = vs.get(vs.size() - 1).shape();
             if (last.length != 1) {
                 throw new Invalid("layers[" + (vs.size() - 1) + "]", "the network's output must be features (F) for the loss, got "
                         + shapeText(last, ",") + ": end with flatten and dense");
             }
-            return new NetworkSpec(shape, vs, loss, init);
+            return built;
         }
     }
 }

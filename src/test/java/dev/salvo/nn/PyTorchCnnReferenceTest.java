@@ -28,8 +28,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the losses of 5 SGD and 5 AdamW steps. On every available provider, in float32 against the
  * float64 file (the design document, "Checked against PyTorch"):
  * <ul>
- * <li>logits and loss: {@code |x - ref| <= 1e-5 max|ref|} over the tensor;</li>
- * <li>each gradient tensor: {@code |g - ref| <= 1e-4 max|ref|} over the tensor;</li>
+ * <li>logits and loss: {@code |x - ref| <= 1e-5 max|ref| + 1e-6} over the tensor;</li>
+ * <li>each gradient tensor: {@code |g - ref| <= 1e-4 max|ref| + 1e-6} over the tensor (the floor: a conv bias
+ * under batch norm has a gradient of exactly 0, float32 leaves ~1e-10);</li>
  * <li>each of the 5 losses of SGD and of AdamW: relative error at most 1e-4.</li>
  * </ul>
  * The test needs neither Python nor PyTorch.
@@ -142,7 +143,7 @@ class PyTorchCnnReferenceTest {
         return p;
     }
 
-    /** Every element within {@code rel * max|ref|} of the reference. */
+    /** Every element within {@code rel * max|ref| + 1e-6} of the reference (a conv bias under batch norm has a zero gradient). */
     private static void within(String what, float[] ref, float[] got, double rel) {
         assertEquals(ref.length, got.length, what + ": size");
         double max = 0;
@@ -151,8 +152,8 @@ class PyTorchCnnReferenceTest {
         }
         for (int i = 0; i < ref.length; i++) {
             double err = Math.abs(got[i] - (double) ref[i]);
-            assertTrue(err <= rel * max, what + "[" + i + "] is " + got[i] + ", PyTorch " + ref[i] + " (error " + err
-                    + ", bound " + rel * max + ")");
+            assertTrue(err <= rel * max + 1e-6, what + "[" + i + "] is " + got[i] + ", PyTorch " + ref[i] + " (error " + err
+                    + ", bound " + (rel * max + 1e-6) + ")");
         }
     }
 }
