@@ -7,6 +7,9 @@ import dev.salvo.device.AdamStep;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.Op;
+import dev.salvo.device.OpCheck;
+import dev.salvo.device.ops.Ops;
 import dev.salvo.device.SgdStep;
 import dev.salvo.device.Tolerance;
 import dev.salvo.device.cpu.ReferenceDevice;
@@ -308,6 +311,29 @@ public final class ConsistencyCheck {
         record("sgd nesterov", "3001", () -> sgd(new SgdStep(0.05, 0.9, true, 1e-3)));
         record("adam", "2999", () -> adam(new AdamStep(1e-2, 0.9, 0.999, 1e-8, 1e-2, false, 7)));
         record("adamw", "2999", () -> adam(new AdamStep(3e-3, 0.8, 0.99, 1e-6, 0.05, true, 123)));
+        declaredOps();
+    }
+
+    /**
+     * Every declared op (convolution, pooling, batch norm, dropout, tensor ops) on each sample its
+     * declaration draws, and once more with a NaN planted in an input, against its float64 reference
+     * within its declared tolerance ({@link OpCheck}).
+     */
+    private void declaredOps() {
+        java.util.Random r = new java.util.Random(rng.nextLong());
+        for (Op op : Ops.ALL) {
+            for (Op.Sample s : op.samples(r)) {
+                for (Op.Sample v : List.of(s, OpCheck.withNaN(op, s, r))) {
+                    record(op.toString(), v.label(), () -> {
+                        Tolerance.Worst w = Tolerance.Worst.NONE;
+                        for (OpCheck.Result res : OpCheck.check(dev, op, v)) {
+                            w = worse(w, res.worst());
+                        }
+                        return w;
+                    });
+                }
+            }
+        }
     }
 
     private static Tolerance.Worst worse(Tolerance.Worst a, Tolerance.Worst b) {

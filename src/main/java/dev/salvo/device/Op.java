@@ -70,6 +70,9 @@ public abstract class Op {
     private final int ints;
     private final int reals;
     private final int buffers;
+    /** The buffer parameters by slot, and which int slots are sizes: indexed, so a run allocates no iterator. */
+    private final Param[] byBuffer;
+    private final boolean[] intIsSize;
 
     /**
      * @param family    kernel family: the file {@code kernels/<family>.kernel} and the CPU family class
@@ -96,6 +99,20 @@ public abstract class Op {
         this.ints = ni;
         this.reals = nr;
         this.buffers = nb;
+        this.byBuffer = new Param[nb];
+        this.intIsSize = new boolean[ni];
+        for (Param q : p) {
+            if (q.kind().isBuffer()) {
+                byBuffer[q.slot()] = q;
+            } else if (q.kind() == Kind.INT) {
+                intIsSize[q.slot()] = isSize(q.name());
+            }
+        }
+    }
+
+    /** True when int slot {@code i} is a size (see {@link #isSize}). */
+    public final boolean intIsSize(int i) {
+        return intIsSize[i];
     }
 
     public final String family() {
@@ -125,12 +142,10 @@ public abstract class Op {
 
     /** The buffer parameter in buffer slot {@code b}. */
     public final Param buffer(int b) {
-        for (Param p : params) {
-            if (p.kind().isBuffer() && p.slot() == b) {
-                return p;
-            }
+        if (b < 0 || b >= byBuffer.length) {
+            throw new IndexOutOfBoundsException(name + " has no buffer " + b);
         }
-        throw new IndexOutOfBoundsException(name + " has no buffer " + b);
+        return byBuffer[b];
     }
 
     /** Slot of the int parameter {@code n} (for builders that set a value by name). */

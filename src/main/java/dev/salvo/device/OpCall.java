@@ -78,10 +78,8 @@ public final class OpCall {
 
     /** Changes a non-size int argument (a step counter or seed) for the next run. */
     public OpCall setInt(int slot, int value) {
-        for (Op.Param p : op.params()) {
-            if (p.kind() == Op.Kind.INT && p.slot() == slot && op.isSize(p.name())) {
-                throw new IllegalArgumentException(op.name() + ": " + p.name() + " is a size; make a new call");
-            }
+        if (op.intIsSize(slot)) {
+            throw new IllegalArgumentException(op.name() + ": int argument " + slot + " is a size; make a new call");
         }
         n[slot] = value;
         return this;

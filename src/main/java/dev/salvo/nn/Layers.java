@@ -12,6 +12,7 @@ import dev.salvo.nn.layer.Dropout;
 import dev.salvo.nn.layer.Flatten;
 import dev.salvo.nn.layer.GlobalAvgPool;
 import dev.salvo.nn.layer.MaxPool;
+import dev.salvo.nn.layer.RandomFlip;
 import dev.salvo.nn.layer.Reshape;
 import dev.salvo.nn.layer.Softmax;
 import java.util.Iterator;
@@ -59,6 +60,10 @@ public final class Layers {
 
     public static Dropout dropout(double p) {
         return new Dropout(p);
+    }
+
+    public static RandomFlip randomFlip() {
+        return new RandomFlip();
     }
 
     public static Flatten flatten() {
@@ -203,6 +208,7 @@ public final class Layers {
         TYPES.put("global-avgpool", f -> new GlobalAvgPool());
         TYPES.put("batchnorm", f -> new BatchNorm(f.number("eps", 1e-5, 1e-12, 1), f.number("momentum", 0.1, 0, 1.0000001)));
         TYPES.put("dropout", f -> new Dropout(f.number("p", 0.5, 0, 1)));
+        TYPES.put("random-hflip", f -> new RandomFlip());
         TYPES.put("flatten", f -> new Flatten());
         TYPES.put("reshape", f -> new Reshape(f.shape("shape")));
         TYPES.put("add", f -> new Add());

@@ -42,10 +42,22 @@ public final class NetworkSpec {
     /** A network that does not fit together; {@code field} names the place, e.g. {@code layers[3].kernel}. */
     public static final class Invalid extends IllegalArgumentException {
         private final String field;
+        private final String reason;
 
-        public Invalid(String field, String message) {
-            super(field + ": " + message);
+        /** {@code field: reason}. */
+        public Invalid(String field, String reason) {
+            this(field, reason, field + ": " + reason);
+        }
+
+        private Invalid(String field, String reason, String message) {
+            super(message);
             this.field = field;
+            this.reason = reason;
+        }
+
+        /** A layer that does not fit its input: the message is {@code sentence}, which names the layer itself. */
+        static Invalid misfit(String field, String sentence) {
+            return new Invalid(field, sentence, sentence);
         }
 
         public String field() {
@@ -54,7 +66,7 @@ public final class NetworkSpec {
 
         /** The message without the field. */
         public String reason() {
-            return getMessage().substring(field.length() + 2);
+            return reason;
         }
     }
 
@@ -334,7 +346,7 @@ public final class NetworkSpec {
                     for (int[] s : shapes) {
                         got.add(shapeText(s, ","));
                     }
-                    throw new Invalid(at, label + " does not fit its input " + got + ": " + e.getMessage());
+                    throw Invalid.misfit(at, label + " does not fit its input " + got + ": " + e.getMessage());
                 }
                 byName.put(name, i);
                 vs.add(new Vertex(i, name, l, in, out));

@@ -162,6 +162,25 @@ class AllocationFreeStepTest {
         assertAllocationFree(trainAndMeasure(CpuSettings.load(), spec, cfg, -1, true));
     }
 
+    /**
+     * A CNN: conv, batch norm, ReLU, max and average pooling, a residual add, dropout, global pooling,
+     * dense. On the scalar matmul kernel: within this test's few hundred steps C2 has not always
+     * compiled the Vector API kernel for the CNN's small products, and the interpreted Vector API
+     * allocates a box per vector operation (a warm-up effect of the JDK's incubator API, not of the
+     * step; the MLP tests above cover the vector kernel once compiled).
+     */
+    @Test
+    void cnnResidentStepAllocatesNothing() {
+        NetworkSpec spec = NetworkSpec.input(1, 8, 8).add(dev.salvo.nn.Layers.conv2d(4, 3).pad(1))
+                .add(dev.salvo.nn.Layers.batchNorm()).add("a", dev.salvo.nn.Layers.relu())
+                .add(dev.salvo.nn.Layers.conv2d(4, 3).pad(1).bias(false)).add("b", dev.salvo.nn.Layers.relu())
+                .add(null, dev.salvo.nn.Layers.add(), "a", "b").add(dev.salvo.nn.Layers.maxPool(2))
+                .add(dev.salvo.nn.Layers.dropout(0.25)).add(new dev.salvo.nn.layer.AvgPool(2, 1, 0))
+                .add(dev.salvo.nn.Layers.globalAvgPool()).add(dev.salvo.nn.Layers.dense(10)).build();
+        TrainConfig cfg = TrainConfig.defaults().withOptimizer(Optimizer.adamW(0.01)).withBatchSize(16);
+        assertAllocationFree(trainAndMeasure(CpuSettings.load().withSimd(false), spec, cfg, -1, true));
+    }
+
     /** The control: one empty byte array (16 bytes, the smallest object) per step is caught. */
     @Test
     void theBoundCatchesOneSmallObjectPerStep() {

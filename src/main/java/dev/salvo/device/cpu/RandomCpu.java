@@ -9,6 +9,7 @@ final class RandomCpu implements CpuOps.Family {
     public CpuOps.Body body(String name, CpuPool pool) {
         return switch (name) {
             case "dropout_forward", "dropout_backward" -> new Dropout(pool);
+            case "hflip" -> new HFlip(pool);
             default -> null;
         };
     }
@@ -70,6 +71,58 @@ final class RandomCpu implements CpuOps.Family {
                 int end = Math.min(n, i0 + 4);
                 for (int i = i0; i < end; i++) {
                     y[yo + i] = x[xo + i] * (Philox.keep(words, at, i, pf) ? scale : 0.0f);
+                }
+            }
+        }
+    }
+
+    /** Mirrors the samples whose draw says so; samples split in chunks, each worker draws into its own 4 words. */
+    private static final class HFlip implements CpuOps.Body, CpuPool.Task {
+        private final CpuPool pool;
+        private final int[] words;
+        private CpuOps.Args a;
+        private int chunks;
+
+        HFlip(CpuPool pool) {
+            this.pool = pool;
+            this.words = new int[4 * pool.threads()];
+        }
+
+        @Override
+        public void run(CpuOps.Args args) {
+            if (args.n[0] == 0) {
+                return;
+            }
+            a = args;
+            chunks = Math.max(1, Math.min(pool.threads() * 4, args.n[0]));
+            try {
+                pool.run(chunks, this);
+            } finally {
+                a = null;
+            }
+        }
+
+        @Override
+        public void run(int task, int worker) {
+            int batch = a.n[0];
+            int plane = a.n[1] * a.n[2];
+            int w = a.n[3];
+            float[] x = a.f[0];
+            float[] y = a.f[1];
+            int at = 4 * worker;
+            for (int s = CpuPool.bound(batch, chunks, task); s < CpuPool.bound(batch, chunks, task + 1); s++) {
+                dev.salvo.device.Philox.block(a.n[4], a.n[5], s >>> 2, a.n[6], 1, 0, words, at);
+                boolean flip = words[at + (s & 3)] < 0;
+                for (int row = 0; row < plane; row++) {
+                    int xo = a.off[0] + (s * plane + row) * w;
+                    int yo = a.off[1] + (s * plane + row) * w;
+                    if (flip) {
+                        for (int j = 0; j < w; j++) {
+                            y[yo + j] = x[xo + w - 1 - j];
+                        }
+                    } else {
+                        System.arraycopy(x, xo, y, yo, w);
+                    }
                 }
             }
         }

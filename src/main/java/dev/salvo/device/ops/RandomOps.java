@@ -1,6 +1,7 @@
 package dev.salvo.device.ops;
 
 import dev.salvo.device.Op;
+import dev.salvo.device.OpTolerance;
 import dev.salvo.device.Philox;
 import java.util.List;
 import java.util.Random;
@@ -96,5 +97,56 @@ public final class RandomOps {
     public static final Op DROPOUT_BACKWARD = new Dropout("dropout_backward",
             "int n, int seed0, int seed1, int step, real p, in dy, out dx");
 
-    public static final List<Op> ALL = List.of(DROPOUT_FORWARD, DROPOUT_BACKWARD);
+    /**
+     * {@code y (N,C,H,W) <- x} with each sample mirrored left-right when its draw says so (data
+     * augmentation): sample {@code n} of step {@code step} uses key {@code (seed0, seed1)}, counter
+     * {@code (n / 4, step, 1, 0)} (the 1 keeps it apart from dropout's counters), word {@code n % 4},
+     * and flips when the word's top bit is set (probability 1/2). Its own adjoint: backward runs it
+     * on the gradient with the same step. y must not be x.
+     */
+    public static final Op HFLIP = new Op("random", "hflip", "int batch, int c, int h, int w, int seed0, int seed1, int step, in x, out y") {
+        @Override
+        public long[] lengths(int[] n) {
+            long len = (long) n[0] * n[1] * n[2] * n[3];
+            return new long[] {len, len};
+        }
+
+        @Override
+        public long work(int[] n) {
+            return (long) n[0] * n[1] * n[2] * n[3];
+        }
+
+        @Override
+        public void reference(RefArgs a) {
+            int batch = a.n[0];
+            int plane = a.n[1] * a.n[2];
+            int w = a.n[3];
+            int[] words = new int[4];
+            for (int s = 0; s < batch; s++) {
+                Philox.block(a.n[4], a.n[5], s >>> 2, a.n[6], 1, 0, words, 0);
+                boolean flip = words[s & 3] < 0;
+                for (int row = 0; row < plane; row++) {
+                    int base = (s * plane + row) * w;
+                    for (int j = 0; j < w; j++) {
+                        a.f[1][a.off[1] + base + j] = a.f[0][a.off[0] + base + (flip ? w - 1 - j : j)];
+                    }
+                }
+            }
+        }
+
+        @Override
+        public OpTolerance tolerance() {
+            return new OpTolerance.Exact("a copy");
+        }
+
+        @Override
+        public List<Sample> samples(Random r) {
+            return List.of(sample("9x1x5x7 step 3", r, new int[] {9, 1, 5, 7, 11, 12, 3}),
+                    sample("33x3x4x4 step 1000", r, new int[] {33, 3, 4, 4, -5, 77, 1000}),
+                    sample("1x2x3x1", r, new int[] {1, 2, 3, 1, 0, 0, 0}),
+                    sample("empty", r, new int[] {0, 1, 4, 4, 1, 2, 3}));
+        }
+    };
+
+    public static final List<Op> ALL = List.of(DROPOUT_FORWARD, DROPOUT_BACKWARD, HFLIP);
 }

@@ -1,0 +1,73 @@
+package dev.salvo.nn.layer;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.salvo.device.Device;
+import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.RandomOps;
+import dev.salvo.nn.Layer;
+
+/**
+ * Data augmentation on images (C,H,W): in training, each sample is mirrored left-right with
+ * probability 1/2, drawn by the counter-based generator from the run's seed, the layer's index,
+ * the global step and the sample ({@code random.hflip}), so every provider and a resumed run flip
+ * the same samples; in eval mode it passes the input through. Backward mirrors the gradient back.
+ */
+public record RandomFlip() implements Layer {
+
+    @Override
+    public String type() {
+        return "random-hflip";
+    }
+
+    @Override
+    public int[] outputShape(int[][] in) {
+        Rows.requireImage(in[0], "random-hflip");
+        return in[0].clone();
+    }
+
+    @Override
+    public String describe() {
+        return "random-hflip";
+    }
+
+    @Override
+    public void toJson(ObjectNode n) {
+    }
+
+    @Override
+    public Runtime bind(Binding b) {
+        Device d = b.device();
+        int[] s = b.inShape(0);
+        int size = Rows.size(s);
+        long key = b.randomKey();
+        Mode mode = b.mode();
+        return rows -> {
+            DeviceBuffer x = Rows.of(b.x(0), rows, size);
+            DeviceBuffer y = Rows.of(b.y(), rows, size);
+            int[] ints = {rows, s[0], s[1], s[2], (int) key, (int) (key >>> 32), 0};
+            OpCall fwd = RandomOps.HFLIP.call(new DeviceBuffer[] {x, y}, ints);
+            OpCall bwd = b.dx(0) == null ? null : RandomOps.HFLIP.call(new DeviceBuffer[] {Rows.of(b.dy(), rows, size),
+                    Rows.of(b.dx(0), rows, size)}, ints);
+            return new Pass() {
+                @Override
+                public void forward() {
+                    if (mode.training()) {
+                        fwd.setInt(6, (int) mode.step());
+                        d.run(fwd);
+                    } else {
+                        d.copy(x, y);
+                    }
+                }
+
+                @Override
+                public void backward() {
+                    if (bwd != null) {
+                        bwd.setInt(6, (int) mode.step());
+                        d.run(bwd);
+                    }
+                }
+            };
+        };
+    }
+}
