@@ -54,7 +54,7 @@ class PyTorchCnnReferenceTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"reference", "cpu", "opencl"})
+    @ValueSource(strings = {"reference", "cpu", "opencl", "cuda"})
     void forwardLossAndEveryGradientMatchPyTorch(String provider) {
         DeviceContract.availableOrSkip(provider);
         SafeTensors.Contents ref = reference();
@@ -91,7 +91,7 @@ class PyTorchCnnReferenceTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"reference", "cpu", "opencl"})
+    @ValueSource(strings = {"reference", "cpu", "opencl", "cuda"})
     void fiveSgdAndFiveAdamWStepsMatchPyTorch(String provider) {
         DeviceContract.availableOrSkip(provider);
         SafeTensors.Contents ref = reference();
