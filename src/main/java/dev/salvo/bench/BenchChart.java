@@ -19,7 +19,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 /**
  * {@code bench.png}: matmul GFLOP/s (median) against n, one series per device and reference, log
  * axes. This class needs the java.desktop module: load it only when
- * {@link dev.salvo.io.RunFolder#plottingAvailable()} says so.
+ * {@link dev.salvo.train.RunFolder#plottingAvailable()} says so.
  */
 final class BenchChart {
 

@@ -6,7 +6,7 @@ import dev.salvo.data.Digits;
 import dev.salvo.data.InputTransform;
 import dev.salvo.data.Normalization;
 import dev.salvo.data.StandardDatasets;
-import dev.salvo.io.InputFiles;
+import dev.salvo.util.InputFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;

@@ -3,7 +3,7 @@ package dev.salvo.cli;
 import dev.salvo.data.Dataset;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
-import dev.salvo.io.InputFiles;
+import dev.salvo.util.InputFiles;
 import dev.salvo.io.ModelFile;
 import dev.salvo.nn.Model;
 import dev.salvo.train.Evaluator;

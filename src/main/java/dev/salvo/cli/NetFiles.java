@@ -1,7 +1,7 @@
 package dev.salvo.cli;
 
 import dev.salvo.data.Dataset;
-import dev.salvo.io.InputFiles;
+import dev.salvo.util.InputFiles;
 import dev.salvo.nn.NetworkJson;
 import dev.salvo.nn.NetworkSpec;
 import java.io.IOException;

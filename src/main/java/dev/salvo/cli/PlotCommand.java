@@ -2,7 +2,7 @@ package dev.salvo.cli;
 
 import dev.salvo.io.OutputPaths;
 import dev.salvo.io.Plots;
-import dev.salvo.io.RunFolder;
+import dev.salvo.train.RunFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

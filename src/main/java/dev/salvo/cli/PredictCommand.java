@@ -9,7 +9,7 @@ import dev.salvo.data.Idx;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
 import dev.salvo.io.AtomicFile;
-import dev.salvo.io.InputFiles;
+import dev.salvo.util.InputFiles;
 import dev.salvo.io.ModelFile;
 import dev.salvo.io.OutputPaths;
 import dev.salvo.nn.Model;

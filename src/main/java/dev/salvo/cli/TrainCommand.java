@@ -7,7 +7,7 @@ import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
 import dev.salvo.io.ModelFile;
 import dev.salvo.io.OutputPaths;
-import dev.salvo.io.RunFolder;
+import dev.salvo.train.RunFolder;
 import dev.salvo.nn.Init;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
@@ -551,7 +551,7 @@ final class TrainCommand implements Callable<Integer> {
     private static <T> T opt(String name, Supplier<T> parse) {
         try {
             return parse.get();
-        } catch (dev.salvo.io.InputFiles.Unusable e) {
+        } catch (dev.salvo.util.InputFiles.Unusable e) {
             throw e; // names its file and variable already (a kernel or config file read while opening the device)
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();

@@ -7,7 +7,7 @@ import dev.salvo.device.DeviceProvider;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.io.AtomicFile;
-import dev.salvo.io.InputFiles;
+import dev.salvo.util.InputFiles;
 import dev.salvo.io.OutputPaths;
 import dev.salvo.kernel.KernelBench;
 import dev.salvo.kernel.KernelDevice;

@@ -108,7 +108,7 @@ public final class Csv {
         if (opts == null) {
             opts = Options.defaults();
         }
-        try (Idx.Input in = Idx.Input.open(file);
+        try (Input in = Input.open(file);
              BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16)) {
             return new Parser(file, opts).parse(r);
         } catch (IOException e) {
@@ -122,7 +122,7 @@ public final class Csv {
      * (quoted separators are counted as cells). Null when the file cannot be read.
      */
     public static long[] countLines(Path file) {
-        try (Idx.Input in = Idx.Input.open(file)) {
+        try (Input in = Input.open(file)) {
             byte[] buf = new byte[1 << 16];
             long lines = 0;
             long cells = 0;

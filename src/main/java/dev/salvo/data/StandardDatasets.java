@@ -1,6 +1,6 @@
 package dev.salvo.data;
 
-import dev.salvo.io.InputFiles;
+import dev.salvo.util.InputFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;

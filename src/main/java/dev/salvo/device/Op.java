@@ -20,7 +20,7 @@ import java.util.Random;
  * <li>the timing device accounts each op by name.</li>
  * </ul>
  * The CPU provider's body of op {@code x} of family {@code f} lives in the CPU family class of
- * {@code f} (see {@code dev.salvo.device.cpu.CpuOps}). Adding an op is its declaration, its CPU
+ * {@code f} (see the CPU provider's {@code CpuOps}). Adding an op is its declaration, its CPU
  * body and its kernel.
  *
  * <p>Signature syntax: comma-separated {@code kind name} pairs with kinds {@code int} (a 32-bit

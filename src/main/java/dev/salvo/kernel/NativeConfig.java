@@ -1,6 +1,6 @@
 package dev.salvo.kernel;
 
-import dev.salvo.io.InputFiles;
+import dev.salvo.util.InputFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.StringReader;

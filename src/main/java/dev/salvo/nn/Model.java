@@ -4,11 +4,8 @@ import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.TensorOps;
-import dev.salvo.util.Rng;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A network resident on one device, compiled once from its {@link NetworkSpec} graph: parameters,
@@ -121,7 +118,10 @@ public final class Model implements AutoCloseable {
                 NetworkSpec.Vertex v = vs.get(i);
                 value[i] = v.layer().isView() ? valueOf(v.inputs()[0]) : own(device.allocFloat((long) capacity * v.size()));
             }
-            planGradients(vs);
+            GradientPlan g = GradientPlan.of(spec, active, outVertex, capacity, len -> own(device.allocFloat(len)));
+            System.arraycopy(g.grad(), 0, grad, 0, n);
+            System.arraycopy(g.dxTarget(), 0, dxTarget, 0, n);
+            System.arraycopy(g.accumulate(), 0, accumulate, 0, n);
             for (int i = 0; i < n; i++) {
                 runtimes[i] = vs.get(i).layer().bind(new Bound(vs.get(i)));
             }
@@ -136,70 +136,6 @@ public final class Model implements AutoCloseable {
             close();
             throw e;
         }
-    }
-
-    /**
-     * Gradient buffers by lifetime, walking the graph backward: a value's gradient is taken from a
-     * free list when its last consumer's backward runs and returned after its own backward. A view
-     * that is its input's only consumer passes its gradient buffer down instead.
-     */
-    private void planGradients(List<NetworkSpec.Vertex> vs) {
-        int n = active;
-        int[] consumers = new int[n];
-        long widest = 1;
-        for (int i = 0; i < n; i++) {
-            for (int u : vs.get(i).inputs()) {
-                if (u != NetworkSpec.INPUT) {
-                    consumers[u]++;
-                }
-            }
-            widest = Math.max(widest, vs.get(i).size());
-        }
-        long len = widest * capacity;
-        List<DeviceBuffer> free = new ArrayList<>();
-        Map<DeviceBuffer, int[]> refs = new IdentityHashMap<>();
-        DeviceBuffer[] scratch = new DeviceBuffer[2];
-        grad[outVertex] = take(free, refs, len);
-        for (int i = n - 1; i >= 0; i--) {
-            NetworkSpec.Vertex v = vs.get(i);
-            int[] in = v.inputs();
-            dxTarget[i] = new DeviceBuffer[in.length];
-            accumulate[i] = new boolean[in.length];
-            if (grad[i] == null) {
-                throw new IllegalStateException(v.label() + ": its output is not used by any layer or the loss");
-            }
-            for (int k = 0; k < in.length; k++) {
-                int u = in[k];
-                if (u == NetworkSpec.INPUT) {
-                    continue;
-                }
-                if (grad[u] == null) {
-                    if (v.layer().isView() && consumers[u] == 1) {
-                        grad[u] = grad[i];
-                        refs.get(grad[i])[0]++;
-                    } else {
-                        grad[u] = take(free, refs, len);
-                    }
-                    dxTarget[i][k] = grad[u];
-                } else {
-                    if (scratch[k] == null) {
-                        scratch[k] = own(device.allocFloat(len));
-                    }
-                    dxTarget[i][k] = scratch[k];
-                    accumulate[i][k] = true;
-                }
-            }
-            int[] r = refs.get(grad[i]);
-            if (--r[0] == 0) {
-                free.add(grad[i]);
-            }
-        }
-    }
-
-    private DeviceBuffer take(List<DeviceBuffer> free, Map<DeviceBuffer, int[]> refs, long len) {
-        DeviceBuffer b = free.isEmpty() ? own(device.allocFloat(len)) : free.remove(free.size() - 1);
-        refs.put(b, new int[] {1});
-        return b;
     }
 
     private DeviceBuffer valueOf(int vertex) {
@@ -342,36 +278,14 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** Initial parameters for {@code spec} from {@code seed}: He or Xavier weights in layer order, constants elsewhere. */
+    /** Initial parameters for {@code spec} from {@code seed} ({@link ParamLayout#initialParameters}). */
     public static float[] initialParameters(NetworkSpec spec, long seed) {
-        ParamLayout layout = ParamLayout.of(spec);
-        float[] p = new float[layout.size()];
-        Rng rng = new Rng(seed);
-        for (ParamLayout.Tensor t : layout.tensors()) {
-            if (t.init() instanceof Layer.ParamInit.Weights w) {
-                Init init = spec.init().resolve(w.activation());
-                double std = Math.sqrt(2.0 / w.fanIn());
-                double limit = Math.sqrt(6.0 / (w.fanIn() + w.fanOut()));
-                for (int k = 0; k < t.length(); k++) {
-                    double v = init == Init.HE ? std * rng.nextGaussian() : limit * (2 * rng.nextDouble() - 1);
-                    p[t.offset() + k] = (float) v;
-                }
-            } else if (t.init() instanceof Layer.ParamInit.Constant c) {
-                java.util.Arrays.fill(p, t.offset(), t.offset() + t.length(), (float) c.value());
-            }
-        }
-        return p;
+        return ParamLayout.initialParameters(spec, seed);
     }
 
     /** The initial state (running means 0, variances 1). */
     public static float[] initialState(ParamLayout stateLayout) {
-        float[] s = new float[stateLayout.size()];
-        for (ParamLayout.Tensor t : stateLayout.tensors()) {
-            if (t.init() instanceof Layer.ParamInit.Constant c) {
-                java.util.Arrays.fill(s, t.offset(), t.offset() + t.length(), (float) c.value());
-            }
-        }
-        return s;
+        return stateLayout.initialValues();
     }
 
     public Device device() {

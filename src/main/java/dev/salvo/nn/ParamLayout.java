@@ -82,6 +82,38 @@ public record ParamLayout(List<Tensor> tensors, int size) {
         return new ParamLayout(t, (int) off[0]);
     }
 
+    /** Initial parameters for {@code spec} from {@code seed}: He or Xavier weights in layer order (host RNG), constants elsewhere. */
+    public static float[] initialParameters(NetworkSpec spec, long seed) {
+        ParamLayout layout = of(spec);
+        float[] p = new float[layout.size()];
+        dev.salvo.util.Rng rng = new dev.salvo.util.Rng(seed);
+        for (Tensor t : layout.tensors()) {
+            if (t.init() instanceof Layer.ParamInit.Weights w) {
+                Init init = spec.init().resolve(w.activation());
+                double std = Math.sqrt(2.0 / w.fanIn());
+                double limit = Math.sqrt(6.0 / (w.fanIn() + w.fanOut()));
+                for (int k = 0; k < t.length(); k++) {
+                    double v = init == Init.HE ? std * rng.nextGaussian() : limit * (2 * rng.nextDouble() - 1);
+                    p[t.offset() + k] = (float) v;
+                }
+            } else if (t.init() instanceof Layer.ParamInit.Constant c) {
+                java.util.Arrays.fill(p, t.offset(), t.offset() + t.length(), (float) c.value());
+            }
+        }
+        return p;
+    }
+
+    /** Every tensor at its constant initial value (state: running means 0, variances 1). */
+    public float[] initialValues() {
+        float[] s = new float[size];
+        for (Tensor t : tensors) {
+            if (t.init() instanceof Layer.ParamInit.Constant c) {
+                java.util.Arrays.fill(s, t.offset(), t.offset() + t.length(), (float) c.value());
+            }
+        }
+        return s;
+    }
+
     private static long align(long n) {
         return (n + ALIGN - 1) / ALIGN * ALIGN;
     }

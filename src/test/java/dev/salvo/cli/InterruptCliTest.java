@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.salvo.io.ModelFile;
-import dev.salvo.io.RunFolder;
+import dev.salvo.train.RunFolder;
 import dev.salvo.train.Checkpoint;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

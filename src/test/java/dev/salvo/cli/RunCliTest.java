@@ -40,7 +40,7 @@ class RunCliTest {
         assertEquals(3, p.out().split("\"class\"").length - 1, p.out());
 
         CliTest.Result plot = CliTest.run("plot", run.toString(), run.toString(), "-o", dir.resolve("cmp.png").toString());
-        if (dev.salvo.io.RunFolder.plottingAvailable()) {
+        if (dev.salvo.train.RunFolder.plottingAvailable()) {
             assertEquals(0, plot.code(), plot.err());
             assertTrue(Files.size(dir.resolve("cmp.png")) > 1000);
         } else { // a slim runtime (the GPU bundle): a clear error, not a crash

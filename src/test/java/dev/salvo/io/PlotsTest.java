@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.salvo.train.RunFolder;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;

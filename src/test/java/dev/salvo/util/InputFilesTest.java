@@ -1,4 +1,4 @@
-package dev.salvo.io;
+package dev.salvo.util;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

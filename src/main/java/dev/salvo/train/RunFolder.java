@@ -1,8 +1,10 @@
-package dev.salvo.io;
+package dev.salvo.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.salvo.train.EpochStats;
+import dev.salvo.io.AtomicFile;
+import dev.salvo.io.OutputPaths;
+import dev.salvo.io.Plots;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.salvo.io;
+package dev.salvo.util;
 
 import java.io.IOException;
 import java.io.InputStream;
