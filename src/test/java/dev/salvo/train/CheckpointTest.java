@@ -36,7 +36,12 @@ class CheckpointTest {
 
     /** Trains until global step {@code stop} (or the end), checkpointing at {@code stop}; returns the parameters. */
     static float[] run(Device d, Optimizer o, Path dir, long stop, Checkpoint.Snapshot resume, List<Double> losses) {
-        try (Model m = new Model(d, NET, 5, 8); Trainer t = new Trainer(m, config(o))) {
+        return run(d, NET, o, dir, stop, resume, losses);
+    }
+
+    /** As above for {@code net}; returns the parameters followed by the state (running statistics). */
+    static float[] run(Device d, NetworkSpec net, Optimizer o, Path dir, long stop, Checkpoint.Snapshot resume, List<Double> losses) {
+        try (Model m = new Model(d, net, 5, 8); Trainer t = new Trainer(m, config(o))) {
             if (resume != null) {
                 t.resume(resume);
             }
@@ -58,7 +63,11 @@ class CheckpointTest {
             } catch (StopHere e) {
                 // simulated end of the first process
             }
-            return m.parametersToHost();
+            float[] p = m.parametersToHost();
+            float[] st = m.stateToHost();
+            float[] both = java.util.Arrays.copyOf(p, p.length + st.length);
+            System.arraycopy(st, 0, both, p.length, st.length);
+            return both;
         }
     }
 
@@ -82,6 +91,28 @@ class CheckpointTest {
                 joined.addAll(secondLoss);
                 assertEquals(straightLoss, joined, "per-step losses");
             }
+        }
+    }
+
+    /** A CNN with batch norm (running statistics in the checkpoint) and dropout (its mask from the global step). */
+    @Test
+    void aCnnWithBatchNormAndDropoutResumesBitwise(@TempDir Path dir) {
+        NetworkSpec cnn = NetworkSpec.of(new int[] {1, 4, 5}, dev.salvo.nn.Layers.conv2d(4, 3).pad(1), dev.salvo.nn.Layers.batchNorm(),
+                dev.salvo.nn.Layers.relu(), dev.salvo.nn.Layers.dropout(0.3), dev.salvo.nn.Layers.flatten(), dev.salvo.nn.Layers.dense(5));
+        try (Device d = CpuProvider.open(CpuSettings.load())) {
+            Optimizer o = Optimizer.adamW(0.01);
+            List<Double> straightLoss = new ArrayList<>();
+            float[] straight = run(d, cnn, o, null, 100, null, straightLoss);
+            List<Double> firstLoss = new ArrayList<>();
+            run(d, cnn, o, dir, 50, null, firstLoss);
+            Checkpoint.Snapshot snap = Checkpoint.load(dir);
+            assertTrue(snap.modelState().length > 0, "the checkpoint holds the running statistics");
+            List<Double> secondLoss = new ArrayList<>();
+            float[] resumed = run(d, cnn, o, null, 100, snap, secondLoss);
+            assertArrayEquals(straight, resumed, "parameters and running statistics after 50 + resume + 50 steps");
+            List<Double> joined = new ArrayList<>(firstLoss);
+            joined.addAll(secondLoss);
+            assertEquals(straightLoss, joined, "per-step losses");
         }
     }
 
