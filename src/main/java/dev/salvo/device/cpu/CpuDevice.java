@@ -81,6 +81,7 @@ public final class CpuDevice extends BaseDevice {
     private final CpuPool pool;
     private final CpuOps ops;
     private final CpuGemm gemm;
+    private final ActivationCpu activations;
     private final double[] partials;
     private final boolean[] bad;
 
@@ -89,7 +90,10 @@ public final class CpuDevice extends BaseDevice {
         this.pool = new CpuPool(settings.threads());
         this.ops = new CpuOps(pool);
         this.gemm = new CpuGemm(pool, settings.mc(), settings.kc(), settings.nc(), settings.simd());
-        this.adamBody = new AdamRange(settings.simd() && CpuGemm.vectorApiAvailable());
+        boolean vector = settings.simd() && CpuGemm.vectorApiAvailable();
+        this.adamBody = new AdamRange(vector);
+        this.activations = new ActivationCpu(pool, vector);
+        this.epilogue = new MatmulEpilogue(vector);
         this.partials = new double[pool.threads() * 4];
         this.bad = new boolean[pool.threads() * 4];
     }
@@ -284,91 +288,13 @@ public final class CpuDevice extends BaseDevice {
         }
     }
 
-    /** {@code y = act(x)} over a range; also the matmul epilogue's activation. */
-    private final class ActForward implements CpuPool.RangeBody {
-        Activation act;
-        float[] x;
-        int xo;
-        float[] y;
-        int yo;
-
-        @Override
-        public void run(int from, int to) {
-            activate(act, x, xo + from, y, yo + from, to - from);
-        }
-    }
-
-    private final ActForward actForward = new ActForward();
-
     @Override
     public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
         Buf xb = f(x, 0, "x");
         Buf yb = f(y, xb.length(), "y");
         countLaunch();
-        ActForward body = actForward;
-        body.act = act;
-        body.x = xb.f;
-        body.xo = xb.off();
-        body.y = yb.f;
-        body.yo = yb.off();
-        try {
-            pool.forRange(xb.n(), GRAIN / 4, body);
-        } finally {
-            body.x = null;
-            body.y = null;
-        }
+        activations.forward(act, xb.f, xb.off(), yb.f, yb.off(), xb.n());
     }
-
-    /** {@code y[yo..yo+n) = act(x[xo..xo+n))}; the fast cases avoid float64 transcendental calls. */
-    static void activate(Activation act, float[] x, int xo, float[] y, int yo, int n) {
-        switch (act) {
-            case IDENTITY -> {
-                if (x != y || xo != yo) {
-                    System.arraycopy(x, xo, y, yo, n);
-                }
-            }
-            case RELU -> {
-                for (int k = 0; k < n; k++) {
-                    float v = x[xo + k];
-                    y[yo + k] = v <= 0 ? 0f : v; // NaN stays NaN (PyTorch)
-                }
-            }
-            case LEAKY_RELU -> {
-                for (int k = 0; k < n; k++) {
-                    float v = x[xo + k];
-                    y[yo + k] = v > 0 ? v : (float) (Activation.LEAKY_SLOPE * v);
-                }
-            }
-            default -> {
-                for (int k = 0; k < n; k++) {
-                    y[yo + k] = (float) act.apply(x[xo + k]);
-                }
-            }
-        }
-    }
-
-    private final class ActBackward implements CpuPool.RangeBody {
-        Activation act;
-        float[] z;
-        int zo;
-        float[] dy;
-        int yo;
-        float[] dz;
-        int xo;
-
-        @Override
-        public void run(int from, int to) {
-            Activation act = this.act;
-            float[] zv = z;
-            float[] dyv = dy;
-            float[] dzv = dz;
-            for (int k = from; k < to; k++) {
-                dzv[xo + k] = (float) act.backward(zv[zo + k], dyv[yo + k]);
-            }
-        }
-    }
-
-    private final ActBackward actBackward = new ActBackward();
 
     @Override
     public void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz) {
@@ -377,26 +303,12 @@ public final class CpuDevice extends BaseDevice {
         Buf dyb = f(dy, n, "dy");
         Buf dzb = f(dz, n, "dz");
         countLaunch();
-        ActBackward body = actBackward;
-        body.act = act;
-        body.z = zb.f;
-        body.zo = zb.off();
-        body.dy = dyb.f;
-        body.yo = dyb.off();
-        body.dz = dzb.f;
-        body.xo = dzb.off();
-        try {
-            pool.forRange(n, GRAIN / 4, body);
-        } finally {
-            body.z = null;
-            body.dy = null;
-            body.dz = null;
-        }
+        activations.backward(act, zb.f, zb.off(), dyb.f, dyb.off(), dzb.f, dzb.off(), n);
     }
 
     // ---- matrix ---------------------------------------------------------------------------
 
-    private final MatmulEpilogue epilogue = new MatmulEpilogue();
+    private final MatmulEpilogue epilogue;
 
     @Override
     public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
