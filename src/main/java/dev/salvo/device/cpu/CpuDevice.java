@@ -81,17 +81,19 @@ public final class CpuDevice extends BaseDevice {
     private final CpuPool pool;
     private final CpuOps ops;
     private final CpuGemm gemm;
-    private final double[] partials;
-    private final boolean[] bad;
+    private final ActivationCpu activations;
+    private final CpuReduce reduce;
 
     CpuDevice(DeviceInfo info, CpuSettings settings) {
         this.info = info;
         this.pool = new CpuPool(settings.threads());
         this.ops = new CpuOps(pool);
         this.gemm = new CpuGemm(pool, settings.mc(), settings.kc(), settings.nc(), settings.simd());
-        this.adamBody = new AdamRange(settings.simd() && CpuGemm.vectorApiAvailable());
-        this.partials = new double[pool.threads() * 4];
-        this.bad = new boolean[pool.threads() * 4];
+        boolean vector = settings.simd() && CpuGemm.vectorApiAvailable();
+        this.adamBody = new AdamRange(vector);
+        this.activations = new ActivationCpu(pool, vector);
+        this.epilogue = new MatmulEpilogue(vector);
+        this.reduce = new CpuReduce(pool);
     }
 
     @Override
@@ -284,91 +286,13 @@ public final class CpuDevice extends BaseDevice {
         }
     }
 
-    /** {@code y = act(x)} over a range; also the matmul epilogue's activation. */
-    private final class ActForward implements CpuPool.RangeBody {
-        Activation act;
-        float[] x;
-        int xo;
-        float[] y;
-        int yo;
-
-        @Override
-        public void run(int from, int to) {
-            activate(act, x, xo + from, y, yo + from, to - from);
-        }
-    }
-
-    private final ActForward actForward = new ActForward();
-
     @Override
     public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
         Buf xb = f(x, 0, "x");
         Buf yb = f(y, xb.length(), "y");
         countLaunch();
-        ActForward body = actForward;
-        body.act = act;
-        body.x = xb.f;
-        body.xo = xb.off();
-        body.y = yb.f;
-        body.yo = yb.off();
-        try {
-            pool.forRange(xb.n(), GRAIN / 4, body);
-        } finally {
-            body.x = null;
-            body.y = null;
-        }
+        activations.forward(act, xb.f, xb.off(), yb.f, yb.off(), xb.n());
     }
-
-    /** {@code y[yo..yo+n) = act(x[xo..xo+n))}; the fast cases avoid float64 transcendental calls. */
-    static void activate(Activation act, float[] x, int xo, float[] y, int yo, int n) {
-        switch (act) {
-            case IDENTITY -> {
-                if (x != y || xo != yo) {
-                    System.arraycopy(x, xo, y, yo, n);
-                }
-            }
-            case RELU -> {
-                for (int k = 0; k < n; k++) {
-                    float v = x[xo + k];
-                    y[yo + k] = v <= 0 ? 0f : v; // NaN stays NaN (PyTorch)
-                }
-            }
-            case LEAKY_RELU -> {
-                for (int k = 0; k < n; k++) {
-                    float v = x[xo + k];
-                    y[yo + k] = v > 0 ? v : (float) (Activation.LEAKY_SLOPE * v);
-                }
-            }
-            default -> {
-                for (int k = 0; k < n; k++) {
-                    y[yo + k] = (float) act.apply(x[xo + k]);
-                }
-            }
-        }
-    }
-
-    private final class ActBackward implements CpuPool.RangeBody {
-        Activation act;
-        float[] z;
-        int zo;
-        float[] dy;
-        int yo;
-        float[] dz;
-        int xo;
-
-        @Override
-        public void run(int from, int to) {
-            Activation act = this.act;
-            float[] zv = z;
-            float[] dyv = dy;
-            float[] dzv = dz;
-            for (int k = from; k < to; k++) {
-                dzv[xo + k] = (float) act.backward(zv[zo + k], dyv[yo + k]);
-            }
-        }
-    }
-
-    private final ActBackward actBackward = new ActBackward();
 
     @Override
     public void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz) {
@@ -377,26 +301,12 @@ public final class CpuDevice extends BaseDevice {
         Buf dyb = f(dy, n, "dy");
         Buf dzb = f(dz, n, "dz");
         countLaunch();
-        ActBackward body = actBackward;
-        body.act = act;
-        body.z = zb.f;
-        body.zo = zb.off();
-        body.dy = dyb.f;
-        body.yo = dyb.off();
-        body.dz = dzb.f;
-        body.xo = dzb.off();
-        try {
-            pool.forRange(n, GRAIN / 4, body);
-        } finally {
-            body.z = null;
-            body.dy = null;
-            body.dz = null;
-        }
+        activations.backward(act, zb.f, zb.off(), dyb.f, dyb.off(), dzb.f, dzb.off(), n);
     }
 
     // ---- matrix ---------------------------------------------------------------------------
 
-    private final MatmulEpilogue epilogue = new MatmulEpilogue();
+    private final MatmulEpilogue epilogue;
 
     @Override
     public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
@@ -485,230 +395,18 @@ public final class CpuDevice extends BaseDevice {
         }
     }
 
-    /** Partial sums of fixed chunks into {@link #partials} (or non-finite flags into {@link #bad}). */
-    private final class Reduce implements CpuPool.Task {
-        boolean finiteCheck;
-        int n;
-        int chunks;
-        float[] x;
-        int xo;
-
-        @Override
-        public void run(int task, int worker) {
-            int from = CpuPool.bound(n, chunks, task);
-            int to = CpuPool.bound(n, chunks, task + 1);
-            float[] xv = x;
-            if (finiteCheck) {
-                // v - v is +0 for a finite v and NaN for NaN or infinity, and NaN survives addition:
-                // four independent sums of v - v are all zero exactly when every value is finite
-                float s0 = 0f;
-                float s1 = 0f;
-                float s2 = 0f;
-                float s3 = 0f;
-                int k = xo + from;
-                int end = xo + to;
-                for (; k + 3 < end; k += 4) {
-                    float v0 = xv[k];
-                    float v1 = xv[k + 1];
-                    float v2 = xv[k + 2];
-                    float v3 = xv[k + 3];
-                    s0 += v0 - v0;
-                    s1 += v1 - v1;
-                    s2 += v2 - v2;
-                    s3 += v3 - v3;
-                }
-                for (; k < end; k++) {
-                    s0 += xv[k] - xv[k];
-                }
-                bad[task] = !(s0 + s1 + s2 + s3 == 0f);
-            } else {
-                double s = 0;
-                for (int k = from; k < to; k++) {
-                    s += xv[xo + k];
-                }
-                partials[task] = s;
-            }
-        }
-    }
-
-    private final Reduce reduce = new Reduce();
-
-    private void reduce(boolean finiteCheck, Buf xb, int chunks) {
-        Reduce body = reduce;
-        body.finiteCheck = finiteCheck;
-        body.n = xb.n();
-        body.chunks = chunks;
-        body.x = xb.f;
-        body.xo = xb.off();
-        try {
-            pool.run(chunks, body);
-        } finally {
-            body.x = null;
-        }
-    }
-
     @Override
     public void sum(DeviceBuffer x, DeviceBuffer out) {
         Buf xb = f(x, 0, "x");
         Buf ob = f(out, 1, "out");
         countLaunch();
-        reduce(false, xb, partials.length);
-        double s = 0;
-        for (double p : partials) {
-            s += p;
-        }
-        ob.f[ob.off()] = (float) s;
+        ob.f[ob.off()] = (float) reduce.sum(xb.f, xb.off(), xb.n());
     }
 
-    /** The row-wise ops (softmax forward/backward, softmax cross-entropy, MSE, argmax, gather). */
-    private enum RowOp { SOFTMAX, SOFTMAX_BACKWARD, SOFTMAX_XENT, MSE, ARGMAX, GATHER }
+    private final CpuRows rowsBody = new CpuRows();
 
-    /**
-     * One body for the row-wise ops: {@code op} picks the loop, the fields hold its arguments
-     * (each loop names which array field is which operand).
-     */
-    private final class Rows implements CpuPool.RangeBody {
-        RowOp op;
-        int cols;
-        double scale;
-        int srcRows;
-        float[] a;
-        int ao;
-        float[] b;
-        int bo;
-        float[] c;
-        int co;
-        float[] d;
-        int dOff;
-        int[] ai;
-        int[] ci;
-
-        @Override
-        public void run(int r0, int r1) {
-            switch (op) {
-                case SOFTMAX -> softmax(r0, r1);
-                case SOFTMAX_BACKWARD -> softmaxBackward(r0, r1);
-                case SOFTMAX_XENT -> softmaxXent(r0, r1);
-                case MSE -> mse(r0, r1);
-                case ARGMAX -> argmax(r0, r1);
-                case GATHER -> gather(r0, r1);
-            }
-        }
-
-        // a = x, b = y
-        private void softmax(int r0, int r1) {
-            for (int r = r0; r < r1; r++) {
-                softmaxRow(a, ao + r * cols, b, bo + r * cols, cols);
-            }
-        }
-
-        // a = y, b = dy, c = dx
-        private void softmaxBackward(int r0, int r1) {
-            float[] y = a;
-            float[] dy = b;
-            float[] dx = c;
-            for (int r = r0; r < r1; r++) {
-                int yo = ao + r * cols;
-                int go = bo + r * cols;
-                int xo = co + r * cols;
-                double dot = 0;
-                for (int k = 0; k < cols; k++) {
-                    dot += (double) dy[go + k] * y[yo + k];
-                }
-                for (int k = 0; k < cols; k++) {
-                    dx[xo + k] = (float) (y[yo + k] * (dy[go + k] - dot));
-                }
-            }
-        }
-
-        // a = logits, ai = labels (offset bo), c = rowLoss, d = dlogits
-        private void softmaxXent(int r0, int r1) {
-            float[] x = a;
-            float[] dx = d;
-            for (int r = r0; r < r1; r++) {
-                int label = ai[bo + r];
-                if (label < 0 || label >= cols) {
-                    throw new IndexOutOfBoundsException("softmaxCrossEntropy: label " + label + " of row " + r
-                            + " outside [0," + cols + ")");
-                }
-                int xo = ao + r * cols;
-                int go = dOff + r * cols;
-                double xl = x[xo + label];
-                // nothing is written before the gradient loop, which reads x[k] before writing dx[k]:
-                // dlogits may be the logits buffer
-                double lse = logSumExp(x, xo, cols);
-                c[co + r] = (float) (lse - xl);
-                for (int k = 0; k < cols; k++) {
-                    double p = Math.exp(x[xo + k] - lse);
-                    dx[go + k] = (float) (scale * (k == label ? p - 1.0 : p));
-                }
-            }
-        }
-
-        // a = pred, b = target, c = rowLoss, d = dpred
-        private void mse(int r0, int r1) {
-            for (int r = r0; r < r1; r++) {
-                double s = 0;
-                for (int k = 0; k < cols; k++) {
-                    double diff = (double) a[ao + r * cols + k] - b[bo + r * cols + k];
-                    s += diff * diff;
-                    d[dOff + r * cols + k] = (float) (scale * 2.0 * diff / cols);
-                }
-                c[co + r] = cols == 0 ? 0f : (float) (s / cols);
-            }
-        }
-
-        // a = x, ci = out (offset co)
-        private void argmax(int r0, int r1) {
-            for (int r = r0; r < r1; r++) {
-                int o = ao + r * cols;
-                int best = 0; // NaN is the largest: the first NaN wins (torch.argmax)
-                for (int k = 1; k < cols && !Float.isNaN(a[o + best]); k++) {
-                    if (!(a[o + k] <= a[o + best])) {
-                        best = k;
-                    }
-                }
-                ci[co + r] = best;
-            }
-        }
-
-        // ai = index (offset ao); float rows: b = src (offset bo), c = dst (offset co);
-        // int rows: ci = src (offset bo), gatherDst = dst (offset co)
-        private void gather(int r0, int r1) {
-            for (int r = r0; r < r1; r++) {
-                int k = ai[ao + r];
-                if (k < 0 || k >= srcRows) {
-                    throw new IndexOutOfBoundsException("gatherRows: index " + k + " outside [0," + srcRows + ")");
-                }
-                if (b != null) {
-                    System.arraycopy(b, bo + k * cols, c, co + r * cols, cols);
-                } else {
-                    System.arraycopy(ci, bo + k * cols, gatherDst, co + r * cols, cols);
-                }
-            }
-        }
-
-        int[] gatherDst;
-
-        void clear() {
-            a = null;
-            b = null;
-            c = null;
-            d = null;
-            ai = null;
-            ci = null;
-            gatherDst = null;
-        }
-    }
-
-    private final Rows rowsBody = new Rows();
-
-    private void runRows(Rows body, int rows) {
-        try {
-            pool.forRange(rows, rowGrain(body.cols), body);
-        } finally {
-            body.clear();
-        }
+    private void runRows(CpuRows body, int rows) {
+        body.run(pool, rows);
     }
 
     @Override
@@ -717,8 +415,8 @@ public final class CpuDevice extends BaseDevice {
         Buf xb = f(x, n, "x");
         Buf yb = f(y, n, "y");
         countLaunch();
-        Rows body = rowsBody;
-        body.op = RowOp.SOFTMAX;
+        CpuRows body = rowsBody;
+        body.op = CpuRows.Op.SOFTMAX;
         body.cols = cols;
         body.a = xb.f;
         body.ao = xb.off();
@@ -726,33 +424,6 @@ public final class CpuDevice extends BaseDevice {
         body.bo = yb.off();
         runRows(body, rows);
     }
-
-    /** Writes the softmax of one row and returns {@code log(sum exp(x - max)) + max}. */
-    /** log(sum_c exp(x_c)) of one row, max-subtracted. */
-    private static double logSumExp(float[] x, int xo, int cols) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int c = 0; c < cols; c++) {
-            max = Math.max(max, x[xo + c]);
-        }
-        double s = 0;
-        for (int c = 0; c < cols; c++) {
-            s += Math.exp(x[xo + c] - max);
-        }
-        return max + Math.log(s);
-    }
-
-    private static double softmaxRow(float[] x, int xo, float[] y, int yo, int cols) {
-        double lse = logSumExp(x, xo, cols);
-        for (int c = 0; c < cols; c++) {
-            y[yo + c] = (float) Math.exp(x[xo + c] - lse);
-        }
-        return lse;
-    }
-
-    private static int rowGrain(int cols) {
-        return Math.max(1, GRAIN / 8 / Math.max(1, cols));
-    }
-
     @Override
     public void softmaxBackward(int rows, int cols, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx) {
         long n = (long) rows * cols;
@@ -760,8 +431,8 @@ public final class CpuDevice extends BaseDevice {
         Buf dyb = f(dy, n, "dy");
         Buf dxb = f(dx, n, "dx");
         countLaunch();
-        Rows body = rowsBody;
-        body.op = RowOp.SOFTMAX_BACKWARD;
+        CpuRows body = rowsBody;
+        body.op = CpuRows.Op.SOFTMAX_BACKWARD;
         body.cols = cols;
         body.a = yb.f;
         body.ao = yb.off();
@@ -781,8 +452,8 @@ public final class CpuDevice extends BaseDevice {
         Buf rb = f(rowLoss, rows, "rowLoss");
         Buf db = f(dlogits, n, "dlogits");
         countLaunch();
-        Rows body = rowsBody;
-        body.op = RowOp.SOFTMAX_XENT;
+        CpuRows body = rowsBody;
+        body.op = CpuRows.Op.SOFTMAX_XENT;
         body.cols = cols;
         body.scale = gradScale;
         body.a = xb.f;
@@ -805,8 +476,8 @@ public final class CpuDevice extends BaseDevice {
         Buf rb = f(rowLoss, rows, "rowLoss");
         Buf db = f(dpred, n, "dpred");
         countLaunch();
-        Rows body = rowsBody;
-        body.op = RowOp.MSE;
+        CpuRows body = rowsBody;
+        body.op = CpuRows.Op.MSE;
         body.cols = cols;
         body.scale = gradScale;
         body.a = pb.f;
@@ -825,8 +496,8 @@ public final class CpuDevice extends BaseDevice {
         Buf xb = f(x, (long) rows * cols, "x");
         Buf ob = in(out, rows, "out");
         countLaunch();
-        Rows body = rowsBody;
-        body.op = RowOp.ARGMAX;
+        CpuRows body = rowsBody;
+        body.op = CpuRows.Op.ARGMAX;
         body.cols = cols;
         body.a = xb.f;
         body.ao = xb.off();
@@ -841,8 +512,8 @@ public final class CpuDevice extends BaseDevice {
         Buf sb = arg(src, Buf.class, src.dtype(), 0, "src");
         Buf db = arg(dst, Buf.class, src.dtype(), (long) rows * cols, "dst");
         countLaunch();
-        Rows body = rowsBody;
-        body.op = RowOp.GATHER;
+        CpuRows body = rowsBody;
+        body.op = CpuRows.Op.GATHER;
         body.cols = cols;
         body.srcRows = cols == 0 ? 0 : sb.n() / cols;
         body.ai = ib.i;
@@ -864,12 +535,8 @@ public final class CpuDevice extends BaseDevice {
         Buf xb = f(x, 0, "x");
         Buf fb = f(flag, 1, "flag");
         countLaunch();
-        reduce(true, xb, bad.length);
-        for (boolean b : bad) {
-            if (b) {
-                fb.f[fb.off()] = Float.NaN;
-                return;
-            }
+        if (reduce.anyNonFinite(xb.f, xb.off(), xb.n())) {
+            fb.f[fb.off()] = Float.NaN;
         }
     }
 
@@ -877,38 +544,7 @@ public final class CpuDevice extends BaseDevice {
         return !Float.isFinite(flag.f[flag.off()]);
     }
 
-    private final class Sgd implements CpuPool.RangeBody {
-        float[] w;
-        int wo;
-        float[] g;
-        int go;
-        float[] v;
-        int vo;
-        double lr;
-        double mu;
-        double wd;
-        boolean nesterov;
-
-        @Override
-        public void run(int from, int to) {
-            float[] wv = w;
-            float[] gv = g;
-            float[] vv = v;
-            for (int k = from; k < to; k++) {
-                int wi = wo + k;
-                double d = gv[go + k] + wd * wv[wi];
-                if (vv != null) {
-                    int vi = vo + k;
-                    float nv = (float) (mu * vv[vi] + d);
-                    vv[vi] = nv;
-                    d = nesterov ? d + mu * nv : nv;
-                }
-                wv[wi] = (float) (wv[wi] - lr * d);
-            }
-        }
-    }
-
-    private final Sgd sgdBody = new Sgd();
+    private final SgdRange sgdBody = new SgdRange();
 
     @Override
     public void sgdUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer flag) {
@@ -921,7 +557,7 @@ public final class CpuDevice extends BaseDevice {
         if (skip(fb)) {
             return;
         }
-        Sgd body = sgdBody;
+        SgdRange body = sgdBody;
         body.w = wb.f;
         body.wo = wb.off();
         body.g = gb.f;

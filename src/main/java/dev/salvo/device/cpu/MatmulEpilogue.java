@@ -18,6 +18,11 @@ final class MatmulEpilogue implements CpuPool.RangeBody {
     Activation act;
     float[] y;
     int yo;
+    private final boolean simd;
+
+    MatmulEpilogue(boolean simd) {
+        this.simd = simd;
+    }
 
     @Override
     public void run(int r0, int r1) {
@@ -34,7 +39,7 @@ final class MatmulEpilogue implements CpuPool.RangeBody {
                 }
             }
             if (y != null) {
-                CpuDevice.activate(act, zv, row, y, yo + within, n);
+                ActivationCpu.activate(act, zv, row, y, yo + within, n, simd);
             }
         }
     }

@@ -4,7 +4,9 @@ package dev.salvo.device.cpu;
  * CPU bodies of {@code kernels/pool.kernel} ({@link dev.salvo.device.ops.PoolOps}). Forward ops
  * split over the N x C planes, backward ops over the rows of dx; every element is computed by one
  * task in a fixed order (windows row-major, clipped to the image once per output), so results do
- * not depend on the split.
+ * not depend on the split. Max pooling with kernel 2, stride 2 and no padding (the common case)
+ * has straight-line bodies split over the planes, without branches on the data forward; they give
+ * the generic loops' results bit for bit.
  */
 final class PoolCpu implements CpuOps.Family {
 
@@ -39,6 +41,8 @@ final class PoolCpu implements CpuOps.Family {
         private final CpuPool pool;
         private final int kind;
         private CpuOps.Args a;
+        /** The call in flight is the common 2x2, stride 2, no padding case with every window inside the image. */
+        private boolean pair;
 
         Windowed(CpuPool pool, int kind) {
             this.pool = pool;
@@ -51,7 +55,13 @@ final class PoolCpu implements CpuOps.Family {
             try {
                 int[] n = args.n;
                 int planes = n[0] * n[1];
-                if (kind == MAX_FORWARD || kind == AVG_FORWARD) {
+                if (kind == MAX_FORWARD || kind == MAX_BACKWARD) {
+                    pair = isPair(n);
+                }
+                if (pair) {
+                    // over the planes (MAX_BACKWARD too: no window crosses a plane)
+                    pool.forRange(planes, Math.max(1, GRAIN / Math.max(1, n[2] * n[3])), this);
+                } else if (kind == MAX_FORWARD || kind == AVG_FORWARD) {
                     int per = Math.max(1, n[7] * n[8] * n[4] * n[4]);
                     pool.forRange(planes, Math.max(1, GRAIN / per), this);
                 } else {
@@ -60,11 +70,20 @@ final class PoolCpu implements CpuOps.Family {
                 }
             } finally {
                 a = null;
+                pair = false;
             }
         }
 
         @Override
         public void run(int from, int to) {
+            if (pair) {
+                if (kind == MAX_FORWARD) {
+                    maxForwardPair(from, to);
+                } else {
+                    maxBackwardPair(from, to);
+                }
+                return;
+            }
             switch (kind) {
                 case MAX_FORWARD -> maxForward(from, to);
                 case AVG_FORWARD -> avgForward(from, to);
@@ -108,6 +127,83 @@ final class PoolCpu implements CpuOps.Family {
                         }
                         y[a.off[1] + o] = m;
                         idx[a.off[2] + o] = at;
+                    }
+                }
+            }
+        }
+
+        /**
+         * Max pooling forward for kernel 2, stride 2, no padding (planes {@code [from, to)}), without
+         * branches on the data: each value is mapped to an int {@link #key} that orders like the
+         * float comparison, with -0 equal to +0 and every NaN above +inf and equal to each other,
+         * so the first maximum in window order under {@code >} on the keys is exactly the generic
+         * loop's choice (the first maximum; the first NaN wins). The output is the input element
+         * at that index (bits kept: -0 stays -0, NaN payloads stay).
+         */
+        private void maxForwardPair(int from, int to) {
+            int[] n = a.n;
+            int h = n[2];
+            int w = n[3];
+            int oh = n[7];
+            int ow = n[8];
+            float[] x = a.f[0];
+            float[] y = a.f[1];
+            int[] idx = a.i[2];
+            for (int plane = from; plane < to; plane++) {
+                int xo = a.off[0] + plane * h * w;
+                int o = plane * oh * ow;
+                int yo = a.off[1] + o;
+                int io = a.off[2] + o;
+                for (int oy = 0; oy < oh; oy++) {
+                    int base = 2 * oy * w;
+                    int r0 = xo + base;
+                    for (int ox = 0; ox < ow; ox++) {
+                        int t = r0 + 2 * ox;
+                        int m = key(x[t]);
+                        int kb = key(x[t + 1]);
+                        int kc = key(x[t + w]);
+                        int kd = key(x[t + w + 1]);
+                        int off = kb > m ? 1 : 0;
+                        m = Math.max(m, kb);
+                        off = kc > m ? w : off;
+                        m = Math.max(m, kc);
+                        off = kd > m ? w + 1 : off;
+                        int at = base + 2 * ox + off;
+                        y[yo++] = x[xo + at];
+                        idx[io++] = at;
+                    }
+                }
+            }
+        }
+
+        /**
+         * Max pooling backward for kernel 2, stride 2, no padding, planes {@code [from, to)}: the
+         * plane of dx is zeroed and every output adds its gradient at its index if that lies in
+         * its window's two rows, in (oy, ox) order: the generic loop's sums, element for element.
+         */
+        private void maxBackwardPair(int from, int to) {
+            int[] n = a.n;
+            int h = n[2];
+            int w = n[3];
+            int oh = n[7];
+            int ow = n[8];
+            float[] dy = a.f[0];
+            int[] idx = a.i[1];
+            float[] dx = a.f[2];
+            int span = 2 * w;
+            for (int plane = from; plane < to; plane++) {
+                int d = a.off[2] + plane * h * w;
+                java.util.Arrays.fill(dx, d, d + h * w, 0f);
+                int o = a.off[0] + plane * oh * ow;
+                int io = a.off[1] + plane * oh * ow;
+                for (int oy = 0; oy < oh; oy++) {
+                    int base = 2 * oy * w;
+                    for (int ox = 0; ox < ow; ox++) {
+                        int r = idx[io++] - base;
+                        float g = dy[o++];
+                        if (r >= 0 && r < span) {
+                            dx[d + base + r] += g;
+                        }
                     }
                 }
             }
@@ -204,6 +300,23 @@ final class PoolCpu implements CpuOps.Family {
                 }
             }
         }
+    }
+
+    /** True for kernel 2, stride 2, pad 0 with every window inside the image (ints as in {@link Windowed}). */
+    private static boolean isPair(int[] n) {
+        return n[4] == 2 && n[5] == 2 && n[6] == 0 && 2 * n[7] <= n[2] && 2 * n[8] <= n[3];
+    }
+
+    /**
+     * An int that orders like the float under {@code >}: +0 for either zero, the sign-magnitude
+     * bits flipped to two's complement order otherwise, and {@link Integer#MAX_VALUE} for every
+     * NaN (above +inf, and all NaNs equal, so the first one stays the maximum).
+     */
+    static int key(float v) {
+        int b = Float.floatToRawIntBits(v + 0f); // -0 + 0 = +0
+        int ordered = b ^ ((b >> 31) & 0x7fffffff);
+        int nan = (0x7f800000 - (b & 0x7fffffff)) >> 31; // all ones for NaN
+        return (ordered & ~nan) | (nan & Integer.MAX_VALUE);
     }
 
     /** Global average pooling (ints: batch, c, s), split over the N x C planes. */

@@ -1,0 +1,164 @@
+package dev.salvo.device.cpu;
+
+import dev.salvo.device.Activation;
+
+/**
+ * The CPU activation bodies: {@link CpuDevice#activationForward}, {@link CpuDevice#activationBackward}
+ * and the activation of {@link MatmulEpilogue}. ReLU is branch-free (random signs made the
+ * {@code v <= 0 ? 0 : v} branch mispredict on every other element): the Vector API path
+ * ({@link VectorActivation}, when {@code simd}) selects with a lane mask, the scalar path uses
+ * {@link Math#max(float, float)} forward and an integer bit mask backward, both of which C2
+ * vectorizes. Both keep PyTorch's rules exactly: {@code relu(NaN) = NaN}, {@code relu(-0) = +0};
+ * backward is the select {@code z <= 0 ? 0 : dy} (a NaN {@code z} passes {@code dy}, {@code z <= 0}
+ * gives +0 even when {@code dy} is NaN).
+ */
+final class ActivationCpu {
+
+    /** Elements per task below which the work stays on one thread. */
+    private static final int GRAIN = 1 << 12;
+
+    private final CpuPool pool;
+    private final boolean simd;
+    private final Forward forward = new Forward();
+    private final Backward backward = new Backward();
+
+    ActivationCpu(CpuPool pool, boolean simd) {
+        this.pool = pool;
+        this.simd = simd;
+    }
+
+    boolean simd() {
+        return simd;
+    }
+
+    /** {@code y[yo..yo+n) = act(x[xo..xo+n))}, split over the pool. */
+    void forward(Activation act, float[] x, int xo, float[] y, int yo, int n) {
+        Forward body = forward;
+        body.act = act;
+        body.x = x;
+        body.xo = xo;
+        body.y = y;
+        body.yo = yo;
+        try {
+            pool.forRange(n, GRAIN, body);
+        } finally {
+            body.x = null;
+            body.y = null;
+        }
+    }
+
+    /** {@code dz = act'(z) dy} over {@code n} elements (ReLU: the select), split over the pool. */
+    void backward(Activation act, float[] z, int zo, float[] dy, int yo, float[] dz, int xo, int n) {
+        Backward body = backward;
+        body.act = act;
+        body.z = z;
+        body.zo = zo;
+        body.dy = dy;
+        body.yo = yo;
+        body.dz = dz;
+        body.xo = xo;
+        try {
+            pool.forRange(n, GRAIN, body);
+        } finally {
+            body.z = null;
+            body.dy = null;
+            body.dz = null;
+        }
+    }
+
+    private final class Forward implements CpuPool.RangeBody {
+        Activation act;
+        float[] x;
+        int xo;
+        float[] y;
+        int yo;
+
+        @Override
+        public void run(int from, int to) {
+            activate(act, x, xo + from, y, yo + from, to - from, simd);
+        }
+    }
+
+    private final class Backward implements CpuPool.RangeBody {
+        Activation act;
+        float[] z;
+        int zo;
+        float[] dy;
+        int yo;
+        float[] dz;
+        int xo;
+
+        @Override
+        public void run(int from, int to) {
+            ActivationCpu.backward(act, z, zo + from, dy, yo + from, dz, xo + from, to - from, simd);
+        }
+    }
+
+    /** {@code y[yo..yo+n) = act(x[xo..xo+n))}; the fast cases avoid float64 transcendental calls. */
+    static void activate(Activation act, float[] x, int xo, float[] y, int yo, int n, boolean simd) {
+        switch (act) {
+            case IDENTITY -> {
+                if (x != y || xo != yo) {
+                    System.arraycopy(x, xo, y, yo, n);
+                }
+            }
+            case RELU -> {
+                if (simd) {
+                    VectorActivation.relu(x, xo, y, yo, n);
+                } else {
+                    relu(x, xo, y, yo, n);
+                }
+            }
+            case LEAKY_RELU -> {
+                for (int k = 0; k < n; k++) {
+                    float v = x[xo + k];
+                    y[yo + k] = v > 0 ? v : (float) (Activation.LEAKY_SLOPE * v);
+                }
+            }
+            default -> {
+                for (int k = 0; k < n; k++) {
+                    y[yo + k] = (float) act.apply(x[xo + k]);
+                }
+            }
+        }
+    }
+
+    /**
+     * ReLU without a branch: {@code Math.max(v, 0)} is NaN for NaN and +0 for -0, exactly
+     * {@code v <= 0 ? 0 : v}.
+     */
+    static void relu(float[] x, int xo, float[] y, int yo, int n) {
+        for (int k = 0; k < n; k++) {
+            y[yo + k] = Math.max(x[xo + k], 0f);
+        }
+    }
+
+    /** {@code dz = act.backward(z, dy)} over {@code n} elements. */
+    static void backward(Activation act, float[] z, int zo, float[] dy, int yo, float[] dz, int xo, int n,
+                         boolean simd) {
+        if (act == Activation.RELU) {
+            if (simd) {
+                VectorActivation.reluBackward(z, zo, dy, yo, dz, xo, n);
+            } else {
+                reluBackward(z, zo, dy, yo, dz, xo, n);
+            }
+            return;
+        }
+        for (int k = 0; k < n; k++) {
+            dz[xo + k] = (float) act.backward(z[zo + k], dy[yo + k]);
+        }
+    }
+
+    /**
+     * {@code dz = z <= 0 ? 0 : dy} as a bit mask on dy: all ones where {@code z > 0}
+     * ({@code (-b & ~b) < 0} for the bits {@code b} of z: b positive, -0 excluded) or z is NaN
+     * ({@code |b| > 0x7f800000}), else zero (+0 out).
+     */
+    static void reluBackward(float[] z, int zo, float[] dy, int yo, float[] dz, int xo, int n) {
+        for (int k = 0; k < n; k++) {
+            int b = Float.floatToRawIntBits(z[zo + k]);
+            int mask = ((-b & ~b) | (0x7f800000 - (b & 0x7fffffff))) >> 31;
+            dz[xo + k] = Float.intBitsToFloat(Float.floatToRawIntBits(dy[yo + k]) & mask);
+        }
+    }
+}
