@@ -17,8 +17,11 @@ import java.util.function.LongFunction;
  * @param grad       the gradient buffer of each vertex's output
  * @param dxTarget   where vertex {@code i} writes the gradient of its input {@code k} (null: the network input)
  * @param accumulate true where {@code dxTarget[i][k]} is a scratch buffer to add into the input's gradient
+ * @param runsBackward true for a vertex with parameters at or below it: only those need a backward pass
+ *                     (a random flip or a first pooling layer above the input has no gradient to pass on,
+ *                     and a first convolution needs no input gradient)
  */
-record GradientPlan(DeviceBuffer[] grad, DeviceBuffer[][] dxTarget, boolean[][] accumulate) {
+record GradientPlan(DeviceBuffer[] grad, DeviceBuffer[][] dxTarget, boolean[][] accumulate, boolean[] runsBackward) {
 
     /** Plans the first {@code active} vertices; {@code alloc} makes a buffer of that many floats. */
     static GradientPlan of(NetworkSpec spec, int active, int outVertex, int capacity, LongFunction<DeviceBuffer> alloc) {
@@ -38,6 +41,15 @@ record GradientPlan(DeviceBuffer[] grad, DeviceBuffer[][] dxTarget, boolean[][] 
             widest = Math.max(widest, vs.get(i).size());
         }
         long len = widest * capacity;
+        ParamLayout params = ParamLayout.of(spec);
+        boolean[] runs = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            String prefix = vs.get(i).name() + ".";
+            runs[i] = params.tensors().stream().anyMatch(t -> t.name().startsWith(prefix));
+            for (int u : vs.get(i).inputs()) {
+                runs[i] |= u != NetworkSpec.INPUT && runs[u];
+            }
+        }
         List<DeviceBuffer> free = new ArrayList<>();
         Map<DeviceBuffer, int[]> refs = new IdentityHashMap<>();
         DeviceBuffer[] scratch = new DeviceBuffer[2];
@@ -47,13 +59,16 @@ record GradientPlan(DeviceBuffer[] grad, DeviceBuffer[][] dxTarget, boolean[][] 
             int[] in = v.inputs();
             dxTarget[i] = new DeviceBuffer[in.length];
             accumulate[i] = new boolean[in.length];
+            if (!runs[i]) {
+                continue;
+            }
             if (grad[i] == null) {
                 throw new IllegalStateException(v.label() + ": its output is not used by any layer or the loss");
             }
             for (int k = 0; k < in.length; k++) {
                 int u = in[k];
-                if (u == NetworkSpec.INPUT) {
-                    continue;
+                if (u == NetworkSpec.INPUT || !runs[u]) {
+                    continue; // nothing below needs this gradient
                 }
                 if (grad[u] == null) {
                     if (v.layer().isView() && consumers[u] == 1) {
@@ -76,7 +91,7 @@ record GradientPlan(DeviceBuffer[] grad, DeviceBuffer[][] dxTarget, boolean[][] 
                 free.add(grad[i]);
             }
         }
-        return new GradientPlan(grad, dxTarget, accumulate);
+        return new GradientPlan(grad, dxTarget, accumulate, runs);
     }
 
     private static DeviceBuffer take(List<DeviceBuffer> free, Map<DeviceBuffer, int[]> refs, long len,

@@ -56,6 +56,8 @@ public final class Model implements AutoCloseable {
     /** Where vertex i writes the gradient of input k; {@code accumulate[i][k]}: a scratch buffer added afterwards. */
     private final DeviceBuffer[][] dxTarget;
     private final boolean[][] accumulate;
+    /** Vertices with parameters at or below them: the others skip backward. */
+    private final boolean[] runsBackward;
     private final Layer.Runtime[] runtimes;
     private final Layer.Mode mode = new Layer.Mode();
     private final long randomSeed;
@@ -122,6 +124,7 @@ public final class Model implements AutoCloseable {
             System.arraycopy(g.grad(), 0, grad, 0, n);
             System.arraycopy(g.dxTarget(), 0, dxTarget, 0, n);
             System.arraycopy(g.accumulate(), 0, accumulate, 0, n);
+            runsBackward = g.runsBackward();
             for (int i = 0; i < n; i++) {
                 runtimes[i] = vs.get(i).layer().bind(new Bound(vs.get(i)));
             }
@@ -478,6 +481,9 @@ public final class Model implements AutoCloseable {
     }
 
     private void backward(Plan p, int i) {
+        if (!runsBackward[i]) {
+            return;
+        }
         p.passes[i].backward();
         for (OpCall add : p.adds[i]) {
             if (add != null) {
