@@ -486,7 +486,8 @@ def train(torch, args, name, layers, net, x, y):
         log("%s: pass %d/%d: %d steps in %.2f s, %.0f samples/s, mean loss %.4f"
             % (name, r + 1, args.repeat, (rows + b - 1) // b, seconds, rate, loss))
     return {
-        "model": name, "layers": layers, "network": network, "batch_size": b, "rows_per_epoch": epoch_rows,
+        "model": name, "layers": layers, "network": network,
+        "parameters": sum(p.numel() for p in model.parameters()), "batch_size": b, "rows_per_epoch": epoch_rows,
         "steps_per_epoch": steps_per_epoch, "steps_timed": (rows + b - 1) // b, "warmup_steps": warm,
         "extrapolated": rows != epoch_rows, "seconds_per_epoch": stats(secs),
         "samples_per_second": stats(sps), "mean_loss": losses[-1],
@@ -612,6 +613,7 @@ def main(argv):
         "optimizer": {"name": "adamw", "lr": args.lr, "betas": [args.beta1, args.beta2], "eps": args.eps,
                       "weight_decay": args.weight_decay, "schedule": "cosine"},
         "normalize": args.normalize,
+        "parameters": {},
         "training": [],
         "matmul": [],
         "conv2d": [],
@@ -621,6 +623,7 @@ def main(argv):
             raise SystemExit("pytorch_bench: model %s expects %d inputs, the data has %d" % (name, layers[0], x.shape[1]))
         row, model, convs = train(torch, args, name, layers, net, x, y)
         result["training"].append(row)
+        result["parameters"][name] = row["parameters"]  # trainable values per model (Salvo's ParamLayout.count)
         if convs and args.conv_seconds > 0:
             result["conv2d"].extend(conv_timing(torch, args, name, model, convs))
     for n in sizes:

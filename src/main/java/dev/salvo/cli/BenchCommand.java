@@ -180,14 +180,17 @@ final class BenchCommand implements Callable<Integer> {
         Dataset train;
         String origin;
         // Fashion-MNIST where it is installed; random data of its shape where it is not (and no --data-dir names a place)
-        Path fashionDir = StandardDatasets.resolvedDir("fashion-mnist", null);
-        boolean useSynthetic = synthetic || (dataDir == null && !Files.isDirectory(fashionDir));
+        String missing = synthetic || dataDir != null ? null : fashionMissing(defaultFashionDir);
+        boolean useSynthetic = synthetic || missing != null;
         if (useSynthetic) {
             int rows = quick ? QUICK_SYNTHETIC_ROWS : SYNTHETIC_ROWS;
             train = syntheticData(rows);
             origin = "synthetic: " + rows + " rows of 784 random features in [0,1), random labels in 0..9 (not Fashion-MNIST"
-                    + (synthetic ? "" : ": it is not installed in " + fashionDir + "; apt-get install dataset-fashion-mnist, or"
-                    + " --data-dir DIR") + ")";
+                    + (missing == null ? "" : ", which is not installed: " + missing) + ")";
+            if (missing != null) {
+                err.println("bench: Fashion-MNIST is not installed (" + missing + "): timing random data of its shape instead");
+                err.flush();
+            }
         } else {
             try {
                 DataSource.Loaded d = DataSource.load("fashion-mnist", dataDir, null, null, 0.2, 1);
@@ -506,6 +509,22 @@ final class BenchCommand implements Callable<Integer> {
             OutputPaths.file("--out", dir.resolve(f));
         }
         return dir;
+    }
+
+    /** Where Fashion-MNIST is looked for without --data-dir (Debian's dataset-fashion-mnist); tests point it elsewhere. */
+    static Path defaultFashionDir = StandardDatasets.SYSTEM_ROOT.resolve("fashion-mnist");
+
+    /** Null when {@code dir} holds the four Fashion-MNIST files (plain or .gz), else what is missing and how to get it. */
+    static String fashionMissing(Path dir) {
+        List<String> absent = new ArrayList<>();
+        for (String f : List.of("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                "t10k-labels-idx1-ubyte")) {
+            if (!Files.isRegularFile(dir.resolve(f)) && !Files.isRegularFile(dir.resolve(f + ".gz"))) {
+                absent.add(f + "[.gz]");
+            }
+        }
+        return absent.isEmpty() ? null : "no " + String.join(", ", absent) + " in " + dir
+                + "; apt-get install dataset-fashion-mnist, or --data-dir DIR";
     }
 
     private static Dataset syntheticData(int rows) {
