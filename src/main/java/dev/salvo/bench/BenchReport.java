@@ -38,6 +38,7 @@ public final class BenchReport {
     private final List<Map<String, Object>> devices = new ArrayList<>();
     private final List<BenchResults.Training> training = new ArrayList<>();
     private final List<BenchResults.Matmul> matmul = new ArrayList<>();
+    private final List<BenchResults.Conv> conv = new ArrayList<>();
     private final List<Reference> references = new ArrayList<>();
     private final Map<String, String> labels = new LinkedHashMap<>();
     private boolean complete;
@@ -93,11 +94,16 @@ public final class BenchReport {
         matmul.add(m);
     }
 
+    public void add(BenchResults.Conv c) {
+        conv.add(c);
+    }
+
     public void reference(Reference r, PyTorchReference.Result result) {
         references.add(r);
         if (result != null) {
             training.addAll(result.training());
             matmul.addAll(result.matmul());
+            conv.addAll(result.conv());
             labels.put(PyTorchReference.SOURCE, result.description());
         }
     }
@@ -108,6 +114,10 @@ public final class BenchReport {
 
     public List<BenchResults.Matmul> matmul() {
         return List.copyOf(matmul);
+    }
+
+    public List<BenchResults.Conv> conv() {
+        return List.copyOf(conv);
     }
 
     /** Samples/s of {@code t} over the PyTorch reference's on the same model (NaN when there is none). */
@@ -300,6 +310,25 @@ public final class BenchReport {
             }
             out.println("matmul GFLOP/s, C = A B (n x n, float32, operands resident), median [min-max]");
         }
+        if (!conv.isEmpty()) {
+            out.println();
+            out.printf(Locale.ROOT, "%-10s %-12s %-9s %-34s %-22s %-26s %s%n", "source", "model", "layer",
+                    "conv2d (batch N)", "forward GFLOP/s", "backward GFLOP/s", "gemm share f/b");
+            boolean weightsOnly = false;
+            for (BenchResults.Conv c : conv) {
+                weightsOnly |= !c.inputGradient();
+                out.printf(Locale.ROOT, "%-10s %-12s %-9s %-34s %-22s %-26s %s%n", c.source(), c.model(), c.layer(),
+                        "N=" + c.batch() + " " + c.shape(), range(c.forwardGflops(), "%.1f"),
+                        range(c.backwardGflops(), "%.1f") + (c.inputGradient() ? "" : " (dW)"),
+                        c.forwardGemmShare() == null ? "-" : pct(c.forwardGemmShare()) + " / " + pct(c.backwardGemmShare()));
+            }
+            out.println("conv2d GFLOP/s, median [min-max]: forward 2 N OC OH OW C k^2 FLOPs, backward the same per gradient;"
+                    + " Salvo's devices: each call in the synchronized profile pass (im2col, col2im, layout swaps"
+                    + " included); pytorch: the layer alone at the same shape");
+            if (weightsOnly) {
+                out.println("(dW): the layer's input is the data, so backward computes the weight gradient only");
+            }
+        }
         for (Reference r : references) {
             if (!r.status().equals("ok")) {
                 out.println("reference " + r.name() + ": " + r.status() + ": " + r.message());
@@ -345,12 +374,16 @@ public final class BenchReport {
         }
         root.put("comparisons", cmp);
         root.put("matmul", matmul);
+        root.put("conv2d", conv);
         root.put("notes", List.of(
                 "seconds_per_epoch and samples_per_second: over the timed passes (repeat), each after an untimed warm-up",
                 "extrapolated: fewer steps than an epoch were timed; seconds_per_epoch = rows_per_epoch / samples_per_second",
                 "profile: a separate pass through a device decorator that synchronizes after every op; its shares say where"
                         + " the time goes, its speed is lower than the timed passes'",
-                "matmul: C (n,n) = A (n,n) B (n,n) through Device.matmul with operands resident, gflops = 2 n^3 / s"));
+                "matmul: C (n,n) = A (n,n) B (n,n) through Device.matmul with operands resident, gflops = 2 n^3 / s",
+                "conv2d: each conv layer of a benchmarked network (see method); forward_flops = 2 N OC OH OW C k^2 at a full"
+                        + " batch, backward_flops = forward_flops per gradient computed (weights; and the input where"
+                        + " input_gradient); gflops per sample; gemm shares: the matrix products' part of the layer's time"));
         return root;
     }
 

@@ -15,6 +15,7 @@ import dev.salvo.train.TrainListener;
 import dev.salvo.train.Trainer;
 import dev.salvo.util.Rng;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -29,23 +30,40 @@ import java.util.function.Consumer;
  * {@code steps} steps when given, or over as many steps as fit in {@code maxEpochSeconds} (judged
  * from the warm-up's pace) when a whole epoch would take longer; the epoch time is then
  * extrapolated from the samples per second. Last, a separate profiling pass of up to
- * {@code profileSteps} steps runs on a {@link TimingDevice} and gives the shares.
+ * {@code profileSteps} steps runs on a {@link TimingDevice} and gives the shares, and, for a network
+ * with conv2d layers, each conv layer's forward and backward GFLOP/s ({@link ConvProfiler}).
  */
 public final class BenchRunner {
 
     /**
-     * The training recipe: Salvo's Fashion-MNIST recipe (README, "The Fashion-MNIST recipe"):
-     * {@code --optimizer adamw --lr 0.001 --batch-size 128} with the train command's defaults for
-     * everything else (cosine schedule to 0, no warm-up, AdamW weight decay 0.01, seed 1).
+     * A training recipe. {@link #fashionMnist}: Salvo's Fashion-MNIST recipe (README, "The
+     * Fashion-MNIST recipe"): {@code --optimizer adamw --lr 0.001 --batch-size 128} with the train
+     * command's defaults for everything else (cosine schedule to 0, no warm-up, AdamW weight decay
+     * 0.01, seed 1, pixels / 255). {@link #fashionCnn}: the CNN's ({@code nets/fashion-cnn.json}):
+     * AdamW lr 0.002, weight decay 0.05, cosine, standardized inputs.
+     *
+     * @param standardize whether the inputs are standardized per feature (the caller does it: the
+     *                    runner trains on the data it is given)
      */
-    public record Recipe(Optimizer.Adam optimizer, double learningRate, Schedule schedule, int batchSize, long seed) {
+    public record Recipe(Optimizer.Adam optimizer, double learningRate, Schedule schedule, int batchSize, long seed,
+                         boolean standardize) {
 
         /** The recipe with {@code batchSize} rows per step. */
         public static Recipe fashionMnist(int batchSize) {
             // the same parsers and defaults as `salvo train --optimizer adamw --schedule cosine`
             Optimizer.Adam adamw = (Optimizer.Adam) Optimizer.parse("adamw", null, null);
             Schedule cosine = Schedule.parse("cosine", 0, 10, 0.1, 0.0);
-            return new Recipe(adamw, 1e-3, cosine, batchSize, 1);
+            return new Recipe(adamw, 1e-3, cosine, batchSize, 1, false);
+        }
+
+        /**
+         * The CNN recipe with {@code batchSize} rows per step: {@code salvo train --net fashion-cnn.json
+         * --optimizer adamw --lr 0.002 --weight-decay 0.05 --normalize standardize}, cosine, seed 1.
+         */
+        public static Recipe fashionCnn(int batchSize) {
+            Optimizer.Adam adamw = (Optimizer.Adam) Optimizer.parse("adamw", null, 0.05);
+            Schedule cosine = Schedule.parse("cosine", 0, 10, 0.1, 0.0);
+            return new Recipe(adamw, 2e-3, cosine, batchSize, 1, true);
         }
 
         TrainConfig config() {
@@ -55,7 +73,7 @@ public final class BenchRunner {
 
         public String describe() {
             return optimizer.describe() + ", lr " + learningRate + " " + schedule.describe() + ", batch " + batchSize
-                    + ", seed " + seed;
+                    + ", seed " + seed + (standardize ? ", standardized inputs" : "");
         }
     }
 
@@ -96,8 +114,15 @@ public final class BenchRunner {
         this.log = log;
     }
 
+    /** What {@link #train} measured: the training row, and one row per conv2d layer (none for an MLP). */
+    public record Run(BenchResults.Training training, List<BenchResults.Conv> conv) {
+        public Run {
+            conv = List.copyOf(conv);
+        }
+    }
+
     /** Trains {@code model} on {@code train} on {@code device}; see the class comment. */
-    public BenchResults.Training train(Device device, BenchModel model, Dataset train) {
+    public Run train(Device device, BenchModel model, Dataset train) {
         NetworkSpec net = model.spec();
         if (train.width() != net.inputs()) {
             throw new IllegalArgumentException(model.name() + " takes " + net.inputs() + " features, the data has "
@@ -150,12 +175,20 @@ public final class BenchRunner {
         }
         int profileSteps = (int) Math.max(1, Math.min(Math.min(options.profileSteps(), timedSteps),
                 Math.floor(options.maxEpochSeconds() / perStep)));
-        BenchResults.Profile profile = profile(device, net, initial, head(train, Math.min(rows, profileSteps * batch)));
+        List<BenchResults.Conv> conv = new java.util.ArrayList<>();
+        BenchResults.Profile profile = profile(device, net, initial, head(train, Math.min(rows, profileSteps * batch)),
+                model.name(), conv);
         log.accept(String.format(java.util.Locale.ROOT, "%s %s: synchronized profile of %d steps: matmul %.0f%%,"
                 + " elementwise %.0f%%, host %.0f%%", id, model.name(), profile.steps(), 100 * profile.matmul(),
                 100 * profile.elementwise(), 100 * profile.host()));
-        return new BenchResults.Training(id, device.info().name(), model.name(), model.layers(), batch, rows,
-                stepsPerEpoch, timedSteps, warm, timedSteps != stepsPerEpoch, seconds, rate, meanLoss, profile);
+        for (BenchResults.Conv c : conv) {
+            log.accept(String.format(java.util.Locale.ROOT, "%s %s %s conv2d %s: forward %.1f GFLOP/s, backward %.1f"
+                    + " GFLOP/s (median of %d calls)", id, model.name(), c.layer(), c.shape(), c.forwardGflops().median(),
+                    c.backwardGflops().median(), c.forwardGflops().values().size()));
+        }
+        return new Run(new BenchResults.Training(id, device.info().name(), model.name(), model.layers(), net.describe(),
+                batch, rows, stepsPerEpoch, timedSteps, warm, timedSteps != stepsPerEpoch, seconds, rate, meanLoss, profile),
+                conv);
     }
 
     /** One epoch over {@code data} with a fresh trainer (fresh optimizer state and schedule). */
@@ -165,11 +198,15 @@ public final class BenchRunner {
         }
     }
 
-    private BenchResults.Profile profile(Device device, NetworkSpec net, float[] initial, Dataset data) {
+    private BenchResults.Profile profile(Device device, NetworkSpec net, float[] initial, Dataset data, String model,
+                                         List<BenchResults.Conv> conv) {
         TimingDevice timing = new TimingDevice(device);
-        try (Model m = new Model(timing, net, initial, recipe.batchSize());
+        ConvProfiler convs = new ConvProfiler(timing);
+        NetworkSpec timed = convs.wrap(net);
+        try (Model m = new Model(timing, timed, initial, recipe.batchSize());
              Trainer t = new Trainer(m, recipe.config())) {
             timing.reset();
+            convs.reset();
             long t0 = System.nanoTime();
             History h = t.fit(data, null, TrainListener.NONE);
             double wall = (System.nanoTime() - t0) / 1e9;
@@ -181,6 +218,7 @@ public final class BenchRunner {
                     ops.put(op.jsonName(), new BenchResults.OpTime(timing.calls(op), timing.seconds(op)));
                 }
             }
+            conv.addAll(convs.results(device.info().id(), model, recipe.batchSize()));
             // op times are measured inside the wall time, so the host share is never negative
             double host = Math.max(0, wall - mm - ew);
             double total = mm + ew + host;

@@ -34,8 +34,13 @@ public final class PyTorchReference {
 
     /** What the reference measured, and how it ran. */
     public record Result(String description, Map<String, Object> info, List<BenchResults.Training> training,
-                         List<BenchResults.Matmul> matmul) {
+                         List<BenchResults.Matmul> matmul, List<BenchResults.Conv> conv) {
     }
+
+    /** How the script times a conv2d layer (bench.json's {@code method} of its conv2d rows). */
+    public static final String CONV_METHOD = "the layer alone (torch.nn.Conv2d of the trained network, same shape and"
+            + " batch, training mode): forward with autograd recording, backward = y.backward(dy) on a retained graph;"
+            + " samples of repeated calls";
 
     private PyTorchReference() {
     }
@@ -200,7 +205,7 @@ public final class PyTorchReference {
         Map<String, Object> info = new LinkedHashMap<>();
         for (var it = root.fields(); it.hasNext(); ) {
             var e = it.next();
-            if (!e.getKey().equals("training") && !e.getKey().equals("matmul")) {
+            if (!e.getKey().equals("training") && !e.getKey().equals("matmul") && !e.getKey().equals("conv2d")) {
                 info.put(e.getKey(), new ObjectMapper().convertValue(e.getValue(), Object.class));
             }
         }
@@ -210,7 +215,10 @@ public final class PyTorchReference {
             for (JsonNode l : array(t, "layers")) {
                 layers.add(l.asInt());
             }
-            training.add(new BenchResults.Training(SOURCE, description, text(t, "model"), layers, integer(t, "batch_size"),
+            String network = t.hasNonNull("network") ? t.get("network").asText()
+                    : String.join("-", layers.stream().map(String::valueOf).toList());
+            training.add(new BenchResults.Training(SOURCE, description, text(t, "model"), layers, network,
+                    integer(t, "batch_size"),
                     integer(t, "rows_per_epoch"), integer(t, "steps_per_epoch"), integer(t, "steps_timed"),
                     integer(t, "warmup_steps"), t.path("extrapolated").asBoolean(false), stats(t, "seconds_per_epoch"),
                     stats(t, "samples_per_second"), number(t, "mean_loss"), null));
@@ -219,7 +227,18 @@ public final class PyTorchReference {
         for (JsonNode m : array(root, "matmul")) {
             matmul.add(new BenchResults.Matmul(SOURCE, integer(m, "n"), integer(m, "calls_per_sample"), stats(m, "gflops")));
         }
-        return new Result(description, info, training, matmul);
+        List<BenchResults.Conv> conv = new ArrayList<>();
+        if (root.has("conv2d")) { // older scripts and MLP-only runs have none
+            for (JsonNode c : array(root, "conv2d")) {
+                conv.add(new BenchResults.Conv(SOURCE, text(c, "model"), text(c, "layer"), integer(c, "batch"),
+                        integer(c, "channels"), integer(c, "height"), integer(c, "width"), integer(c, "out_channels"),
+                        integer(c, "kernel"), integer(c, "stride"), integer(c, "pad"), integer(c, "out_height"),
+                        integer(c, "out_width"), field(c, "input_gradient").asBoolean(), number(c, "forward_flops"),
+                        number(c, "backward_flops"), stats(c, "forward_gflops"), stats(c, "backward_gflops"), null, null,
+                        CONV_METHOD));
+            }
+        }
+        return new Result(description, info, training, matmul, conv);
     }
 
     private static JsonNode field(JsonNode n, String name) throws IOException {

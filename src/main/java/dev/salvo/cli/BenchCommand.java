@@ -7,15 +7,18 @@ import dev.salvo.bench.BenchRunner;
 import dev.salvo.bench.FmaPeak;
 import dev.salvo.bench.PyTorchReference;
 import dev.salvo.data.Dataset;
+import dev.salvo.data.Normalization;
 import dev.salvo.data.StandardDatasets;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Probe;
+import dev.salvo.io.AtomicFile;
 import dev.salvo.io.OutputPaths;
 import dev.salvo.util.Rng;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -34,18 +37,22 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code salvo bench}: trains the Fashion-MNIST recipe's MLP and a larger one for an epoch on each
- * device, profiles where a step's time goes, sweeps matmul sizes, runs the same work in PyTorch on
- * the CPU as a reference, and writes bench.json and bench.png.
+ * {@code salvo bench}: trains the Fashion-MNIST recipe's MLP, a larger one and the Fashion-MNIST
+ * CNN on each device, profiles where a step's time goes (and the CNN's conv2d GFLOP/s), sweeps
+ * matmul sizes, runs the same work in PyTorch on the CPU as a reference, and writes bench.json and
+ * bench.png.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Benchmark training and matmul on each device against PyTorch on the CPU.",
                 "Trains 784-512-256-10 (the Fashion-MNIST recipe: AdamW lr 0.001, cosine, batch 128) and "
-                        + "784-2048-2048-10 for one epoch after a warm-up, profiles the shares of matmul, elementwise "
-                        + "ops and the host loop (a separate, synchronized pass), and times Device.matmul for n x n "
-                        + "sizes. The PyTorch script (pytorch_bench.py, written beside bench.json) does the same work "
-                        + "on the CPU in the same run. Writes bench.json and bench.png to --out "
-                        + "(default runs/bench-<yyyyMMdd-HHmmss>/)."},
+                        + "784-2048-2048-10 for one epoch after a warm-up, and the Fashion-MNIST CNN (nets/fashion-cnn.json: "
+                        + "AdamW lr 0.002, weight decay 0.05, cosine, standardized inputs) for 100 steps, its epoch time "
+                        + "scaled from them; profiles the shares of matmul, elementwise ops and the host loop (a separate, "
+                        + "synchronized pass) and the CNN's conv2d forward and backward GFLOP/s, and times Device.matmul "
+                        + "for n x n sizes. The PyTorch script (pytorch_bench.py, written beside bench.json) does the same "
+                        + "work on the CPU in the same run. Fashion-MNIST from /usr/share/datasets/fashion-mnist, or "
+                        + "random data of its shape where it is not installed (said so). Writes bench.json and bench.png "
+                        + "to --out (default runs/bench-<yyyyMMdd-HHmmss>/)."},
         exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE})
 final class BenchCommand implements Callable<Integer> {
@@ -53,6 +60,9 @@ final class BenchCommand implements Callable<Integer> {
     private static final int MAX_SIZE = 16384;
     private static final int SYNTHETIC_ROWS = 60_000;
     private static final int QUICK_SYNTHETIC_ROWS = 4096;
+    /** Timed steps per pass of a network file (the CNN) unless --steps says otherwise: 100 of 469 (~90 s an epoch on 2 cores). */
+    private static final int NETWORK_STEPS = 100;
+    private static final int QUICK_NETWORK_STEPS = 5;
 
     @Spec
     CommandSpec spec;
@@ -61,7 +71,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "Devices to measure, e.g. cpu,opencl (default: every available device but the float64 reference).")
     List<String> devices;
 
-    @Option(names = "--models", split = ",", description = "fashion-mlp (784-512-256-10), mlp-2048 (784-2048-2048-10). Default: both.")
+    @Option(names = "--models", split = ",", description = "fashion-mlp (784-512-256-10), mlp-2048 (784-2048-2048-10), "
+            + "fashion-cnn (or cnn: the Fashion-MNIST CNN, nets/fashion-cnn.json, on its own recipe). Default: all three; "
+            + "--models cnn runs the CNN alone.")
     List<String> models;
 
     @Option(names = {"-b", "--batch-size"}, defaultValue = "128", description = "Rows per step. Default: ${DEFAULT-VALUE}.")
@@ -73,8 +85,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--max-warmup-seconds", description = "Bound on the warm-up per model and device (default 30).")
     Double maxWarmupSeconds;
 
-    @Option(names = "--steps", description = "Timed steps per pass (default 0: a whole epoch; --quick 20). "
-            + "The epoch time is then extrapolated (marked ~).")
+    @Option(names = "--steps", description = "Timed steps per pass, every model (default: a whole epoch, 0, for the MLPs "
+            + "and 100 steps for fashion-cnn; --quick 20 and 5). With fewer steps than an epoch the epoch time is "
+            + "extrapolated (marked ~); --steps 0 times whole epochs of every model (bounded by --max-epoch-seconds).")
     Integer steps;
 
     @Option(names = "--max-epoch-seconds", description = "A pass that would take longer than this (judged from the warm-up) "
@@ -90,10 +103,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--sizes", split = ",", description = "Matmul sizes n (default 128,256,512,1024,2048; --quick 64,128,256).")
     List<Integer> sizes;
 
-    @Option(names = "--sweep-seconds", description = "Time budget of each matmul size per device (default 3; --quick 0.3).")
+    @Option(names = "--sweep-seconds", description = "Time budget of each matmul size per device, and of each conv2d layer's "
+            + "forward and backward in the PyTorch reference (default 3; --quick 0.3).")
     Double sweepSeconds;
 
-    @Option(names = "--data-dir", description = "Directory of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist).")
+    @Option(names = "--data-dir", description = "Directory of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist; "
+            + "where that is not installed, random data of the same shape, as --synthetic, said so in the output).")
     Path dataDir;
 
     @Option(names = "--synthetic", description = "Random data of Fashion-MNIST's shape (784 features, 10 classes; 60,000 rows, "
@@ -120,7 +135,7 @@ final class BenchCommand implements Callable<Integer> {
 
         // ---- every option is checked before any work ----
         List<BenchModel> modelList = new ArrayList<>();
-        for (String m : models == null ? List.of("fashion-mlp", "mlp-2048") : models) {
+        for (String m : models == null ? List.of("fashion-mlp", "mlp-2048", "fashion-cnn") : models) {
             BenchModel bm = opt("--models", () -> BenchModel.parse(m));
             if (modelList.contains(bm)) {
                 throw new IllegalArgumentException("--models: " + bm.name() + " is named twice");
@@ -133,6 +148,7 @@ final class BenchCommand implements Callable<Integer> {
         int warm = pick(warmupSteps, 10, 200);
         double maxWarm = pick(maxWarmupSeconds, 5.0, 30.0);
         int timed = pick(steps, 20, 0);
+        int networkTimed = pick(steps, QUICK_NETWORK_STEPS, NETWORK_STEPS);
         double maxEpoch = pick(maxEpochSeconds, 30.0, 120.0);
         int reps = pick(repeat, 1, 3);
         int prof = pick(profileSteps, 5, 50);
@@ -152,17 +168,29 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         List<String> deviceIds = deviceIds();
-        Path dir = outDir();
+        Path dir = outDir(modelList);
         BenchRunner.Recipe recipe = BenchRunner.Recipe.fashionMnist(batchSize);
         BenchRunner.Options options = new BenchRunner.Options(warm, maxWarm, timed, maxEpoch, reps, prof, sweep);
+        BenchRunner.Recipe netRecipe = BenchRunner.Recipe.fashionCnn(batchSize);
+        BenchRunner.Options netOptions = new BenchRunner.Options(warm, maxWarm, networkTimed, maxEpoch, reps, prof, sweep);
+        List<BenchModel> mlps = modelList.stream().filter(m -> !m.isNetwork()).toList();
+        List<BenchModel> nets = modelList.stream().filter(BenchModel::isNetwork).toList();
 
         // ---- data ----
         Dataset train;
         String origin;
-        if (synthetic) {
+        // Fashion-MNIST where it is installed; random data of its shape where it is not (and no --data-dir names a place)
+        String missing = synthetic || dataDir != null ? null : fashionMissing(defaultFashionDir);
+        boolean useSynthetic = synthetic || missing != null;
+        if (useSynthetic) {
             int rows = quick ? QUICK_SYNTHETIC_ROWS : SYNTHETIC_ROWS;
             train = syntheticData(rows);
-            origin = "synthetic: " + rows + " rows of 784 random features in [0,1), random labels in 0..9 (not Fashion-MNIST)";
+            origin = "synthetic: " + rows + " rows of 784 random features in [0,1), random labels in 0..9 (not Fashion-MNIST"
+                    + (missing == null ? "" : ", which is not installed: " + missing) + ")";
+            if (missing != null) {
+                err.println("bench: Fashion-MNIST is not installed (" + missing + "): timing random data of its shape instead");
+                err.flush();
+            }
         } else {
             try {
                 DataSource.Loaded d = DataSource.load("fashion-mnist", dataDir, null, null, 0.2, 1);
@@ -174,7 +202,9 @@ final class BenchCommand implements Callable<Integer> {
                         + "; or pass --synthetic for random data of the same shape", e);
             }
         }
-        String dataName = synthetic ? "synthetic" : "fashion-mnist";
+        String dataName = useSynthetic ? "synthetic" : "fashion-mnist";
+        // the CNN recipe trains on standardized inputs (statistics of these training rows), as train --normalize standardize
+        Dataset netTrain = nets.isEmpty() ? null : Normalization.STANDARDIZE.apply(train).get(0);
 
         // what the README quotes beside a figure: the machine, the date, the exact command, the Java runtime
         Map<String, Object> machine = BenchReport.machine();
@@ -194,7 +224,10 @@ final class BenchCommand implements Callable<Integer> {
         data.put("name", dataName);
         data.put("origin", origin);
         data.put("rows", train.rows());
-        data.put("synthetic", synthetic);
+        data.put("synthetic", useSynthetic);
+        if (!nets.isEmpty()) {
+            data.put("network_inputs", "standardized per feature (mean and population std of these rows)");
+        }
         header.put("data", data);
         Map<String, Object> rec = new LinkedHashMap<>();
         rec.put("optimizer", recipe.optimizer().describe());
@@ -207,11 +240,30 @@ final class BenchCommand implements Callable<Integer> {
         rec.put("batch_size", batchSize);
         rec.put("seed", recipe.seed());
         rec.put("loss_read_back", "every step");
-        header.put("recipe", rec);
+        if (!mlps.isEmpty()) {
+            header.put("recipe", rec);
+        }
+        if (!nets.isEmpty()) {
+            Map<String, Object> cnn = new LinkedHashMap<>();
+            cnn.put("models", nets.stream().map(BenchModel::name).toList());
+            cnn.put("optimizer", netRecipe.optimizer().describe());
+            cnn.put("learning_rate", netRecipe.learningRate());
+            cnn.put("beta1", netRecipe.optimizer().beta1());
+            cnn.put("beta2", netRecipe.optimizer().beta2());
+            cnn.put("eps", netRecipe.optimizer().eps());
+            cnn.put("weight_decay", netRecipe.optimizer().weightDecay());
+            cnn.put("schedule", netRecipe.schedule().describe() + " over each timed pass");
+            cnn.put("batch_size", batchSize);
+            cnn.put("seed", netRecipe.seed());
+            cnn.put("inputs", "standardized per feature");
+            cnn.put("loss_read_back", "every step");
+            header.put("cnn_recipe", cnn);
+        }
         Map<String, Object> opts = new LinkedHashMap<>();
         opts.put("warmup_steps", warm);
         opts.put("max_warmup_seconds", maxWarm);
         opts.put("steps", timed);
+        opts.put("network_steps", networkTimed);
         opts.put("max_epoch_seconds", maxEpoch);
         opts.put("repeat", reps);
         opts.put("profile_steps", prof);
@@ -227,16 +279,25 @@ final class BenchCommand implements Callable<Integer> {
         stdout.println("java:    " + machine.get("jdk"));
         stdout.println("fma:     " + describeFma((Map<?, ?>) machine.get("fma_peak")));
         stdout.printf(Locale.ROOT, "bench:  %s: %d rows (%s)%n", dataName, train.rows(), origin);
-        stdout.printf(Locale.ROOT, "recipe: %s; models %s%n", recipe.describe(),
-                String.join(", ", modelList.stream().map(m -> m.name() + " " + m.widths()).toList()));
+        if (!mlps.isEmpty()) {
+            stdout.printf(Locale.ROOT, "recipe: %s; models %s%n", recipe.describe(),
+                    String.join(", ", mlps.stream().map(m -> m.name() + " " + m.widths()).toList()));
+        }
+        for (BenchModel m : nets) {
+            stdout.printf(Locale.ROOT, "recipe: %s; model %s %s%n", netRecipe.describe(), m.name(), m.widths());
+        }
         stdout.printf(Locale.ROOT, "timing: warm-up %d steps (<= %.0f s), %s, %d pass(es); profile %d steps; out %s%n", warm,
-                maxWarm, timed > 0 ? timed + " steps per pass" : "one epoch per pass (fewer steps if over " + maxEpoch + " s)",
+                maxWarm, (mlps.isEmpty() ? "" : (nets.isEmpty() ? "" : "MLPs ") + describeSteps(timed, maxEpoch))
+                        + (mlps.isEmpty() || nets.isEmpty() ? "" : ", ")
+                        + (nets.isEmpty() ? "" : (mlps.isEmpty() ? "" : "CNN ") + describeSteps(networkTimed, maxEpoch)),
                 reps, prof, dir);
         stdout.flush();
-        BenchRunner runner = new BenchRunner(recipe, options, line -> {
+        java.util.function.Consumer<String> progress = line -> {
             err.println("bench: " + line);
             err.flush();
-        });
+        };
+        BenchRunner runner = new BenchRunner(recipe, options, progress);
+        BenchRunner netRunner = new BenchRunner(netRecipe, netOptions, progress);
 
         // ---- Salvo's devices, one at a time ----
         for (String id : deviceIds) {
@@ -247,7 +308,9 @@ final class BenchCommand implements Callable<Integer> {
                 stdout.flush();
                 report.device(info.id(), info.name(), info.details());
                 for (BenchModel m : modelList) {
-                    report.add(runner.train(dev, m, train));
+                    BenchRunner.Run run = m.isNetwork() ? netRunner.train(dev, m, netTrain) : runner.train(dev, m, train);
+                    report.add(run.training());
+                    run.conv().forEach(report::add);
                     report.writeJson(dir); // partial results survive an interrupted run
                 }
                 for (int n : sizeList) {
@@ -261,7 +324,8 @@ final class BenchCommand implements Callable<Integer> {
         if (noReference) {
             report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "skipped", "--no-reference", Map.of()), null);
         } else {
-            runReference(report, dir, modelList, recipe, options, sizeList, train.rows(), stdout, err);
+            runReference(report, dir, mlps, nets, recipe, options, netRecipe, netOptions, sizeList, useSynthetic, train.rows(),
+                    stdout, err);
         }
 
         report.complete();
@@ -274,8 +338,10 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void runReference(BenchReport report, Path dir, List<BenchModel> modelList, BenchRunner.Recipe recipe,
-                              BenchRunner.Options o, List<Integer> sizeList, int rows, PrintWriter stdout, PrintWriter err) {
+    private void runReference(BenchReport report, Path dir, List<BenchModel> mlps, List<BenchModel> nets,
+                              BenchRunner.Recipe recipe, BenchRunner.Options o, BenchRunner.Recipe netRecipe,
+                              BenchRunner.Options netO, List<Integer> sizeList, boolean useSynthetic, int rows,
+                              PrintWriter stdout, PrintWriter err) {
         StringBuilder why = new StringBuilder();
         String py = PyTorchReference.findPython(python, why);
         if (py == null) {
@@ -284,12 +350,49 @@ final class BenchCommand implements Callable<Integer> {
             report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "skipped", msg, Map.of()), null);
             return;
         }
-        List<String> args = new ArrayList<>();
-        for (BenchModel m : modelList) {
-            args.add("--model");
-            args.add(m.name() + "=" + String.join(",", m.layers().stream().map(String::valueOf).toList()));
+        Path script;
+        try {
+            script = PyTorchReference.extract(dir);
+        } catch (IOException e) {
+            stdout.println("reference: pytorch failed: " + e.getMessage());
+            report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "failed", e.getMessage(), Map.of()), null);
+            return;
         }
-        if (synthetic) {
+        // one run of the script per recipe: the MLPs (with the matmul sweep), then the networks (the CNN recipe)
+        if (!mlps.isEmpty()) {
+            List<String> args = new ArrayList<>();
+            for (BenchModel m : mlps) {
+                args.add("--model");
+                args.add(m.name() + "=" + String.join(",", m.layers().stream().map(String::valueOf).toList()));
+            }
+            args.addAll(referenceArgs(recipe, o, sizeList, useSynthetic, rows));
+            runScript(report, py, script, args, stdout, err);
+        }
+        if (!nets.isEmpty()) {
+            List<String> args = new ArrayList<>();
+            try {
+                for (BenchModel m : nets) {
+                    Path file = dir.resolve(m.name() + ".json");
+                    AtomicFile.write(file, m.json().getBytes(StandardCharsets.UTF_8));
+                    args.add("--net");
+                    args.add(m.name() + "=" + file);
+                }
+            } catch (IOException e) {
+                stdout.println("reference: pytorch failed: " + e.getMessage());
+                report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "failed", e.getMessage(), Map.of()), null);
+                return;
+            }
+            args.addAll(List.of("--normalize", "standardize", "--conv-seconds", Double.toString(o.sweepSeconds())));
+            args.addAll(referenceArgs(netRecipe, netO, mlps.isEmpty() ? sizeList : List.of(), useSynthetic, rows));
+            runScript(report, py, script, args, stdout, err);
+        }
+    }
+
+    /** The script's options for a recipe: data, optimizer, timing, matmul sizes, threads = cores. */
+    private List<String> referenceArgs(BenchRunner.Recipe recipe, BenchRunner.Options o, List<Integer> sizeList,
+                                       boolean useSynthetic, int rows) {
+        List<String> args = new ArrayList<>();
+        if (useSynthetic) {
             args.addAll(List.of("--synthetic", Integer.toString(rows)));
         } else if (dataDir != null) {
             args.addAll(List.of("--data-dir", dataDir.toString()));
@@ -309,10 +412,16 @@ final class BenchCommand implements Callable<Integer> {
                 "--sweep-seconds", Double.toString(o.sweepSeconds()),
                 "--threads", Integer.toString(Runtime.getRuntime().availableProcessors()),
                 "--seed", Long.toString(recipe.seed())));
+        return args;
+    }
+
+    /** Runs the script once and adds what it measured (or why it failed) to the report. */
+    private static void runScript(BenchReport report, String py, Path script, List<String> args, PrintWriter stdout,
+                                  PrintWriter err) {
         try {
-            Path script = PyTorchReference.extract(dir);
             Map<String, String> removed = PyTorchReference.removedFrom(System.getenv());
-            stdout.println("reference: " + py + " " + script + " " + String.join(" ", args)
+            stdout.println("reference: " + shellQuote(py) + " " + shellQuote(script.toString()) + " "
+                    + String.join(" ", args.stream().map(BenchCommand::shellQuote).toList())
                     + " (environment: OMP_WAIT_POLICY=PASSIVE unless set" + (removed.isEmpty() ? "" : "; without "
                     + String.join(", ", removed.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
                     + ", so OpenBLAS picks its own kernel") + ")");
@@ -332,6 +441,10 @@ final class BenchCommand implements Callable<Integer> {
             stdout.println("reference: pytorch failed: " + e.getMessage());
             report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "failed", e.getMessage(), Map.of()), null);
         }
+    }
+
+    private static String describeSteps(int steps, double maxEpoch) {
+        return steps > 0 ? steps + " steps per pass" : "one epoch per pass (fewer steps if over " + maxEpoch + " s)";
     }
 
     /** {@code arg} as a POSIX shell would need it: bare when it holds only safe characters, else single-quoted. */
@@ -382,14 +495,36 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** The output folder, created and checked writable now (not after the measurements). */
-    private Path outDir() {
+    private Path outDir(List<BenchModel> modelList) {
         Path dir = out != null ? out
                 : Path.of("runs", "bench-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         OutputPaths.directory("--out", dir);
-        for (String f : new String[] {BenchReport.JSON, BenchReport.PNG, PyTorchReference.SCRIPT_NAME}) {
+        List<String> files = new ArrayList<>(List.of(BenchReport.JSON, BenchReport.PNG, PyTorchReference.SCRIPT_NAME));
+        for (BenchModel m : modelList) {
+            if (m.isNetwork() && !noReference) {
+                files.add(m.name() + ".json"); // the network file the reference builds its model from
+            }
+        }
+        for (String f : files) {
             OutputPaths.file("--out", dir.resolve(f));
         }
         return dir;
+    }
+
+    /** Where Fashion-MNIST is looked for without --data-dir (Debian's dataset-fashion-mnist); tests point it elsewhere. */
+    static Path defaultFashionDir = StandardDatasets.SYSTEM_ROOT.resolve("fashion-mnist");
+
+    /** Null when {@code dir} holds the four Fashion-MNIST files (plain or .gz), else what is missing and how to get it. */
+    static String fashionMissing(Path dir) {
+        List<String> absent = new ArrayList<>();
+        for (String f : List.of("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                "t10k-labels-idx1-ubyte")) {
+            if (!Files.isRegularFile(dir.resolve(f)) && !Files.isRegularFile(dir.resolve(f + ".gz"))) {
+                absent.add(f + "[.gz]");
+            }
+        }
+        return absent.isEmpty() ? null : "no " + String.join(", ", absent) + " in " + dir
+                + "; apt-get install dataset-fashion-mnist, or --data-dir DIR";
     }
 
     private static Dataset syntheticData(int rows) {
