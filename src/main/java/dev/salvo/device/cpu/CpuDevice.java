@@ -54,25 +54,12 @@ public final class CpuDevice extends BaseDevice {
     /** Runs a declared op's CPU body (see {@link CpuOps}). */
     @Override
     public void run(OpCall call) {
-        dev.salvo.device.Op op = call.op();
-        CpuOps.Body body = ops.body(op);
-        CpuOps.Args a = ops.args(op);
-        for (int b = 0; b < op.bufferCount(); b++) {
-            dev.salvo.device.Op.Param p = op.buffer(b);
-            Buf x = p.kind().isIntBuffer() ? in(call.buffer(b), 0, p.name()) : f(call.buffer(b), 0, p.name());
-            a.f[b] = x.f;
-            a.i[b] = x.i;
-            a.off[b] = x.off();
-        }
-        a.n = call.ints();
-        a.r = call.reals();
         countLaunch();
-        try {
-            body.run(a);
-        } finally {
-            a.clear();
-        }
+        ops.run(call, resolver);
     }
+
+    /** This device's buffer behind an argument, checked (made once: running a call allocates nothing). */
+    private final CpuOps.Resolver resolver = (b, intBuffer, name) -> intBuffer ? in(b, 0, name) : f(b, 0, name);
 
     /** Elements per task below which elementwise ops stay on one thread. */
     private static final int GRAIN = 1 << 14;

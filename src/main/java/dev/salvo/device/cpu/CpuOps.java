@@ -46,6 +46,32 @@ final class CpuOps {
         Body body(String name, CpuPool pool);
     }
 
+    /** Resolves a call's buffer to the device's own, checking owner, type and state. */
+    interface Resolver {
+        CpuDevice.Buf resolve(dev.salvo.device.DeviceBuffer b, boolean intBuffer, String name);
+    }
+
+    /** Runs {@code call}'s body on the arrays of its buffers. */
+    void run(dev.salvo.device.OpCall call, Resolver resolver) {
+        Op op = call.op();
+        Body body = body(op);
+        Args a = args(op);
+        for (int b = 0; b < op.bufferCount(); b++) {
+            Op.Param p = op.buffer(b);
+            CpuDevice.Buf x = resolver.resolve(call.buffer(b), p.kind().isIntBuffer(), p.name());
+            a.f[b] = x.f;
+            a.i[b] = x.i;
+            a.off[b] = x.off();
+        }
+        a.n = call.ints();
+        a.r = call.reals();
+        try {
+            body.run(a);
+        } finally {
+            a.clear();
+        }
+    }
+
     private final CpuPool pool;
     private final Map<Op, Body> bodies = new IdentityHashMap<>();
     private final Map<Op, Args> args = new IdentityHashMap<>();
