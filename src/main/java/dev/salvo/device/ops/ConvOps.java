@@ -115,9 +115,10 @@ public final class ConvOps {
      * 0 outside the image. A copy: exact.
      */
     public static final Op IM2COL = new Window("im2col", "in x, out col", true) {
+        /** One work-item per (ci, i, n, oy): the kw output rows that read one input row. */
         @Override
         public long work(int[] n) {
-            return cols(n);
+            return (long) n[C] * n[KH] * n[BATCH] * n[OH];
         }
 
         @Override
@@ -162,14 +163,15 @@ public final class ConvOps {
 
     /**
      * {@code x (N,C,H,W) <- col2im(col (C*kh*kw, N*oh*ow))}, the adjoint of {@link #IM2COL}: each
-     * pixel is the sum of the column entries im2col would have read from it (x is overwritten).
-     * One work-item per pixel gathers its at most {@code ceil(kh/stride) ceil(kw/stride)} entries
-     * in a fixed order.
+     * pixel is the sum of the column entries im2col would have read from it (x is overwritten), its
+     * at most {@code ceil(kh/stride) ceil(kw/stride)} entries added in a fixed order ((i, j)
+     * ascending) by the work-item of its row.
      */
     public static final Op COL2IM = new Window("col2im", "in col, out x", false) {
+        /** One work-item per input row (n, ci, iy). */
         @Override
         public long work(int[] n) {
-            return image(n);
+            return (long) n[BATCH] * n[C] * n[H];
         }
 
         @Override

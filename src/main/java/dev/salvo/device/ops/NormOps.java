@@ -66,7 +66,7 @@ public final class NormOps {
         }
     }
 
-    /** An elementwise op over the N*C*S values. */
+    /** An elementwise op over the N*C*S values: one work-item per {@link TensorOps#CHUNK} of them. */
     private abstract static class Elementwise extends Norm {
         Elementwise(String name, String signature) {
             super(name, signature);
@@ -74,7 +74,7 @@ public final class NormOps {
 
         @Override
         public long work(int[] n) {
-            return elements(n);
+            return TensorOps.chunks(elements(n));
         }
     }
 

@@ -11,8 +11,9 @@ import java.util.Random;
  * ({@code oh = (h + 2 pad - k) / stride + 1}, likewise {@code ow}), and global average pooling
  * over each {@code S = H*W} plane. As PyTorch's {@code max_pool2d} and {@code avg_pool2d}
  * (floor mode, {@code count_include_pad=True}): padding counts as -inf for max and as 0 for the
- * average, which divides by {@code k*k}. Backward ops are gathers, one work-item per input
- * element, summing in a fixed order.
+ * average, which divides by {@code k*k}. Windowed kernels run one work-item per row (an
+ * output row forward, an input-gradient row backward); backward ops sum each element's terms in a
+ * fixed order.
  */
 public final class PoolOps {
 
@@ -60,9 +61,10 @@ public final class PoolOps {
             return bufferCount() == 3 ? new long[] {b, b, a} : new long[] {b, a};
         }
 
+        /** One work-item per row: an output row (forward ops) or an input-gradient row (backward ops). */
         @Override
         public long work(int[] n) {
-            return imageFirst ? pooled(n) : image(n);
+            return (long) n[BATCH] * n[C] * (imageFirst ? n[OH] : n[H]);
         }
 
         @Override
@@ -173,8 +175,9 @@ public final class PoolOps {
 
     /**
      * {@code dx (N,C,H,W) <- sum of dy (N,C,OH,OW) over the outputs whose idx names that element}
-     * (dx overwritten): each element gathers over the at most {@code ceil(k/stride)^2} windows that
-     * contain it, in row-major order. Each idx must name an element of its own window, as
+     * (dx overwritten): each element sums dy over the at most {@code ceil(k/stride)^2} windows that
+     * contain it, in row-major order (the work-item of a dx row reads the idx of the window rows
+     * that overlap it). Each idx must name an element of its own window, as
      * {@link #MAXPOOL_FORWARD} writes it.
      */
     public static final Op MAXPOOL_BACKWARD = new MaxWindow("maxpool_backward", "in dy, iin idx, out dx", false) {
@@ -350,7 +353,7 @@ public final class PoolOps {
 
         @Override
         public long work(int[] n) {
-            return (long) n[0] * n[1] * n[2];
+            return TensorOps.chunks((long) n[0] * n[1] * n[2]);
         }
 
         @Override
