@@ -271,6 +271,22 @@ class ModelFileTest {
         assertTrue(!e.getMessage().contains("Exception") && !e.getMessage().contains("null"), e.getMessage());
     }
 
+    /** A file of the dense-only format written before graphs ({@code salvo.mlp.v1}, its architecture as then written) loads. */
+    @Test
+    void anMlpV1FileStillLoads(@TempDir Path dir) {
+        String old = "{\"inputs\":12,\"layers\":[{\"type\":\"dense\",\"units\":16,\"activation\":\"tanh\"},"
+                + "{\"type\":\"dense\",\"units\":8,\"activation\":\"leaky-relu\"},"
+                + "{\"type\":\"dense\",\"units\":4,\"activation\":\"identity\"}],\"loss\":\"cross-entropy\",\"init\":\"auto\"}";
+        Path f = rewritten(dir, ts -> ts, m -> {
+            m.put("format", ModelFile.MLP_FORMAT);
+            m.put("architecture", old);
+        });
+        ModelFile.Loaded l = ModelFile.load(f);
+        assertEquals(NET.describe(), l.spec().describe());
+        assertArrayEquals(Model.initialParameters(NET, 3), l.parameters());
+        assertEquals(0, l.state().length);
+    }
+
     @Test
     void aMissingArchitectureOrFormatIsNamed(@TempDir Path dir) {
         Path f = rewritten(dir, ts -> ts, m -> m.remove("architecture"));
