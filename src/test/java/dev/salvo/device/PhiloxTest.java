@@ -105,7 +105,7 @@ class PhiloxTest {
     private static void maskMatchesReference(String selector) {
         Random r = new Random(5);
         try (Device dev = Devices.open(selector).device()) {
-            for (Op op : RandomOps.ALL) {
+            for (Op op : java.util.List.of(RandomOps.DROPOUT_FORWARD, RandomOps.DROPOUT_BACKWARD)) {
                 for (double p : new double[] {0, 0.25, 0.5, 0.9}) {
                     for (int[] n : new int[][] {{4099, 1, 2, 0}, {4099, 1, 2, 1}, {10_001, -77, 0x12345678, 31}, {3, 9, 9, 9}}) {
                         double[] x = new double[n[0]];
