@@ -228,6 +228,17 @@ def init_weight(torch, w, fan_in, fan_out, activation, rule):
             w.uniform_(-a, a)
 
 
+def random_hflip(torch):
+    """Salvo's random-hflip layer: in training each sample is mirrored left-right with probability 1/2."""
+    class RandomHFlip(torch.nn.Module):
+        def forward(self, x):
+            if not self.training:
+                return x
+            flip = torch.rand(x.shape[0], device=x.device) < 0.5
+            return torch.where(flip[:, None, None, None], x.flip(3), x)
+    return RandomHFlip()
+
+
 def build_net(torch, name, net, seed):
     """The torch.nn.Sequential of a network in Salvo's JSON form (a chain), its input shape, a
     description, and its conv2d layers (module index, shapes, whether its input needs a gradient)."""
@@ -318,6 +329,11 @@ def build_net(torch, name, net, seed):
         elif t == "flatten":
             mods.append(nn.Flatten())
             cur = [math.prod(cur)]
+            words.append(t)
+        elif t == "random-hflip":
+            if len(cur) != 3:
+                bad("%s: needs a (C,H,W) input, got %r" % (where, cur))
+            mods.append(random_hflip(torch))
             words.append(t)
         elif t == "dropout":
             mods.append(nn.Dropout(l.get("p", 0.5)))

@@ -203,8 +203,8 @@ class BenchCommandTest {
                 "--batch-size", "8", "--steps", "2", "--warmup-steps", "1", "--profile-steps", "2", "--sizes", "16",
                 "--out", dir.toString());
         assertEquals(0, r.code(), () -> r.out() + r.err());
-        assertTrue(r.out().contains("standardized inputs; model fashion-cnn 1x28x28 conv2d(32,3x3,p1,no-bias)"), r::out);
-        assertTrue(r.out().contains("forward GFLOP/s") && r.out().contains("layers.4"), r::out);
+        assertTrue(r.out().contains("standardized inputs; model fashion-cnn 1x28x28 random-hflip conv2d(32,3x3,p1,no-bias)"), r::out);
+        assertTrue(r.out().contains("forward GFLOP/s") && r.out().contains("layers.5"), r::out);
         assertFalse(r.out().contains("fashion-mlp"), "--models cnn runs the CNN alone: " + r.out());
 
         JsonNode j = new ObjectMapper().readTree(dir.resolve("bench.json").toFile());
@@ -222,7 +222,7 @@ class BenchCommandTest {
         assertEquals(1, training.size(), training::toString);
         JsonNode t = training.get(0);
         assertEquals("fashion-cnn", t.path("model").asText());
-        assertTrue(t.path("network").asText().startsWith("1x28x28 conv2d(32,3x3,p1,no-bias) batchnorm relu maxpool(2)"), t::toString);
+        assertTrue(t.path("network").asText().startsWith("1x28x28 random-hflip conv2d(32,3x3,p1,no-bias) batchnorm relu maxpool(2)"), t::toString);
         assertEquals(2, t.path("steps_timed").asInt());
         assertEquals(512, t.path("steps_per_epoch").asInt());
         assertTrue(t.path("extrapolated").asBoolean());
@@ -239,8 +239,8 @@ class BenchCommandTest {
         JsonNode c1 = conv.get(0);
         JsonNode c2 = conv.get(1);
         assertEquals("cpu:0", c1.path("source").asText());
-        assertEquals("layers.0", c1.path("layer").asText());
-        assertEquals("layers.4", c2.path("layer").asText());
+        assertEquals("layers.1", c1.path("layer").asText());
+        assertEquals("layers.5", c2.path("layer").asText());
         assertEquals(8, c1.path("batch").asInt());
         assertEquals(List.of(1, 28, 28, 32, 28, 28), List.of(c1.path("channels").asInt(), c1.path("height").asInt(),
                 c1.path("width").asInt(), c1.path("out_channels").asInt(), c1.path("out_height").asInt(), c1.path("out_width").asInt()));
@@ -294,8 +294,8 @@ class BenchCommandTest {
         for (JsonNode c : j.path("conv2d")) {
             convSources.add(c.path("source").asText() + " " + c.path("layer").asText());
         }
-        assertEquals(List.of("cpu:0 layers.0", "cpu:0 layers.4", "pytorch layers.4"), convSources);
-        assertTrue(r.out().contains("pytorch    fashion-cnn  layers.4"), r::out);
+        assertEquals(List.of("cpu:0 layers.1", "cpu:0 layers.5", "pytorch layers.5"), convSources);
+        assertTrue(r.out().contains("pytorch    fashion-cnn  layers.5"), r::out);
     }
 
     @Test
@@ -337,7 +337,7 @@ class BenchCommandTest {
                 + "\"rows_per_epoch\":4096,\"steps_per_epoch\":512,\"steps_timed\":1,\"warmup_steps\":0,"
                 + "\"extrapolated\":true,\"seconds_per_epoch\":" + String.format(stats, "4.0") + ",\"samples_per_second\":"
                 + String.format(stats, "1024.0") + ",\"mean_loss\":2.0}],\"matmul\":[],\"conv2d\":[{\"model\":"
-                + "\"fashion-cnn\",\"layer\":\"layers.4\",\"batch\":8,\"channels\":32,\"height\":14,\"width\":14,"
+                + "\"fashion-cnn\",\"layer\":\"layers.5\",\"batch\":8,\"channels\":32,\"height\":14,\"width\":14,"
                 + "\"out_channels\":64,\"kernel\":3,\"stride\":1,\"pad\":1,\"out_height\":14,\"out_width\":14,"
                 + "\"input_gradient\":true,\"forward_flops\":1.0,\"backward_flops\":2.0,\"forward_gflops\":"
                 + String.format(stats, "9.0") + ",\"backward_gflops\":" + String.format(stats, "8.0") + "}]}";
