@@ -3,7 +3,6 @@ package dev.salvo.device.cpu;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -11,7 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
  * two elementwise passes, lane by lane the scalar float formulas): floats
  * widened to doubles lane by lane ({@code L} doubles a vector), two vector accumulators (even and
  * odd vectors of the plane) added lanewise, the lanes added in lane order, then the elements past
- * the last whole pair of vectors in order. The order depends only on the plane length (and the
+ * the last whole pair of vectors in order. Floats are read in vectors of the preferred shape only
+ * (the shape the matmul kernel uses: another float shape in the same JVM was seen to delay C2's
+ * compilation of that kernel). The order depends only on the plane length (and the
  * machine's vector width), never on the thread count. Loaded only when
  * {@link CpuGemm#vectorApiAvailable()}.
  */
@@ -19,16 +20,16 @@ final class VectorNorm {
 
     static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     static final int L = D.length();
-    /** Floats with as many lanes as {@link #D}. */
-    static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
+    /** Floats of the preferred shape: {@code 2 L} lanes, widened half by half. */
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** Doubles of scratch a call needs. */
     static final int SCRATCH = 2 * L;
 
     private VectorNorm() {
     }
 
-    private static DoubleVector load(float[] x, int at) {
-        return (DoubleVector) FloatVector.fromArray(F, x, at).convertShape(VectorOperators.F2D, D, 0);
+    private static DoubleVector widen(FloatVector v, int part) {
+        return (DoubleVector) v.convertShape(VectorOperators.F2D, D, part);
     }
 
     private static double lanes(DoubleVector v, double[] t, int at) {
@@ -46,8 +47,9 @@ final class VectorNorm {
         DoubleVector a1 = a0;
         int k = 0;
         for (; k + 2 * L <= len; k += 2 * L) {
-            a0 = a0.add(load(x, o + k));
-            a1 = a1.add(load(x, o + k + L));
+            FloatVector v = FloatVector.fromArray(F, x, o + k);
+            a0 = a0.add(widen(v, 0));
+            a1 = a1.add(widen(v, 1));
         }
         double s = lanes(a0.add(a1), t, 0);
         for (; k < len; k++) {
@@ -63,8 +65,9 @@ final class VectorNorm {
         DoubleVector a1 = a0;
         int k = 0;
         for (; k + 2 * L <= len; k += 2 * L) {
-            DoubleVector d0 = load(x, o + k).sub(mv);
-            DoubleVector d1 = load(x, o + k + L).sub(mv);
+            FloatVector v = FloatVector.fromArray(F, x, o + k);
+            DoubleVector d0 = widen(v, 0).sub(mv);
+            DoubleVector d1 = widen(v, 1).sub(mv);
             a0 = a0.add(d0.mul(d0));
             a1 = a1.add(d1.mul(d1));
         }
@@ -89,12 +92,14 @@ final class VectorNorm {
         DoubleVector g1 = b0;
         int k = 0;
         for (; k + 2 * L <= len; k += 2 * L) {
-            DoubleVector y0 = load(dy, yo + k);
-            DoubleVector y1 = load(dy, yo + k + L);
+            FloatVector yv = FloatVector.fromArray(F, dy, yo + k);
+            FloatVector xv = FloatVector.fromArray(F, x, xo + k);
+            DoubleVector y0 = widen(yv, 0);
+            DoubleVector y1 = widen(yv, 1);
             b0 = b0.add(y0);
             b1 = b1.add(y1);
-            g0 = g0.add(y0.mul(load(x, xo + k).sub(mv).mul(iv)));
-            g1 = g1.add(y1.mul(load(x, xo + k + L).sub(mv).mul(iv)));
+            g0 = g0.add(y0.mul(widen(xv, 0).sub(mv).mul(iv)));
+            g1 = g1.add(y1.mul(widen(xv, 1).sub(mv).mul(iv)));
         }
         double db = lanes(b0.add(b1), t, 0);
         double dg = lanes(g0.add(g1), t, L);
@@ -107,7 +112,7 @@ final class VectorNorm {
         t[1] = dg;
     }
 
-    private static final VectorSpecies<Float> P = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> P = F;
 
     /** {@code y = (x - mean) stat gamma + beta} over one plane, the scalar formula lane by lane (no fused steps). */
     static void normalize(float[] x, int xo, float[] y, int yo, int len, float mean, float stat, float gamma, float beta) {
