@@ -32,8 +32,10 @@ import java.util.Objects;
  * convolution's weight gradient): the depth is cut into segments fixed by the shape, each a task
  * writing its own partial C, added in segment order at the end; the NT form runs on
  * {@link VectorDotKernel} straight from the operands, the others on the packed kernel with the
- * operands swapped when that pads less. Both modes sum every element in an order fixed by the
- * shape and the blocks, so they keep the thread-count independence below.
+ * operands swapped when that pads less. Both modes are chosen by the shape alone and sum every
+ * element in an order fixed by the shape and the blocks (not the order of the general path: the
+ * depth blocks are balanced, and split depth adds partials), so they keep the thread-count
+ * independence below.
  *
  * <p>Threading goes through {@link CpuPool} only. Each pool call splits its work into tasks whose
  * ranges depend only on the shape and the thread count, and every element of C is summed in the
@@ -451,7 +453,7 @@ public final class CpuGemm {
         }
 
         /**
-         * Split depth: segment {@code s} (whole {@code kc} blocks) of the product, into its own
+         * Split depth: segment {@code s} (whole {@link #depthBlock}s) of the product, into its own
          * partial ({@code M x N}, or {@code N x M} when {@link #swapped}); the partials are added
          * in segment order afterwards.
          */
@@ -509,10 +511,10 @@ public final class CpuGemm {
         /**
          * {@code C[:, c0:c1] = (or +=) op(A)[:, k0:k1] op(B)[k0:k1, c0:c1]} on one worker (A is M
          * rows, B N columns, K their stored depth; C at {@code cOff}, row stride {@code ldc}), in
-         * blocks of {@code nsub} columns: per depth block ({@link #depthBlock}, ascending from {@code k0},
-         * so every element is summed in the same order as on the other paths) pack the op(B) block
-         * once, then per {@code mc} rows pack A and run the macro-kernel. The first block
-         * overwrites C unless {@code acc}.
+         * blocks of {@code nsub} columns: per depth block ({@link #depthBlock}, ascending from
+         * {@code k0}, so every element is summed in an order fixed by the shape, whichever task and
+         * thread computes it) pack the op(B) block once, then per {@code mc} rows pack A and run
+         * the macro-kernel. The first block overwrites C unless {@code acc}.
          */
         private void block(int worker, float[] a, int aOff, boolean ta, int m, float[] b, int bOff, boolean tb, int n,
                            int k, int c0, int c1, int k0, int k1, float[] c, int cOff, int ldc, boolean acc) {
