@@ -2,10 +2,10 @@ package dev.salvo.device.cpu;
 
 /**
  * CPU bodies of {@code kernels/norm.kernel} ({@link dev.salvo.device.ops.NormOps}). The reductions
- * split over channels (each channel summed in batch-major order with float64 accumulators: per
- * plane four interleaved partial sums added pairwise, then the planes in order; the order depends on
- * the shape only), the
- * elementwise ops over the N x C planes: the split depends on the shape only.
+ * split over channels, each channel summed in batch-major order with float64 accumulators (per
+ * plane interleaved partial sums in a fixed order: {@link VectorNorm}'s lanes when the device uses
+ * the Vector API, else four scalar sums; then the planes in order), the elementwise ops over the
+ * N x C planes: the results depend on the shape only, never on the split.
  */
 final class NormCpu implements CpuOps.Family {
 
