@@ -108,14 +108,18 @@ final class ConvCpu implements CpuOps.Family {
     }
 
     /**
-     * x (N,C,H,W) from col: split over the N x C image planes; a plane is zeroed, then each
-     * kernel offset (i, j), in order, adds its column segment (oh*ow contiguous entries) into the
-     * plane row by row over the in-bounds oy and ox ranges. A pixel meets each (i, j) at most once,
-     * so it sums its entries in (i, j) order whatever the split (the kernel's gather order).
+     * x (N,C,H,W) from col: split over (channel, image range) pairs, which own disjoint planes. A
+     * task zeroes its planes, then walks its channel's col rows in order, kernel offset (i, j) by
+     * offset, each row's image segments (oh*ow contiguous entries) in order, adding every segment
+     * into its plane row by row over the in-bounds oy and ox ranges. So col is read front to back
+     * (a plane-by-plane walk reads kh*kw rows far apart at once, which the prefetcher does not
+     * follow), and a pixel, meeting each (i, j) at most once, sums its entries in (i, j) order
+     * whatever the split (the kernel's gather order).
      */
-    private static final class Col2im implements CpuOps.Body, CpuPool.RangeBody {
+    private static final class Col2im implements CpuOps.Body, CpuPool.Task {
         private final CpuPool pool;
         private CpuOps.Args a;
+        private int imageChunks;
 
         Col2im(CpuPool pool) {
             this.pool = pool;
@@ -123,18 +127,26 @@ final class ConvCpu implements CpuOps.Family {
 
         @Override
         public void run(CpuOps.Args args) {
+            int[] n = args.n;
+            int batch = n[0];
+            int c = n[1];
+            if (batch == 0 || c == 0) {
+                return;
+            }
+            long work = (long) batch * c * Math.max(1, n[8] * n[9] * n[4] * n[5]);
+            // enough tasks to spread over the pool (and at least GRAIN entries each)
+            int tasks = (int) Math.max(1, Math.min(4L * pool.threads(), work / GRAIN));
+            imageChunks = Math.min(batch, Math.max(1, ConvCpu.ceilDiv(tasks, c)));
             a = args;
             try {
-                int[] n = args.n;
-                int per = Math.max(1, n[8] * n[9] * n[4] * n[5]);
-                pool.forRange(n[0] * n[1], Math.max(1, GRAIN / per), this);
+                pool.run(c * imageChunks, this);
             } finally {
                 a = null;
             }
         }
 
         @Override
-        public void run(int from, int to) {
+        public void run(int task, int worker) {
             int[] n = a.n;
             int batch = n[0];
             int c = n[1];
@@ -149,18 +161,25 @@ final class ConvCpu implements CpuOps.Family {
             float[] col = a.f[0];
             float[] x = a.f[1];
             int cols = batch * oh * ow;
-            for (int plane = from; plane < to; plane++) {
-                int ci = plane % c;
-                int img = plane / c;
-                int xp = a.off[1] + plane * h * w;
-                java.util.Arrays.fill(x, xp, xp + h * w, 0f);
-                for (int i = 0; i < kh; i++) {
-                    int y0 = Math.min(oh, firstIn(i, s, p));
-                    int y1 = endIn(i, s, p, h, oh);
-                    for (int j = 0; j < kw; j++) {
-                        int x0 = Math.min(ow, firstIn(j, s, p));
-                        int x1 = endIn(j, s, p, w, ow);
-                        int seg = a.off[0] + ((ci * kh + i) * kw + j) * cols + img * oh * ow;
+            int ci = task / imageChunks;
+            int chunk = task % imageChunks;
+            int img0 = CpuPool.bound(batch, imageChunks, chunk);
+            int img1 = CpuPool.bound(batch, imageChunks, chunk + 1);
+            int hw = h * w;
+            for (int img = img0; img < img1; img++) {
+                int xp = a.off[1] + (img * c + ci) * hw;
+                java.util.Arrays.fill(x, xp, xp + hw, 0f);
+            }
+            for (int i = 0; i < kh; i++) {
+                int y0 = Math.min(oh, firstIn(i, s, p));
+                int y1 = endIn(i, s, p, h, oh);
+                for (int j = 0; j < kw; j++) {
+                    int x0 = Math.min(ow, firstIn(j, s, p));
+                    int x1 = endIn(j, s, p, w, ow);
+                    int row = a.off[0] + ((ci * kh + i) * kw + j) * cols;
+                    for (int img = img0; img < img1; img++) {
+                        int seg = row + img * oh * ow;
+                        int xp = a.off[1] + (img * c + ci) * hw;
                         for (int oy = y0; oy < y1; oy++) {
                             int src = seg + oy * ow;
                             int dst = xp + (oy * s - p + i) * w - p + j; // x of ox = 0 (may be outside the row)
@@ -178,5 +197,9 @@ final class ConvCpu implements CpuOps.Family {
                 }
             }
         }
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
     }
 }

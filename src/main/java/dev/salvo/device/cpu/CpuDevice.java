@@ -74,9 +74,9 @@ public final class CpuDevice extends BaseDevice {
     CpuDevice(DeviceInfo info, CpuSettings settings) {
         this.info = info;
         this.pool = new CpuPool(settings.threads());
-        this.ops = new CpuOps(pool);
-        this.gemm = new CpuGemm(pool, settings.mc(), settings.kc(), settings.nc(), settings.simd());
         boolean vector = settings.simd() && CpuGemm.vectorApiAvailable();
+        this.ops = new CpuOps(pool, vector);
+        this.gemm = new CpuGemm(pool, settings.mc(), settings.kc(), settings.nc(), settings.simd());
         this.adamBody = new AdamRange(vector);
         this.activations = new ActivationCpu(pool, vector);
         this.epilogue = new MatmulEpilogue(vector);

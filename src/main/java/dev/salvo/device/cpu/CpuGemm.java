@@ -23,6 +23,20 @@ import java.util.Objects;
  * scalar fallback ({@link ScalarGemmKernel}) packs op(B) as separate row arrays instead, a layout
  * C2 can auto-vectorize.
  *
+ * <p>Two shapes get their own loop nests on the Vector API path (both one pool call per product).
+ * <em>Column mode</em> ({@link #columnMode}: at most {@code 4 mc} rows, at least {@code 8 nsub}
+ * columns, as a convolution's forward and input-gradient products): tasks own ranges of whole
+ * {@code NR} column panels with every row, and pack their own op(B) block of {@code nsub} columns
+ * per depth block into per-worker scratch (L2-sized), so each packed micro-panel serves all of M.
+ * <em>Split depth</em> ({@link #kSegments}: a small C and a depth of at least 8192, as a
+ * convolution's weight gradient): the depth is cut into segments fixed by the shape, each a task
+ * writing its own partial C, added in segment order at the end; the NT form runs on
+ * {@link VectorDotKernel} straight from the operands, the others on the packed kernel with the
+ * operands swapped when that pads less. Both modes are chosen by the shape alone and sum every
+ * element in an order fixed by the shape and the blocks (not the order of the general path: the
+ * depth blocks are balanced, and split depth adds partials), so they keep the thread-count
+ * independence below.
+ *
  * <p>Threading goes through {@link CpuPool} only. Each pool call splits its work into tasks whose
  * ranges depend only on the shape and the thread count, and every element of C is summed in the
  * same order whichever thread (and however many threads) compute it, so results are bitwise
@@ -57,9 +71,15 @@ public final class CpuGemm {
     private final int mc;
     private final int kc;
     private final int nc;
+    /** Columns of op(B) a column-mode or split-depth task packs at a time ({@code kc x nsub} stays in L2). */
+    private final int nsub;
 
     // per-worker scratch, grown on demand (index = CpuPool worker)
     private final float[][] aPack;
+    /** Per worker: the op(B) block of the column mode and the split-depth mode ({@code kc x nsub}). */
+    private final float[][] bBlock;
+    /** Per worker: the lanes of a {@link VectorDotKernel} tile (SIMD path only). */
+    private final float[][] dotLanes;
     private final float[][] tile;
     private final ScalarGemmKernel.Scratch[] scratch;
     /**
@@ -93,14 +113,18 @@ public final class CpuGemm {
         this.mc = roundUp(mc, mr);
         this.kc = kc;
         this.nc = roundUp(nc, nr);
+        this.nsub = roundUp(Math.min(this.nc, Math.max(nr, (1 << 17) / kc)), nr);
         int threads = pool.threads();
         this.aPack = new float[threads][0];
+        this.bBlock = new float[threads][0];
+        this.dotLanes = new float[threads][];
         this.tile = new float[threads][];
         this.scratch = new ScalarGemmKernel.Scratch[threads];
         this.products = new Product[threads];
         for (int w = 0; w < threads; w++) {
             if (this.simd) {
                 tile[w] = new float[mr * nr];
+                dotLanes[w] = new float[16 * VectorDotKernel.L];
             } else {
                 scratch[w] = new ScalarGemmKernel.Scratch();
             }
@@ -214,7 +238,11 @@ public final class CpuGemm {
     private void ensureScratch(int m, int n, int k, int workers, boolean bPerWorker) {
         int kbMax = Math.min(kc, k);
         int nbMax = Math.min(nc, roundUp(n, nr));
-        int aNeed = Math.min(mc, roundUp(m, mr)) * kbMax;
+        boolean blocked = simd && (kSegments(m, n, k) > 1 || columnMode(m, n));
+        // the split-depth mode may swap the operands: rows of either side
+        int rows = blocked ? Math.max(m, n) : m;
+        int aNeed = Math.min(mc, roundUp(rows, mr)) * kbMax;
+        int bNeed = kbMax * Math.min(nsub, roundUp(rows, nr));
         for (int w = 0; w < workers; w++) {
             if (aPack[w].length < aNeed) {
                 aPack[w] = new float[aNeed];
@@ -222,10 +250,56 @@ public final class CpuGemm {
             if (!simd) {
                 scratch[w].ensure(nbMax);
             }
-            if (w == 0 || bPerWorker) {
+            if (blocked && bBlock[w].length < bNeed) {
+                bBlock[w] = new float[bNeed];
+            }
+            if (!blocked && (w == 0 || bPerWorker)) {
                 products[w].ensureB(k, kbMax, nbMax);
             }
         }
+        if (blocked && kSegments(m, n, k) > 1) {
+            products[0].ensurePartials(kSegments(m, n, k) * m * n);
+        }
+    }
+
+    /**
+     * The depth block of the column and split-depth modes: {@code K} in {@code ceil(K / kc)} equal
+     * blocks (288 = 2 x 144 rather than 256 + 32, whose short block costs a tile store as the long one).
+     */
+    int depthBlock(int k) {
+        return ceilDiv(k, ceilDiv(k, kc));
+    }
+
+    /** Depth at and above which a product of a small C may have its depth split (see {@link #kSegments}). */
+    static final int SPLIT_MIN_K = 8192;
+    /** Largest C ({@code M*N}) whose product may have its depth split. */
+    static final int SPLIT_MAX_MN = 1 << 16;
+    /** Most depth segments of a split product. */
+    static final int SPLIT_MAX_SEGMENTS = 16;
+
+    /**
+     * Depth segments of an (M,N,K) product on the SIMD path: 1 (not split) unless the product is
+     * at least {@link #PARALLEL_MIN_VOLUME}, K at least {@link #SPLIT_MIN_K} and C at most
+     * {@link #SPLIT_MAX_MN}, which is a weight gradient's shape (small C, long batch depth) that
+     * the row and column split cannot spread over the threads. Then about one segment per 2048 of
+     * depth, at most {@link #SPLIT_MAX_SEGMENTS}, each a whole number of {@link #depthBlock}s.
+     * Depends on the shape and the blocks only, never on the thread count.
+     */
+    int kSegments(int m, int n, int k) {
+        if ((long) m * n * k < PARALLEL_MIN_VOLUME || k < SPLIT_MIN_K || (long) m * n > SPLIT_MAX_MN) {
+            return 1;
+        }
+        return Math.max(1, Math.min(Math.min(SPLIT_MAX_SEGMENTS, ceilDiv(k, depthBlock(k))), k / 2048));
+    }
+
+    /**
+     * True when an unsplit product runs in column mode (SIMD path): few rows ({@code M <= 4 mc})
+     * and many columns ({@code N >= 8 nsub}), the convolution shapes. Tasks then own column ranges
+     * with every row, so each packed micro-panel of op(B) serves all of M, and pack their own op(B)
+     * block by block (no shared packing, one pool call per product).
+     */
+    boolean columnMode(int m, int n) {
+        return m <= 4 * mc && n >= 8 * nsub;
     }
 
     /** One product {@code C = op(A) op(B)} (or {@code C +=}) in flight, and the packed op(B) it uses. */
@@ -257,6 +331,22 @@ public final class CpuGemm {
 
         private final CpuPool.Task packBTask = this::packBTask;
         private final CpuPool.Task computeTask = this::computeTask;
+        private final CpuPool.Task columnTask = this::columnTask;
+        private final CpuPool.Task segmentTask = this::segmentTask;
+        private int colTasks;
+        private int segments;
+        /** The split-depth product is computed as {@code C^T = op(B)^T op(A)^T} (less edge padding). */
+        private boolean swapped;
+        /** The split-depth product is in the NT form and runs on {@link VectorDotKernel}. */
+        private boolean dots;
+        /** Split-depth partial products, segment {@code s} at {@code s * M * N}. */
+        private float[] partials = new float[0];
+
+        void ensurePartials(int need) {
+            if (partials.length < need) {
+                partials = new float[need];
+            }
+        }
 
         void ensureB(int k, int kbMax, int nbMax) {
             if (simd) {
@@ -302,6 +392,18 @@ public final class CpuGemm {
             int n = curN;
             int k = curK;
             soloWorker = worker;
+            if (simd) {
+                int segs = kSegments(m, n, k);
+                if (segs > 1) {
+                    runSplitDepth(parallel, segs);
+                    return;
+                }
+                if (columnMode(m, n)) {
+                    colTasks = Math.min(ceilDiv(n, nr), Math.max(4 * threads, ceilDiv(n, nsub)));
+                    runTasks(parallel, colTasks, columnTask);
+                    return;
+                }
+            }
             int mPanels = ceilDiv(m, mr);
             for (int jc = 0; jc < n; jc += nc) {
                 int nb = Math.min(nc, n - jc);
@@ -341,9 +443,102 @@ public final class CpuGemm {
             }
         }
 
+        /** Column mode: task {@code t} computes every row of its range of whole {@code NR} panels of C. */
+        private void columnTask(int task, int worker) {
+            int nPanels = ceilDiv(curN, nr);
+            int c0 = CpuPool.bound(nPanels, colTasks, task) * nr;
+            int c1 = Math.min(curN, CpuPool.bound(nPanels, colTasks, task + 1) * nr);
+            block(worker, curA, curAOff, curTransA, curM, curB, curBOff, curTransB, curN, curK, c0, c1, 0, curK,
+                    curC, curCOff, curN, curAcc);
+        }
+
+        /**
+         * Split depth: segment {@code s} (whole {@link #depthBlock}s) of the product, into its own
+         * partial ({@code M x N}, or {@code N x M} when {@link #swapped}); the partials are added
+         * in segment order afterwards.
+         */
+        private void segmentTask(int s, int worker) {
+            int kcb = depthBlock(curK);
+            int kBlocks = ceilDiv(curK, kcb);
+            int k0 = CpuPool.bound(kBlocks, segments, s) * kcb;
+            int k1 = Math.min(curK, CpuPool.bound(kBlocks, segments, s + 1) * kcb);
+            int size = curM * curN;
+            if (dots) {
+                // NT form: dot products of rows, the operand with fewer rows as the kernel's A
+                if (swapped) {
+                    VectorDotKernel.dots(curB, curBOff, curK, curN, curA, curAOff, curK, curM, k0, k1, partials, s * size, curM,
+                            dotLanes[worker]);
+                } else {
+                    VectorDotKernel.dots(curA, curAOff, curK, curM, curB, curBOff, curK, curN, k0, k1, partials, s * size, curN,
+                            dotLanes[worker]);
+                }
+            } else if (swapped) {
+                // C^T (N,M) = op(B)^T op(A)^T: op(B)^T is B read with the opposite transpose, likewise A
+                block(worker, curB, curBOff, !curTransB, curN, curA, curAOff, !curTransA, curM, curK, 0, curM, k0, k1,
+                        partials, s * size, curM, false);
+            } else {
+                block(worker, curA, curAOff, curTransA, curM, curB, curBOff, curTransB, curN, curK, 0, curN, k0, k1,
+                        partials, s * size, curN, false);
+            }
+        }
+
+        private void runSplitDepth(boolean parallel, int segs) {
+            int m = curM;
+            int n = curN;
+            segments = segs;
+            dots = !curTransA && curTransB;
+            swapped = dots ? n < m : (long) roundUp(n, mr) * roundUp(m, nr) < (long) roundUp(m, mr) * roundUp(n, nr);
+            runTasks(parallel, segs, segmentTask);
+            // C = (C +) P_0 + P_1 + ... in segment order, whatever ran the segments
+            float[] p = partials;
+            float[] c = curC;
+            int size = m * n;
+            int si = swapped ? 1 : n; // partial index of (i, j): i * si + j * sj
+            int sj = swapped ? m : 1;
+            for (int i = 0; i < m; i++) {
+                int ci = curCOff + i * n;
+                for (int j = 0; j < n; j++) {
+                    int at = i * si + j * sj;
+                    float v = curAcc ? c[ci + j] + p[at] : p[at];
+                    for (int t = 1; t < segs; t++) {
+                        v += p[at + t * size];
+                    }
+                    c[ci + j] = v;
+                }
+            }
+        }
+
+        /**
+         * {@code C[:, c0:c1] = (or +=) op(A)[:, k0:k1] op(B)[k0:k1, c0:c1]} on one worker (A is M
+         * rows, B N columns, K their stored depth; C at {@code cOff}, row stride {@code ldc}), in
+         * blocks of {@code nsub} columns: per depth block ({@link #depthBlock}, ascending from
+         * {@code k0}, so every element is summed in an order fixed by the shape, whichever task and
+         * thread computes it) pack the op(B) block once, then per {@code mc} rows pack A and run
+         * the macro-kernel. The first block overwrites C unless {@code acc}.
+         */
+        private void block(int worker, float[] a, int aOff, boolean ta, int m, float[] b, int bOff, boolean tb, int n,
+                           int k, int c0, int c1, int k0, int k1, float[] c, int cOff, int ldc, boolean acc) {
+            float[] ap = aPack[worker];
+            float[] bp = bBlock[worker];
+            float[] t = tile[worker];
+            int kcb = depthBlock(k);
+            for (int j0 = c0; j0 < c1; j0 += nsub) {
+                int nb = Math.min(nsub, c1 - j0);
+                for (int pc = k0; pc < k1; pc += kcb) {
+                    int kb = Math.min(kcb, k1 - pc);
+                    GemmPacking.packB(b, bOff, tb, n, k, j0, nb, pc, kb, bp, 0, nr);
+                    for (int ic = 0; ic < m; ic += mc) {
+                        int mb = Math.min(mc, m - ic);
+                        GemmPacking.packA(a, aOff, ta, m, k, ic, mb, pc, kb, ap, mr);
+                        VectorGemmKernel.macro(mb, nb, kb, ap, bp, 0, c, cOff + ic * ldc + j0, ldc, pc > k0 || acc, t);
+                    }
+                }
+            }
+        }
+
         /**
          * Packs this task's share of the B micro-panels of the current column block: on the SIMD path
-         * for every depth block (block {@code pc} from {@code pc * nbPad}, see {@link #packB}); on the
+         * for every depth block (block {@code pc} from {@code pc * nbPad}, see {@link GemmPacking#packB}); on the
          * scalar path for the current depth block only.
          */
         private void packBTask(int task, int worker) {
@@ -355,7 +550,7 @@ public final class CpuGemm {
             if (simd) {
                 for (int pc = 0; pc < curK; pc += kc) {
                     int kb = Math.min(kc, curK - pc);
-                    packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, pc, kb, bPack, pc * curNbPad + col0 * kb, nr);
+                    GemmPacking.packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, pc, kb, bPack, pc * curNbPad + col0 * kb, nr);
                 }
             } else {
                 ScalarGemmKernel.packB(curB, curBOff, curTransB, curN, curK, curJc + col0, cols, scalarPc,
@@ -393,109 +588,17 @@ public final class CpuGemm {
                 if (simd) {
                     for (int pc = 0; pc < curK; pc += kc) {
                         int kb = Math.min(kc, curK - pc);
-                        packA(curA, curAOff, curTransA, curM, curK, ic, mb, pc, kb, ap, mr);
+                        GemmPacking.packA(curA, curAOff, curTransA, curM, curK, ic, mb, pc, kb, ap, mr);
                         VectorGemmKernel.macro(mb, cols, kb, ap, bPack, pc * curNbPad + col0 * kb, curC, cRow0 + col0, ldc,
                                 pc > 0 || curAcc, tile[worker]);
                     }
                 } else {
                     int pc = scalarPc;
                     int kb = Math.min(kc, curK - pc);
-                    packA(curA, curAOff, curTransA, curM, curK, ic, mb, pc, kb, ap, mr);
+                    GemmPacking.packA(curA, curAOff, curTransA, curM, curK, ic, mb, pc, kb, ap, mr);
                     ScalarGemmKernel.macro(mb, col0, cols, kb, ap, bRows, curC, cRow0, ldc, pc > 0 || curAcc, scratch[worker]);
                 }
             }
-        }
-    }
-
-    /**
-     * Packs {@code op(A)[row0:row0+rows, pc:pc+kb]} into micro-panels of {@code mr} interleaved rows:
-     * {@code dst[ip*kb + p*mr + i] = op(A)[row0+ip+i][pc+p]}, rows past {@code rows} zero.
-     */
-    static void packA(float[] a, int aOff, boolean transA, int m, int k, int row0, int rows,
-                      int pc, int kb, float[] dst, int mr) {
-        for (int ip = 0; ip < rows; ip += mr) {
-            int r = Math.min(mr, rows - ip);
-            int base = ip * kb;
-            if (!transA) {
-                // A (M,K): row stride k
-                int src = aOff + (row0 + ip) * k + pc;
-                for (int i = 0; i < r; i++) {
-                    int s = src + i * k;
-                    for (int p = 0; p < kb; p++) {
-                        dst[base + p * mr + i] = a[s + p];
-                    }
-                }
-                for (int i = r; i < mr; i++) {
-                    for (int p = 0; p < kb; p++) {
-                        dst[base + p * mr + i] = 0f;
-                    }
-                }
-            } else {
-                // A stored (K,M): op(A)[row][p] = a[p*m + row], mr rows contiguous per p
-                int src = aOff + pc * m + row0 + ip;
-                for (int p = 0; p < kb; p++) {
-                    int d = base + p * mr;
-                    System.arraycopy(a, src + p * m, dst, d, r);
-                    for (int i = r; i < mr; i++) {
-                        dst[d + i] = 0f;
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * Packs {@code op(B)[pc:pc+kb, col0:col0+cols]} into micro-panels of {@code nr} columns from
-     * {@code dOff}: {@code dst[dOff + jp*kb + p*nr + j] = op(B)[pc+p][col0+jp+j]}, columns past
-     * {@code cols} zero.
-     */
-    static void packB(float[] b, int bOff, boolean transB, int n, int k, int col0, int cols,
-                      int pc, int kb, float[] dst, int dOff, int nr) {
-        for (int jp = 0; jp < cols; jp += nr) {
-            int w = Math.min(nr, cols - jp);
-            int base = dOff + jp * kb;
-            if (!transB) {
-                // B (K,N): nr columns contiguous per p
-                int src = bOff + pc * n + col0 + jp;
-                for (int p = 0; p < kb; p++) {
-                    int d = base + p * nr;
-                    System.arraycopy(b, src + p * n, dst, d, w);
-                    for (int j = w; j < nr; j++) {
-                        dst[d + j] = 0f;
-                    }
-                }
-            } else {
-                // B stored (N,K): op(B)[p][col] = b[col*k + p]
-                for (int j = 0; j < w; j++) {
-                    int s = bOff + (col0 + jp + j) * k + pc;
-                    for (int p = 0; p < kb; p++) {
-                        dst[base + p * nr + j] = b[s + p];
-                    }
-                }
-                for (int j = w; j < nr; j++) {
-                    for (int p = 0; p < kb; p++) {
-                        dst[base + p * nr + j] = 0f;
-                    }
-                }
-            }
-        }
-    }
-
-    /** Stores {@code mr x nr} of a tile (row stride {@code ld}) into C, adding to it if {@code acc}. */
-    static void storeEdge(float[] t, int ld, int mr, int nr, float[] c, int co, int ldc, boolean acc) {
-        for (int i = 0; i < mr; i++) {
-            storeRow(t, i * ld, nr, c, co + i * ldc, acc);
-        }
-    }
-
-    /** {@code c[co..co+n) = src[so..so+n)} or {@code +=} it if {@code acc}. */
-    static void storeRow(float[] src, int so, int n, float[] c, int co, boolean acc) {
-        if (acc) {
-            for (int j = 0; j < n; j++) {
-                c[co + j] += src[so + j];
-            }
-        } else {
-            System.arraycopy(src, so, c, co, n);
         }
     }
 

@@ -44,6 +44,14 @@ final class CpuOps {
     interface Family {
         /** The body of op {@code name}, or null when this family has none. */
         Body body(String name, CpuPool pool);
+
+        /**
+         * As {@link #body(String, CpuPool)}, for a device whose Vector API paths are on when
+         * {@code simd} (a family with Vector API bodies overrides this; the others ignore it).
+         */
+        default Body body(String name, CpuPool pool, boolean simd) {
+            return body(name, pool);
+        }
     }
 
     /** Resolves a call's buffer to the device's own, checking owner, type and state. */
@@ -73,18 +81,21 @@ final class CpuOps {
     }
 
     private final CpuPool pool;
+    private final boolean simd;
     private final Map<Op, Body> bodies = new IdentityHashMap<>();
     private final Map<Op, Args> args = new IdentityHashMap<>();
     private final Map<String, Family> families = new java.util.HashMap<>();
 
-    CpuOps(CpuPool pool) {
+    /** {@code simd}: the Vector API may be used (the module is loaded and the settings allow it). */
+    CpuOps(CpuPool pool, boolean simd) {
         this.pool = pool;
+        this.simd = simd;
     }
 
     Body body(Op op) {
         Body b = bodies.get(op);
         if (b == null) {
-            b = family(op.family()).body(op.name(), pool);
+            b = family(op.family()).body(op.name(), pool, simd);
             if (b == null) {
                 throw new UnsupportedOperationException("the cpu provider has no body for " + op);
             }

@@ -134,11 +134,13 @@ final class PoolCpu implements CpuOps.Family {
 
         /**
          * Max pooling forward for kernel 2, stride 2, no padding (planes {@code [from, to)}), without
-         * branches on the data: each value is mapped to an int {@link #key} that orders like the
-         * float comparison, with -0 equal to +0 and every NaN above +inf and equal to each other,
-         * so the first maximum in window order under {@code >} on the keys is exactly the generic
-         * loop's choice (the first maximum; the first NaN wins). The output is the input element
-         * at that index (bits kept: -0 stays -0, NaN payloads stay).
+         * branches on the data: a window without NaN (its sum is not NaN: the one branch, almost
+         * always taken) takes the first maximum under {@code >} with conditional moves; otherwise
+         * each value is mapped to an int {@link #key} that orders like the float comparison, with
+         * -0 equal to +0 and every NaN above +inf and equal to each other, so the first maximum
+         * under {@code >} on the keys is exactly the generic loop's choice (the first maximum; the
+         * first NaN wins). The output is the input element at that index (bits kept: -0 stays -0,
+         * NaN payloads stay).
          */
         private void maxForwardPair(int from, int to) {
             int[] n = a.n;
@@ -159,15 +161,32 @@ final class PoolCpu implements CpuOps.Family {
                     int r0 = xo + base;
                     for (int ox = 0; ox < ow; ox++) {
                         int t = r0 + 2 * ox;
-                        int m = key(x[t]);
-                        int kb = key(x[t + 1]);
-                        int kc = key(x[t + w]);
-                        int kd = key(x[t + w + 1]);
-                        int off = kb > m ? 1 : 0;
-                        m = Math.max(m, kb);
-                        off = kc > m ? w : off;
-                        m = Math.max(m, kc);
-                        off = kd > m ? w + 1 : off;
+                        float va = x[t];
+                        float vb = x[t + 1];
+                        float vc = x[t + w];
+                        float vd = x[t + w + 1];
+                        int off;
+                        float sum = (va + vb) + (vc + vd);
+                        if (sum == sum) {
+                            // no NaN: the first maximum under >; Math.max only feeds the comparisons
+                            // (its +0 for a -0/+0 tie compares as the -0 would)
+                            off = vb > va ? 1 : 0;
+                            float m = Math.max(va, vb);
+                            off = vc > m ? w : off;
+                            m = Math.max(m, vc);
+                            off = vd > m ? w + 1 : off;
+                        } else {
+                            // a NaN (or +inf and -inf): compare keys, where every NaN is the largest
+                            int m = key(va);
+                            int kb = key(vb);
+                            int kc = key(vc);
+                            int kd = key(vd);
+                            off = kb > m ? 1 : 0;
+                            m = Math.max(m, kb);
+                            off = kc > m ? w : off;
+                            m = Math.max(m, kc);
+                            off = kd > m ? w + 1 : off;
+                        }
                         int at = base + 2 * ox + off;
                         y[yo++] = x[xo + at];
                         idx[io++] = at;

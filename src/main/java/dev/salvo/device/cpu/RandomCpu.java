@@ -63,16 +63,36 @@ final class RandomCpu implements CpuOps.Family {
             float[] y = a.f[1];
             int xo = a.off[0];
             int yo = a.off[1];
+            int[] w = words;
             int at = 4 * worker;
+            // kept when unit(word) = (word >>> 8) 2^-24 >= pf, i.e. (word >>> 8) >= ceil(pf 2^24) (both
+            // sides exact); the factor is scale or +0 by a bit mask, so y = x * factor exactly as the
+            // select would give it (NaN and -0 included), without a branch on the random bits
+            int threshold = (int) Math.ceil(pf * 0x1p24f);
+            int scaleBits = Float.floatToRawIntBits(scale);
             int to = CpuPool.bound(blocks, chunks, task + 1);
             for (int blk = CpuPool.bound(blocks, chunks, task); blk < to; blk++) {
-                Philox.block(seed0, seed1, blk, step, 0, 0, words, at);
+                Philox.block(seed0, seed1, blk, step, 0, 0, w, at);
                 int i0 = blk << 2;
-                int end = Math.min(n, i0 + 4);
-                for (int i = i0; i < end; i++) {
-                    y[yo + i] = x[xo + i] * (Philox.keep(words, at, i, pf) ? scale : 0.0f);
+                if (i0 + 4 <= n) {
+                    int xi = xo + i0;
+                    int yi = yo + i0;
+                    y[yi] = x[xi] * factor(w[at], threshold, scaleBits);
+                    y[yi + 1] = x[xi + 1] * factor(w[at + 1], threshold, scaleBits);
+                    y[yi + 2] = x[xi + 2] * factor(w[at + 2], threshold, scaleBits);
+                    y[yi + 3] = x[xi + 3] * factor(w[at + 3], threshold, scaleBits);
+                } else {
+                    for (int i = i0; i < n; i++) {
+                        y[yo + i] = x[xo + i] * factor(w[at + (i & 3)], threshold, scaleBits);
+                    }
                 }
             }
+        }
+
+        /** {@code scale} when the word keeps its element ({@code (word >>> 8) >= threshold}), else +0. */
+        private static float factor(int word, int threshold, int scaleBits) {
+            int keep = ~(((word >>> 8) - threshold) >> 31);
+            return Float.intBitsToFloat(scaleBits & keep);
         }
     }
 

@@ -53,15 +53,15 @@ final class ScalarGemmKernel {
                 int mr = Math.min(MR, mb - ir);
                 kernel(kb, ap, ir * kb, bRows, j0, j1, s.r0, s.r1, s.r2, s.r3);
                 int co = cRow0 + ir * ldc;
-                CpuGemm.storeRow(s.r0, j0, j1 - j0, c, co + j0, acc);
+                GemmPacking.storeRow(s.r0, j0, j1 - j0, c, co + j0, acc);
                 if (mr > 1) {
-                    CpuGemm.storeRow(s.r1, j0, j1 - j0, c, co + ldc + j0, acc);
+                    GemmPacking.storeRow(s.r1, j0, j1 - j0, c, co + ldc + j0, acc);
                 }
                 if (mr > 2) {
-                    CpuGemm.storeRow(s.r2, j0, j1 - j0, c, co + 2 * ldc + j0, acc);
+                    GemmPacking.storeRow(s.r2, j0, j1 - j0, c, co + 2 * ldc + j0, acc);
                 }
                 if (mr > 3) {
-                    CpuGemm.storeRow(s.r3, j0, j1 - j0, c, co + 3 * ldc + j0, acc);
+                    GemmPacking.storeRow(s.r3, j0, j1 - j0, c, co + 3 * ldc + j0, acc);
                 }
             }
         }

@@ -52,7 +52,7 @@ final class VectorGemmKernel {
                 if (nr == NR) {
                     store(tile, mr, c, co, ldc, acc);
                 } else {
-                    CpuGemm.storeEdge(tile, NR, mr, nr, c, co, ldc, acc);
+                    GemmPacking.storeEdge(tile, NR, mr, nr, c, co, ldc, acc);
                 }
             }
         }

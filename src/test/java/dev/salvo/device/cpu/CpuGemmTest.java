@@ -176,6 +176,49 @@ class CpuGemmTest {
         }
     }
 
+    /**
+     * The convolution shapes' paths (SIMD): column mode (few rows, many columns) and split depth
+     * (small C, long depth; also with the operands swapped), at the default and at small blocks,
+     * all transposes, overwriting and accumulating: within the error bound, and bitwise the same
+     * on 1 and 2 threads.
+     */
+    @Test
+    void columnModeAndSplitDepthAreCorrectAndThreadCountFree() {
+        SplittableRandom rnd = new SplittableRandom(23);
+        int[][] shapes = {{9, 4100, 32}, {70, 4500, 20}, {32, 9, 9000}, {33, 40, 8300}, {3, 1, 100000}, {50, 800, 30}, {20, 70, 8193}};
+        CpuGemm defaults = new CpuGemm(pool2, CpuGemm.DEFAULT_MC, CpuGemm.DEFAULT_KC, CpuGemm.DEFAULT_NC, true);
+        assertTrue(defaults.columnMode(9, 4100) && defaults.columnMode(70, 4500));
+        assertEquals(4, defaults.kSegments(32, 9, 9000));
+        assertEquals(16, defaults.kSegments(3, 1, 100000));
+        assertEquals(1, defaults.kSegments(300, 300, 9000));
+        CpuGemm small = new CpuGemm(pool2, 13, 100, 70, true);
+        assertTrue(small.columnMode(50, 800) && small.kSegments(20, 70, 8193) == 4);
+        for (int[] blocks : new int[][] {{CpuGemm.DEFAULT_MC, CpuGemm.DEFAULT_KC, CpuGemm.DEFAULT_NC}, {13, 100, 70}}) {
+            CpuGemm one = new CpuGemm(pool1, blocks[0], blocks[1], blocks[2], true);
+            CpuGemm two = new CpuGemm(pool2, blocks[0], blocks[1], blocks[2], true);
+            for (int[] sh : shapes) {
+                for (int t = 0; t < 4; t++) {
+                    Gemm g = new Gemm(sh[0], sh[1], sh[2], (t & 1) != 0, (t & 2) != 0);
+                    Check.Case c = Check.Case.random(g, rnd);
+                    String err = c.run(two);
+                    assertNull(err, () -> err + " blocks " + Arrays.toString(blocks));
+                    assertArrayEquals(bits(c.product(one)), bits(c.product(two)), "1 vs 2 threads: " + g);
+                    // accumulate: C0 + product, the same on both
+                    float[] c0 = fill(new float[g.m() * g.n()], rnd);
+                    float[] acc1 = c0.clone();
+                    float[] acc2 = c0.clone();
+                    one.multiply(g.accumulate(), c.a, c.aOff, c.b, c.bOff, acc1, 0);
+                    two.multiply(g.accumulate(), c.a, c.aOff, c.b, c.bOff, acc2, 0);
+                    assertArrayEquals(bits(acc1), bits(acc2), "accumulate, 1 vs 2 threads: " + g);
+                    for (int i = 0; i < c0.length; i++) {
+                        double bound = 2 * (g.k() + 1) * Check.U * (c.absRef[i] + Math.abs(c0[i])) + 1e-30;
+                        assertTrue(Math.abs(acc2[i] - (c0[i] + c.ref[i])) <= bound, g + " accumulate element " + i);
+                    }
+                }
+            }
+        }
+    }
+
     /** NaN between entry {@code e} and the next (nothing when the stride leaves no gap). */
     private static void gaps(float[] x, long stride, int e, long matrix) {
         if (stride > matrix) {
