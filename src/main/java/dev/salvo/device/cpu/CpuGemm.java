@@ -110,10 +110,10 @@ public final class CpuGemm {
         this.simd = simd && vectorApiAvailable() && VectorGemmKernel.usable();
         this.mr = this.simd ? VectorGemmKernel.MR : ScalarGemmKernel.MR;
         this.nr = this.simd ? VectorGemmKernel.NR : ScalarGemmKernel.NR;
-        this.mc = roundUp(mc, mr);
+        this.mc = GemmPacking.roundUp(mc, mr);
         this.kc = kc;
-        this.nc = roundUp(nc, nr);
-        this.nsub = roundUp(Math.min(this.nc, Math.max(nr, (1 << 17) / kc)), nr);
+        this.nc = GemmPacking.roundUp(nc, nr);
+        this.nsub = GemmPacking.roundUp(Math.min(this.nc, Math.max(nr, (1 << 17) / kc)), nr);
         int threads = pool.threads();
         this.aPack = new float[threads][0];
         this.bBlock = new float[threads][0];
@@ -237,12 +237,12 @@ public final class CpuGemm {
      */
     private void ensureScratch(int m, int n, int k, int workers, boolean bPerWorker) {
         int kbMax = Math.min(kc, k);
-        int nbMax = Math.min(nc, roundUp(n, nr));
+        int nbMax = Math.min(nc, GemmPacking.roundUp(n, nr));
         boolean blocked = simd && (kSegments(m, n, k) > 1 || columnMode(m, n));
         // the split-depth mode may swap the operands: rows of either side
         int rows = blocked ? Math.max(m, n) : m;
-        int aNeed = Math.min(mc, roundUp(rows, mr)) * kbMax;
-        int bNeed = kbMax * Math.min(nsub, roundUp(rows, nr));
+        int aNeed = Math.min(mc, GemmPacking.roundUp(rows, mr)) * kbMax;
+        int bNeed = kbMax * Math.min(nsub, GemmPacking.roundUp(rows, nr));
         for (int w = 0; w < workers; w++) {
             if (aPack[w].length < aNeed) {
                 aPack[w] = new float[aNeed];
@@ -267,15 +267,11 @@ public final class CpuGemm {
      * blocks (288 = 2 x 144 rather than 256 + 32, whose short block costs a tile store as the long one).
      */
     int depthBlock(int k) {
-        return ceilDiv(k, ceilDiv(k, kc));
+        return GemmPacking.ceilDiv(k, GemmPacking.ceilDiv(k, kc));
     }
 
-    /** Depth at and above which a product of a small C may have its depth split (see {@link #kSegments}). */
-    static final int SPLIT_MIN_K = 8192;
-    /** Largest C ({@code M*N}) whose product may have its depth split. */
-    static final int SPLIT_MAX_MN = 1 << 16;
-    /** Most depth segments of a split product. */
-    static final int SPLIT_MAX_SEGMENTS = 16;
+    /** A product of C at most SPLIT_MAX_MN, depth at least SPLIT_MIN_K, may be split in SPLIT_MAX_SEGMENTS depth segments. */
+    static final int SPLIT_MIN_K = 8192, SPLIT_MAX_MN = 1 << 16, SPLIT_MAX_SEGMENTS = 16;
 
     /**
      * Depth segments of an (M,N,K) product on the SIMD path: 1 (not split) unless the product is
@@ -289,7 +285,7 @@ public final class CpuGemm {
         if ((long) m * n * k < PARALLEL_MIN_VOLUME || k < SPLIT_MIN_K || (long) m * n > SPLIT_MAX_MN) {
             return 1;
         }
-        return Math.max(1, Math.min(Math.min(SPLIT_MAX_SEGMENTS, ceilDiv(k, depthBlock(k))), k / 2048));
+        return Math.max(1, Math.min(Math.min(SPLIT_MAX_SEGMENTS, GemmPacking.ceilDiv(k, depthBlock(k))), k / 2048));
     }
 
     /**
@@ -399,20 +395,20 @@ public final class CpuGemm {
                     return;
                 }
                 if (columnMode(m, n)) {
-                    colTasks = Math.min(ceilDiv(n, nr), Math.max(4 * threads, ceilDiv(n, nsub)));
+                    colTasks = Math.min(GemmPacking.ceilDiv(n, nr), Math.max(4 * threads, GemmPacking.ceilDiv(n, nsub)));
                     runTasks(parallel, colTasks, columnTask);
                     return;
                 }
             }
-            int mPanels = ceilDiv(m, mr);
+            int mPanels = GemmPacking.ceilDiv(m, mr);
             for (int jc = 0; jc < n; jc += nc) {
                 int nb = Math.min(nc, n - jc);
-                int nPanels = ceilDiv(nb, nr);
+                int nPanels = GemmPacking.ceilDiv(nb, nr);
                 // row chunks: about one per mc rows and at least two per thread (a thread that the OS
                 // takes away for a while then leaves little to wait for), rounded up to a multiple of
                 // the threads; column chunks only when there are fewer row chunks than threads
-                int tm = Math.min(mPanels, roundUp(Math.max(ceilDiv(m, mc), 2 * threads), threads));
-                int tn = Math.min(nPanels, ceilDiv(threads, tm));
+                int tm = Math.min(mPanels, GemmPacking.roundUp(Math.max(GemmPacking.ceilDiv(m, mc), 2 * threads), threads));
+                int tn = Math.min(nPanels, GemmPacking.ceilDiv(threads, tm));
                 curJc = jc;
                 curNb = nb;
                 curNbPad = nPanels * nr;
@@ -445,7 +441,7 @@ public final class CpuGemm {
 
         /** Column mode: task {@code t} computes every row of its range of whole {@code NR} panels of C. */
         private void columnTask(int task, int worker) {
-            int nPanels = ceilDiv(curN, nr);
+            int nPanels = GemmPacking.ceilDiv(curN, nr);
             int c0 = CpuPool.bound(nPanels, colTasks, task) * nr;
             int c1 = Math.min(curN, CpuPool.bound(nPanels, colTasks, task + 1) * nr);
             block(worker, curA, curAOff, curTransA, curM, curB, curBOff, curTransB, curN, curK, c0, c1, 0, curK,
@@ -459,7 +455,7 @@ public final class CpuGemm {
          */
         private void segmentTask(int s, int worker) {
             int kcb = depthBlock(curK);
-            int kBlocks = ceilDiv(curK, kcb);
+            int kBlocks = GemmPacking.ceilDiv(curK, kcb);
             int k0 = CpuPool.bound(kBlocks, segments, s) * kcb;
             int k1 = Math.min(curK, CpuPool.bound(kBlocks, segments, s + 1) * kcb);
             int size = curM * curN;
@@ -487,7 +483,7 @@ public final class CpuGemm {
             int n = curN;
             segments = segs;
             dots = !curTransA && curTransB;
-            swapped = dots ? n < m : (long) roundUp(n, mr) * roundUp(m, nr) < (long) roundUp(m, mr) * roundUp(n, nr);
+            swapped = dots ? n < m : (long) GemmPacking.roundUp(n, mr) * GemmPacking.roundUp(m, nr) < (long) GemmPacking.roundUp(m, mr) * GemmPacking.roundUp(n, nr);
             runTasks(parallel, segs, segmentTask);
             // C = (C +) P_0 + P_1 + ... in segment order, whatever ran the segments
             float[] p = partials;
@@ -542,7 +538,7 @@ public final class CpuGemm {
          * scalar path for the current depth block only.
          */
         private void packBTask(int task, int worker) {
-            int nPanels = ceilDiv(curNb, nr);
+            int nPanels = GemmPacking.ceilDiv(curNb, nr);
             int p0 = CpuPool.bound(nPanels, packTasks, task);
             int p1 = CpuPool.bound(nPanels, packTasks, task + 1);
             int col0 = p0 * nr;
@@ -569,10 +565,10 @@ public final class CpuGemm {
             int tn = tasksN;
             int ti = task % tm;
             int tj = task / tm;
-            int mPanels = ceilDiv(curM, mr);
+            int mPanels = GemmPacking.ceilDiv(curM, mr);
             int row0 = CpuPool.bound(mPanels, tm, ti) * mr;
             int row1 = Math.min(curM, CpuPool.bound(mPanels, tm, ti + 1) * mr);
-            int nPanels = ceilDiv(curNb, nr);
+            int nPanels = GemmPacking.ceilDiv(curNb, nr);
             int pj0 = CpuPool.bound(nPanels, tn, tj);
             int pj1 = CpuPool.bound(nPanels, tn, tj + 1);
             int col0 = pj0 * nr;
@@ -600,13 +596,5 @@ public final class CpuGemm {
                 }
             }
         }
-    }
-
-    private static int ceilDiv(int x, int y) {
-        return (x + y - 1) / y;
-    }
-
-    private static int roundUp(int x, int y) {
-        return ceilDiv(x, y) * y;
     }
 }

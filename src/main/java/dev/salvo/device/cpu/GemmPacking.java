@@ -106,4 +106,12 @@ final class GemmPacking {
             System.arraycopy(src, so, c, co, n);
         }
     }
+
+    static int ceilDiv(int x, int y) {
+        return (x + y - 1) / y;
+    }
+
+    static int roundUp(int x, int y) {
+        return ceilDiv(x, y) * y;
+    }
 }
