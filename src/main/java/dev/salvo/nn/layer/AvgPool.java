@@ -14,11 +14,7 @@ import dev.salvo.nn.Layer;
 public record AvgPool(int kernel, int stride, int pad) implements Layer {
 
     public AvgPool {
-        Rows.positive(kernel, "avgpool kernel");
-        Rows.positive(stride, "avgpool stride");
-        if (pad < 0 || pad > kernel / 2) {
-            throw new IllegalArgumentException("avgpool padding must be between 0 and half the kernel, got " + pad);
-        }
+        Pool.check(kernel, stride, pad, "avgpool");
     }
 
     @Override

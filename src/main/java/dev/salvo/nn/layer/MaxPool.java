@@ -15,11 +15,7 @@ import dev.salvo.nn.Layer;
 public record MaxPool(int kernel, int stride, int pad) implements Layer {
 
     public MaxPool {
-        Rows.positive(kernel, "maxpool kernel");
-        Rows.positive(stride, "maxpool stride");
-        if (pad < 0 || pad > kernel / 2) {
-            throw new IllegalArgumentException("maxpool padding must be between 0 and half the kernel, got " + pad);
-        }
+        Pool.check(kernel, stride, pad, "maxpool");
     }
 
     @Override

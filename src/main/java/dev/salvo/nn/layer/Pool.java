@@ -11,6 +11,15 @@ final class Pool {
     private Pool() {
     }
 
+    /** Kernel and stride at least 1, padding between 0 and half the kernel (as PyTorch requires). */
+    static void check(int kernel, int stride, int pad, String layer) {
+        Rows.positive(kernel, layer + " kernel");
+        Rows.positive(stride, layer + " stride");
+        if (pad < 0 || pad > kernel / 2) {
+            throw new IllegalArgumentException(layer + " padding must be between 0 and half the kernel, got " + pad);
+        }
+    }
+
     static int[] outputShape(int[] in, int kernel, int stride, int pad, String layer) {
         Rows.requireImage(in, layer);
         if (in[1] + 2 * pad < kernel || in[2] + 2 * pad < kernel) {
