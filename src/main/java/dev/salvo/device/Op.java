@@ -25,7 +25,12 @@ import java.util.Random;
  *
  * <p>Signature syntax: comma-separated {@code kind name} pairs with kinds {@code int} (a 32-bit
  * scalar), {@code real} (a float scalar on float32 devices), {@code in}/{@code out}/{@code inout}
- * (float buffers) and {@code iin}/{@code iout} (int buffers).
+ * (float buffers) and {@code iin}/{@code iout} (int buffers). A buffer kind ending in {@code ?}
+ * ({@code in? bias}) is optional: a call may pass {@code null} where {@link #lengths} asks for no
+ * elements of it (the kernel then gets a dummy buffer, the CPU body and the reference a null array).
+ *
+ * <p>The launch shape may depend on the device's tunables ({@link Launch}): a kernel provider asks
+ * {@link #global(int[], Launch)}, {@link #local(int[], Launch)} and {@link #entry(int[], Launch)}.
  */
 public abstract class Op {
 
@@ -60,8 +65,56 @@ public abstract class Op {
         }
     }
 
-    /** One parameter; {@code slot} is its index among the parameters of its group (ints, reals or buffers). */
-    public record Param(String name, Kind kind, int slot) {
+    /**
+     * One parameter; {@code slot} is its index among the parameters of its group (ints, reals or
+     * buffers); {@code optional} buffers may be null where {@link #lengths} asks for none.
+     */
+    public record Param(String name, Kind kind, int slot, boolean optional) {
+    }
+
+    /**
+     * The tunables a kernel provider launches with (its tuning-table row): work-group sizes,
+     * elements per work-item and the matmul tiling. A declaration reads what its kernel was written
+     * for; the CPU provider and the reference ignore it.
+     */
+    public interface Launch {
+        /** Work-group size of elementwise kernels. */
+        int wgElementwise();
+
+        /** Work-group size of row kernels (softmax, losses, argmax, column sums). */
+        int wgRows();
+
+        /** Work-group size (and work-items) of the one-group reduction. */
+        int sumWg();
+
+        /** Columns per work-item of the column sums. */
+        int colsumVw();
+
+        /** Elements per work-item of the activations. */
+        int ewVw();
+
+        /** Matmul work-group scheme: 0 register tiles, 1 local-memory tiles, 2 128x128 blocks. */
+        int mmLocal();
+
+        /** Matmul tile edge of scheme 1. */
+        int tile();
+
+        int mmWgx();
+
+        int mmWgy();
+
+        int mmWptm();
+
+        int mmWptn();
+
+        int mmDotm();
+
+        int mmDotn();
+
+        /** True when matmul may run on tensor cores with TF32 operands (CUDA only, off by default). */
+        default boolean tensorCores() {
+            return false;
+        }
     }
 
     private final String family;
@@ -91,9 +144,13 @@ public abstract class Op {
             if (kv.length != 2) {
                 throw new IllegalArgumentException(name + ": bad parameter '" + part.trim() + "'");
             }
-            Kind k = Kind.parse(kv[0]);
+            boolean optional = kv[0].endsWith("?");
+            Kind k = Kind.parse(optional ? kv[0].substring(0, kv[0].length() - 1) : kv[0]);
+            if (optional && !k.isBuffer()) {
+                throw new IllegalArgumentException(name + ": only buffers may be optional, not '" + part.trim() + "'");
+            }
             int slot = k == Kind.INT ? ni++ : k == Kind.REAL ? nr++ : nb++;
-            p.add(new Param(kv[1], k, slot));
+            p.add(new Param(kv[1], k, slot, optional));
         }
         this.params = Collections.unmodifiableList(p);
         this.ints = ni;
@@ -192,6 +249,24 @@ public abstract class Op {
     /** The work-group shape for a device whose elementwise work-group is {@code wg}. */
     public long[] local(int[] n, int wg) {
         return new long[] {wg};
+    }
+
+    /** The global launch shape on a device with tunables {@code t}; by default {@link #global(int[])}. */
+    public long[] global(int[] n, Launch t) {
+        return global(n);
+    }
+
+    /** The work-group shape on a device with tunables {@code t}; by default {@link #local(int[], int)} of its elementwise group. */
+    public long[] local(int[] n, Launch t) {
+        return local(n, t.wgElementwise());
+    }
+
+    /**
+     * The kernel entry point for this call on a device with tunables {@code t}: {@link #name()} by
+     * default; an op with a faster variant (same arguments) may pick it here.
+     */
+    public String entry(int[] n, Launch t) {
+        return name;
     }
 
     /** The float64 reference: reads and writes the arrays of {@code a}. */

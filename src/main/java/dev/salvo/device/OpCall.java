@@ -25,7 +25,11 @@ public final class OpCall {
             Op.Param p = op.buffer(b);
             DeviceBuffer x = buffers[b];
             if (x == null) {
-                throw new IllegalArgumentException(op.name() + ": " + p.name() + " is null");
+                if (p.optional() && need[b] == 0) {
+                    continue;
+                }
+                throw new IllegalArgumentException(op.name() + ": " + p.name() + " is null"
+                        + (p.optional() ? " but this call needs " + need[b] + " elements of it" : ""));
             }
             DType want = p.kind().isIntBuffer() ? DType.INT : DType.FLOAT;
             if (x.dtype() != want) {
@@ -51,7 +55,7 @@ public final class OpCall {
         return op;
     }
 
-    /** Buffer in slot {@code b}. */
+    /** Buffer in slot {@code b}; null only for an optional buffer the call does not use. */
     public DeviceBuffer buffer(int b) {
         return buffers[b];
     }

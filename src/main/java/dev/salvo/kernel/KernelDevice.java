@@ -79,23 +79,32 @@ public abstract class KernelDevice extends BaseDevice {
     public void run(OpCall call) {
         Op op = call.op();
         int[] n = call.ints();
+        Op.Launch t = launchTunables();
         Object[] args = new Object[op.params().size()];
         int k = 0;
         for (Op.Param p : op.params()) {
             switch (p.kind()) {
                 case INT -> args[k++] = n[p.slot()];
                 case REAL -> args[k++] = call.realArg(p.slot());
-                default -> args[k++] = arg(call.buffer(p.slot()), bufferType(),
-                        p.kind().isIntBuffer() ? DType.INT : DType.FLOAT, 0, p.name());
+                default -> {
+                    DeviceBuffer b = call.buffer(p.slot());
+                    // an optional buffer the call does not use goes as the provider's dummy buffer
+                    args[k++] = b == null ? null : arg(b, bufferType(), p.kind().isIntBuffer() ? DType.INT : DType.FLOAT, 0, p.name());
+                }
             }
         }
-        long[] global = op.global(n);
+        long[] global = op.global(n, t);
         for (long g : global) {
             if (g == 0) {
                 return;
             }
         }
-        launch(op.name(), global, op.local(n, wgElementwise()), args);
+        launch(op.entry(n, t), global, op.local(n, t), args);
+    }
+
+    /** The tunables declared ops launch with: the tuning row, and tensor cores when {@link #tensorCoreMatmul()}. */
+    protected Op.Launch launchTunables() {
+        return tuning();
     }
 
     @Override

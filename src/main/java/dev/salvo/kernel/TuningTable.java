@@ -34,7 +34,8 @@ public final class TuningTable {
 
     /** The launch shapes and tunables for one device and the table row they came from. */
     public record Tuning(int mmLocal, int tile, int mmWgx, int mmWgy, int mmVw, int mmWptm, int mmWptn, int mmDotm,
-                         int mmDotn, int wgElementwise, int wgRows, int sumWg, int colsumVw, int ewVw, String row) {
+                         int mmDotn, int wgElementwise, int wgRows, int sumWg, int colsumVw, int ewVw, String row)
+            implements dev.salvo.device.Op.Launch {
 
         /** The built-in default: local-memory matmul tiles, safe on any GPU and any OpenCL 1.2 device. */
         public static final Tuning DEFAULT = new Tuning(1, 16, 4, 4, 16, 4, 32, 4, 4, 256, 64, 256, 1, 1, "built-in default");

@@ -40,6 +40,38 @@ final class CpuOps {
         void run(Args a);
     }
 
+    /**
+     * A body split into index ranges on the pool, the common shape of the CPU bodies: it says how
+     * many indices a call has ({@link #count}) and how many a task takes at least ({@link #grain}),
+     * and runs one range reading the call's arrays from {@link #a}, which is set only while the call
+     * runs (bodies are made once per device, so a run allocates nothing).
+     */
+    abstract static class Ranged implements Body, CpuPool.RangeBody {
+        private final CpuPool pool;
+        /** The call in flight; null between calls. */
+        protected Args a;
+
+        Ranged(CpuPool pool) {
+            this.pool = pool;
+        }
+
+        /** Indices of the call (elements, rows, planes, channels...). */
+        abstract int count(Args a);
+
+        /** Indices per task at least, so small calls stay on one thread. */
+        abstract int grain(Args a);
+
+        @Override
+        public final void run(Args args) {
+            a = args;
+            try {
+                pool.forRange(count(args), Math.max(1, grain(args)), this);
+            } finally {
+                a = null;
+            }
+        }
+    }
+
     /** The bodies of one family, made once per device. */
     interface Family {
         /** The body of op {@code name}, or null when this family has none. */
@@ -66,7 +98,12 @@ final class CpuOps {
         Args a = args(op);
         for (int b = 0; b < op.bufferCount(); b++) {
             Op.Param p = op.buffer(b);
-            CpuDevice.Buf x = resolver.resolve(call.buffer(b), p.kind().isIntBuffer(), p.name());
+            dev.salvo.device.DeviceBuffer given = call.buffer(b);
+            if (given == null) { // an optional buffer the call does not use
+                a.off[b] = 0;
+                continue;
+            }
+            CpuDevice.Buf x = resolver.resolve(given, p.kind().isIntBuffer(), p.name());
             a.f[b] = x.f;
             a.i[b] = x.i;
             a.off[b] = x.off();

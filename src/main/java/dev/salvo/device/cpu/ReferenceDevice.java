@@ -313,6 +313,9 @@ public final class ReferenceDevice extends BaseDevice {
         dev.salvo.device.Op.RefArgs a = new dev.salvo.device.Op.RefArgs(op.bufferCount());
         for (int b = 0; b < op.bufferCount(); b++) {
             dev.salvo.device.Op.Param p = op.buffer(b);
+            if (call.buffer(b) == null) { // an optional buffer the call does not use
+                continue;
+            }
             Buf x = p.kind().isIntBuffer() ? in(call.buffer(b), 0, p.name()) : f(call.buffer(b), 0, p.name());
             a.f[b] = x.f;
             a.i[b] = x.i;

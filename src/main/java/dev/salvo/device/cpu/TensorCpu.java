@@ -15,22 +15,19 @@ final class TensorCpu implements CpuOps.Family {
     }
 
     /** y = a + b over n elements, split in ranges. */
-    private static final class Add implements CpuOps.Body, CpuPool.RangeBody {
-        private final CpuPool pool;
-        private CpuOps.Args a;
-
+    private static final class Add extends CpuOps.Ranged {
         Add(CpuPool pool) {
-            this.pool = pool;
+            super(pool);
         }
 
         @Override
-        public void run(CpuOps.Args args) {
-            a = args;
-            try {
-                pool.forRange(args.n[0], 1 << 15, this);
-            } finally {
-                a = null;
-            }
+        int count(CpuOps.Args a) {
+            return a.n[0];
+        }
+
+        @Override
+        int grain(CpuOps.Args a) {
+            return 1 << 15;
         }
 
         @Override
@@ -48,23 +45,19 @@ final class TensorCpu implements CpuOps.Family {
     }
 
     /** y (N,C,S) = x + bias (C), split over the N x C planes. */
-    private static final class ChannelBias implements CpuOps.Body, CpuPool.RangeBody {
-        private final CpuPool pool;
-        private CpuOps.Args a;
-
+    private static final class ChannelBias extends CpuOps.Ranged {
         ChannelBias(CpuPool pool) {
-            this.pool = pool;
+            super(pool);
         }
 
         @Override
-        public void run(CpuOps.Args args) {
-            a = args;
-            try {
-                int s = Math.max(1, args.n[2]);
-                pool.forRange(args.n[0] * args.n[1], Math.max(1, (1 << 15) / s), this);
-            } finally {
-                a = null;
-            }
+        int count(CpuOps.Args a) {
+            return a.n[0] * a.n[1];
+        }
+
+        @Override
+        int grain(CpuOps.Args a) {
+            return (1 << 15) / Math.max(1, a.n[2]);
         }
 
         @Override
@@ -86,22 +79,19 @@ final class TensorCpu implements CpuOps.Family {
     }
 
     /** db (C) = sum over N and S of dy, per channel in batch-major order (as the kernel sums). */
-    private static final class ChannelBiasGrad implements CpuOps.Body, CpuPool.RangeBody {
-        private final CpuPool pool;
-        private CpuOps.Args a;
-
+    private static final class ChannelBiasGrad extends CpuOps.Ranged {
         ChannelBiasGrad(CpuPool pool) {
-            this.pool = pool;
+            super(pool);
         }
 
         @Override
-        public void run(CpuOps.Args args) {
-            a = args;
-            try {
-                pool.forRange(args.n[1], 1, this);
-            } finally {
-                a = null;
-            }
+        int count(CpuOps.Args a) {
+            return a.n[1];
+        }
+
+        @Override
+        int grain(CpuOps.Args a) {
+            return 1;
         }
 
         @Override
@@ -124,22 +114,19 @@ final class TensorCpu implements CpuOps.Family {
     }
 
     /** y (B,A,S) = x (A,B,S), split over the A x B planes of S contiguous values. */
-    private static final class Swap01 implements CpuOps.Body, CpuPool.RangeBody {
-        private final CpuPool pool;
-        private CpuOps.Args a;
-
+    private static final class Swap01 extends CpuOps.Ranged {
         Swap01(CpuPool pool) {
-            this.pool = pool;
+            super(pool);
         }
 
         @Override
-        public void run(CpuOps.Args args) {
-            a = args;
-            try {
-                pool.forRange(args.n[0] * args.n[1], Math.max(1, (1 << 14) / Math.max(1, args.n[2])), this);
-            } finally {
-                a = null;
-            }
+        int count(CpuOps.Args a) {
+            return a.n[0] * a.n[1];
+        }
+
+        @Override
+        int grain(CpuOps.Args a) {
+            return (1 << 14) / Math.max(1, a.n[2]);
         }
 
         @Override
