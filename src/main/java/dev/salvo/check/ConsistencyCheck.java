@@ -13,7 +13,7 @@ import dev.salvo.device.ops.Ops;
 import dev.salvo.device.SgdStep;
 import dev.salvo.device.Tolerance;
 import dev.salvo.device.cpu.ReferenceDevice;
-import dev.salvo.device.cpu.ReferenceOps;
+import dev.salvo.device.ReferenceOps;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
 import dev.salvo.train.Optimizer;

@@ -10,7 +10,7 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.Tolerance;
-import dev.salvo.device.cpu.ReferenceOps;
+import dev.salvo.device.ReferenceOps;
 import dev.salvo.kernel.KernelDevice;
 import dev.salvo.kernel.KernelSource;
 import dev.salvo.kernel.TuningTable;

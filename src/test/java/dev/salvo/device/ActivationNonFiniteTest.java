@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.salvo.device.cpu.ReferenceOps;
+import dev.salvo.device.ReferenceOps;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.salvo.Check;
-import dev.salvo.device.cpu.ReferenceOps;
+import dev.salvo.device.ReferenceOps;
 import dev.salvo.util.Rng;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -10,7 +10,7 @@ import dev.salvo.Check;
 import dev.salvo.check.ConsistencyCheck;
 import dev.salvo.data.Dataset;
 import dev.salvo.device.cpu.ReferenceDevice;
-import dev.salvo.device.cpu.ReferenceOps;
+import dev.salvo.device.ReferenceOps;
 import dev.salvo.device.ops.Ops;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;

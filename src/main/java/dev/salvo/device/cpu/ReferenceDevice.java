@@ -10,6 +10,7 @@ import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.DeviceKind;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.OpCall;
+import dev.salvo.device.ReferenceOps;
 import dev.salvo.device.SgdStep;
 import java.util.Arrays;
 

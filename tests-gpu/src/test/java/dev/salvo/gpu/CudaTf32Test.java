@@ -10,7 +10,7 @@ import dev.salvo.device.DeviceException;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.Tolerance;
-import dev.salvo.device.cpu.ReferenceOps;
+import dev.salvo.device.ReferenceOps;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;

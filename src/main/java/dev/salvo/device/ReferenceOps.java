@@ -1,9 +1,5 @@
-package dev.salvo.device.cpu;
+package dev.salvo.device;
 
-import dev.salvo.device.Activation;
-import dev.salvo.device.AdamStep;
-import dev.salvo.device.Gemm;
-import dev.salvo.device.SgdStep;
 import java.util.Arrays;
 
 /**
