@@ -35,25 +35,20 @@ final class ConvCpu implements CpuOps.Family {
      * per segment the in-bounds oy and ox ranges are computed once and each output row is zeros,
      * a copy of an input-row run (strided when stride > 1), zeros.
      */
-    private static final class Im2col implements CpuOps.Body, CpuPool.RangeBody {
-        private final CpuPool pool;
-        private CpuOps.Args a;
-
+    private static final class Im2col extends CpuOps.Ranged {
         Im2col(CpuPool pool) {
-            this.pool = pool;
+            super(pool);
         }
 
         @Override
-        public void run(CpuOps.Args args) {
-            a = args;
-            try {
-                int[] n = args.n;
-                int segments = n[1] * n[4] * n[5] * n[0];
-                int per = Math.max(1, n[8] * n[9]);
-                pool.forRange(segments, Math.max(1, GRAIN / per), this);
-            } finally {
-                a = null;
-            }
+        int count(CpuOps.Args a) {
+            int[] n = a.n;
+            return n[1] * n[4] * n[5] * n[0];
+        }
+
+        @Override
+        int grain(CpuOps.Args a) {
+            return GRAIN / Math.max(1, a.n[8] * a.n[9]);
         }
 
         @Override

@@ -34,26 +34,6 @@ final class NormCpu implements CpuOps.Family {
         return (int) Math.max(1, GRAIN / Math.max(1, m));
     }
 
-    /** Base of the bodies: keeps the call's arguments while the pool runs it. */
-    private abstract static class Split implements CpuOps.Body, CpuPool.RangeBody {
-        final CpuPool pool;
-        CpuOps.Args a;
-
-        Split(CpuPool pool) {
-            this.pool = pool;
-        }
-
-        /** Runs {@code this} over {@code [0, n)} in chunks of at least {@code grain}. */
-        final void split(CpuOps.Args args, int n, int grain) {
-            a = args;
-            try {
-                pool.forRange(n, grain, this);
-            } finally {
-                a = null;
-            }
-        }
-    }
-
     /**
      * Base of the per-channel reductions: the channels in chunks over the pool (the chunks depend
      * on the thread count, a channel's sums do not), each worker with its own scratch.
@@ -232,7 +212,7 @@ final class NormCpu implements CpuOps.Family {
      * Training: {@code y = (x - mean) invstd gamma + beta}; evaluation ({@code eval}):
      * {@code y = (x - runMean) / sqrt(runVar + eps) gamma + beta}. Split over the N x C planes.
      */
-    private static final class Forward extends Split {
+    private static final class Forward extends CpuOps.Ranged {
         private final boolean eval;
         private final boolean simd;
 
@@ -243,8 +223,13 @@ final class NormCpu implements CpuOps.Family {
         }
 
         @Override
-        public void run(CpuOps.Args args) {
-            split(args, args.n[0] * args.n[1], channelGrain(args.n[2]));
+        int count(CpuOps.Args a) {
+            return a.n[0] * a.n[1];
+        }
+
+        @Override
+        int grain(CpuOps.Args a) {
+            return channelGrain(a.n[2]);
         }
 
         @Override

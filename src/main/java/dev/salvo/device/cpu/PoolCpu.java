@@ -37,46 +37,43 @@ final class PoolCpu implements CpuOps.Family {
     }
 
     /** The four windowed ops (ints: batch, c, h, w, k, stride, pad, oh, ow). */
-    private static final class Windowed implements CpuOps.Body, CpuPool.RangeBody {
-        private final CpuPool pool;
+    private static final class Windowed extends CpuOps.Ranged {
         private final int kind;
-        private CpuOps.Args a;
-        /** The call in flight is the common 2x2, stride 2, no padding case with every window inside the image. */
-        private boolean pair;
 
         Windowed(CpuPool pool, int kind) {
-            this.pool = pool;
+            super(pool);
             this.kind = kind;
         }
 
+        /** The call is max pooling in the common 2x2, stride 2, no padding case with every window inside the image. */
+        private boolean pair(int[] n) {
+            return (kind == MAX_FORWARD || kind == MAX_BACKWARD) && isPair(n);
+        }
+
+        /** The N x C planes (pair and forward) or the N x C x H rows of dx (generic backward). */
         @Override
-        public void run(CpuOps.Args args) {
-            a = args;
-            try {
-                int[] n = args.n;
-                int planes = n[0] * n[1];
-                if (kind == MAX_FORWARD || kind == MAX_BACKWARD) {
-                    pair = isPair(n);
-                }
-                if (pair) {
-                    // over the planes (MAX_BACKWARD too: no window crosses a plane)
-                    pool.forRange(planes, Math.max(1, GRAIN / Math.max(1, n[2] * n[3])), this);
-                } else if (kind == MAX_FORWARD || kind == AVG_FORWARD) {
-                    int per = Math.max(1, n[7] * n[8] * n[4] * n[4]);
-                    pool.forRange(planes, Math.max(1, GRAIN / per), this);
-                } else {
-                    int per = Math.max(1, n[3] * ceilDiv(n[4], n[5]) * ceilDiv(n[4], n[5]));
-                    pool.forRange(planes * n[2], Math.max(1, GRAIN / per), this);
-                }
-            } finally {
-                a = null;
-                pair = false;
+        int count(CpuOps.Args a) {
+            int[] n = a.n;
+            int planes = n[0] * n[1];
+            // pair: over the planes (MAX_BACKWARD too: no window crosses a plane)
+            return pair(n) || kind == MAX_FORWARD || kind == AVG_FORWARD ? planes : planes * n[2];
+        }
+
+        @Override
+        int grain(CpuOps.Args a) {
+            int[] n = a.n;
+            if (pair(n)) {
+                return GRAIN / Math.max(1, n[2] * n[3]);
+            } else if (kind == MAX_FORWARD || kind == AVG_FORWARD) {
+                return GRAIN / Math.max(1, n[7] * n[8] * n[4] * n[4]);
+            } else {
+                return GRAIN / Math.max(1, n[3] * ceilDiv(n[4], n[5]) * ceilDiv(n[4], n[5]));
             }
         }
 
         @Override
         public void run(int from, int to) {
-            if (pair) {
+            if (pair(a.n)) {
                 if (kind == MAX_FORWARD) {
                     maxForwardPair(from, to);
                 } else {
@@ -339,24 +336,22 @@ final class PoolCpu implements CpuOps.Family {
     }
 
     /** Global average pooling (ints: batch, c, s), split over the N x C planes. */
-    private static final class Global implements CpuOps.Body, CpuPool.RangeBody {
-        private final CpuPool pool;
+    private static final class Global extends CpuOps.Ranged {
         private final boolean forward;
-        private CpuOps.Args a;
 
         Global(CpuPool pool, boolean forward) {
-            this.pool = pool;
+            super(pool);
             this.forward = forward;
         }
 
         @Override
-        public void run(CpuOps.Args args) {
-            a = args;
-            try {
-                pool.forRange(args.n[0] * args.n[1], Math.max(1, GRAIN / Math.max(1, args.n[2])), this);
-            } finally {
-                a = null;
-            }
+        int count(CpuOps.Args a) {
+            return a.n[0] * a.n[1];
+        }
+
+        @Override
+        int grain(CpuOps.Args a) {
+            return GRAIN / Math.max(1, a.n[2]);
         }
 
         @Override

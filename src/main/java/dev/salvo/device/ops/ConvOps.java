@@ -32,6 +32,11 @@ public final class ConvOps {
 
     private static final String INTS = "int batch, int c, int h, int w, int kh, int kw, int stride, int pad, int oh, int ow";
 
+    /** The output size of a sliding window over one dimension: {@code (size + 2 pad - k) / stride + 1}. Shared with {@link PoolOps}. */
+    static int outSize(int size, int k, int stride, int pad) {
+        return (size + 2 * pad - k) / stride + 1;
+    }
+
     /**
      * Checks one spatial dimension of a sliding window: kernel and stride at least 1, the kernel
      * no larger than the padded input, and the given output size equal to
@@ -91,9 +96,8 @@ public final class ConvOps {
 
         /** A sample from {@code N, C, H, W, kh, kw, stride, pad}; the output size follows. */
         Sample conv(String label, Random r, int batch, int c, int h, int w, int kh, int kw, int stride, int pad) {
-            int oh = (h + 2 * pad - kh) / stride + 1;
-            int ow = (w + 2 * pad - kw) / stride + 1;
-            return sample(label, r, new int[] {batch, c, h, w, kh, kw, stride, pad, oh, ow});
+            return sample(label, r, new int[] {batch, c, h, w, kh, kw, stride, pad, outSize(h, kh, stride, pad),
+                    outSize(w, kw, stride, pad)});
         }
 
         @Override

@@ -75,9 +75,8 @@ public final class PoolOps {
         }
 
         Sample pool(String label, Random r, int batch, int c, int h, int w, int k, int stride, int pad) {
-            int oh = (h + 2 * pad - k) / stride + 1;
-            int ow = (w + 2 * pad - k) / stride + 1;
-            return sample(label, r, new int[] {batch, c, h, w, k, stride, pad, oh, ow});
+            return sample(label, r, new int[] {batch, c, h, w, k, stride, pad, ConvOps.outSize(h, k, stride, pad),
+                    ConvOps.outSize(w, k, stride, pad)});
         }
 
         @Override
