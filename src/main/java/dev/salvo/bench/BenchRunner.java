@@ -218,6 +218,13 @@ public final class BenchRunner {
                     ops.put(op.jsonName(), new BenchResults.OpTime(timing.calls(op), timing.seconds(op)));
                 }
             }
+            // declared ops by name, dashed (act_forward as act-forward), in declaration order
+            for (dev.salvo.device.Op op : dev.salvo.device.ops.Ops.ALL) {
+                long[] a = timing.account(op);
+                if (a[1] > 0) {
+                    ops.put(op.name().replace('_', '-'), new BenchResults.OpTime(a[1], a[0] / 1e9));
+                }
+            }
             conv.addAll(convs.results(device.info().id(), model, recipe.batchSize()));
             // op times are measured inside the wall time, so the host share is never negative
             double host = Math.max(0, wall - mm - ew);

@@ -36,22 +36,14 @@ public final class TimingDevice implements Device {
     /** The calls this device accounts for, each with its kind. */
     public enum Op {
         MATMUL(Kind.MATMUL),
-        ACTIVATION_FORWARD(Kind.ELEMENTWISE),
-        ACTIVATION_BACKWARD(Kind.ELEMENTWISE),
-        COLUMN_SUMS(Kind.ELEMENTWISE),
-        SUM(Kind.ELEMENTWISE),
         SOFTMAX_FORWARD(Kind.ELEMENTWISE),
         SOFTMAX_BACKWARD(Kind.ELEMENTWISE),
         SOFTMAX_CROSS_ENTROPY(Kind.ELEMENTWISE),
         MEAN_SQUARED_ERROR(Kind.ELEMENTWISE),
         ARGMAX(Kind.ELEMENTWISE),
         GATHER_ROWS(Kind.ELEMENTWISE),
-        CHECK_FINITE(Kind.ELEMENTWISE),
         SGD_UPDATE(Kind.ELEMENTWISE),
         ADAM_UPDATE(Kind.ELEMENTWISE),
-        FILL(Kind.ELEMENTWISE),
-        COPY(Kind.ELEMENTWISE),
-        SCALE(Kind.ELEMENTWISE),
         UPLOAD(Kind.TRANSFER),
         DOWNLOAD(Kind.TRANSFER);
 
@@ -238,61 +230,12 @@ public final class TimingDevice implements Device {
     }
 
     @Override
-    public void fill(DeviceBuffer x, double value) {
-        long t = start();
-        inner.fill(x, value);
-        end(Op.FILL, t);
-    }
-
-    @Override
-    public void copy(DeviceBuffer src, DeviceBuffer dst) {
-        long t = start();
-        inner.copy(src, dst);
-        end(Op.COPY, t);
-    }
-
-    @Override
-    public void scale(DeviceBuffer x, double alpha) {
-        long t = start();
-        inner.scale(x, alpha);
-        end(Op.SCALE, t);
-    }
-
-    @Override
-    public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
-        long t = start();
-        inner.activationForward(act, x, y);
-        end(Op.ACTIVATION_FORWARD, t);
-    }
-
-    @Override
-    public void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz) {
-        long t = start();
-        inner.activationBackward(act, z, dy, dz);
-        end(Op.ACTIVATION_BACKWARD, t);
-    }
-
-    @Override
     public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act, DeviceBuffer z,
                        DeviceBuffer y) {
         long t = start();
         inner.matmul(g, a, b, bias, act, z, y);
         end(Op.MATMUL, t);
         matmulFlops += g.flops();
-    }
-
-    @Override
-    public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
-        long t = start();
-        inner.columnSums(rows, cols, x, out);
-        end(Op.COLUMN_SUMS, t);
-    }
-
-    @Override
-    public void sum(DeviceBuffer x, DeviceBuffer out) {
-        long t = start();
-        inner.sum(x, out);
-        end(Op.SUM, t);
     }
 
     @Override
@@ -337,13 +280,6 @@ public final class TimingDevice implements Device {
         long t = start();
         inner.gatherRows(rows, cols, src, index, dst);
         end(Op.GATHER_ROWS, t);
-    }
-
-    @Override
-    public void checkFinite(DeviceBuffer x, DeviceBuffer flag) {
-        long t = start();
-        inner.checkFinite(x, flag);
-        end(Op.CHECK_FINITE, t);
     }
 
     @Override

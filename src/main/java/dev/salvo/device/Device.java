@@ -49,23 +49,6 @@ public interface Device extends AutoCloseable {
     /** Transfer, launch and allocation counters since the device was opened. */
     Counters counters();
 
-    // ---- elementwise --------------------------------------------------------------------
-
-    /** {@code x (N) <- value}. */
-    void fill(DeviceBuffer x, double value);
-
-    /** {@code dst (N) <- src (N)}; N = {@code src.length()}. */
-    void copy(DeviceBuffer src, DeviceBuffer dst);
-
-    /** {@code x (N) <- alpha * x}, in place. */
-    void scale(DeviceBuffer x, double alpha);
-
-    /** {@code y (N) <- act(x)}, N = {@code x.length()}; y may be x. NaN in gives NaN out (see {@link Activation}). */
-    void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y);
-
-    /** {@code dz (N) <- dy * act'(z)} with z the pre-activation ({@link Activation#backward}: a select for ReLU); dz may be dy. */
-    void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz);
-
     // ---- matrix -------------------------------------------------------------------------
 
     /**
@@ -82,12 +65,6 @@ public interface Device extends AutoCloseable {
      */
     void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
                 DeviceBuffer z, DeviceBuffer y);
-
-    /** {@code out (C) <- sum over rows of x (R,C)}: the bias gradient. */
-    void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out);
-
-    /** {@code out (1) <- sum of x (N)}. */
-    void sum(DeviceBuffer x, DeviceBuffer out);
 
     /** {@code y (R,C) <- softmax over each row of x (R,C)}, max-subtracted. */
     void softmaxForward(int rows, int cols, DeviceBuffer x, DeviceBuffer y);
@@ -116,12 +93,6 @@ public interface Device extends AutoCloseable {
 
     /** {@code dst (R,C) <- src[index[r]]} rows of {@code src (S,C)}; float or int buffers (same type). */
     void gatherRows(int rows, int cols, DeviceBuffer src, DeviceBuffer index, DeviceBuffer dst);
-
-    /**
-     * Health check: {@code flag (1) <- NaN} when any element of {@code x (N)} is NaN or
-     * infinite; otherwise {@code flag} is left as it was.
-     */
-    void checkFinite(DeviceBuffer x, DeviceBuffer flag);
 
     // ---- optimizers ---------------------------------------------------------------------
 

@@ -76,25 +76,6 @@ public final class ReferenceOps {
         return dz;
     }
 
-    /** {@code out (C) = column sums of x (R,C)}. */
-    public static double[] columnSums(int rows, int cols, double[] x) {
-        double[] out = new double[cols];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                out[c] += x[r * cols + c];
-            }
-        }
-        return out;
-    }
-
-    public static double sum(double[] x) {
-        double s = 0;
-        for (double v : x) {
-            s += v;
-        }
-        return s;
-    }
-
     /** Row-wise softmax of {@code x (R,C)}, max-subtracted. */
     public static double[] softmax(int rows, int cols, double[] x) {
         double[] y = new double[rows * cols];
@@ -201,15 +182,6 @@ public final class ReferenceOps {
             System.arraycopy(src, index[r] * cols, dst, r * cols, cols);
         }
         return dst;
-    }
-
-    public static boolean allFinite(double[] x) {
-        for (double v : x) {
-            if (!Double.isFinite(v)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** One SGD step in place (see {@link SgdStep}); {@code v} may be null when momentum is 0. */

@@ -5,7 +5,10 @@ import dev.salvo.device.AdamStep;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.OpCall;
 import dev.salvo.device.SgdStep;
+import dev.salvo.device.ops.ElementwiseOps;
+import dev.salvo.device.ops.ReduceOps;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -103,15 +106,15 @@ public final class KernelBench {
             DeviceBuffer xr = x.slice(0, (long) rows * cols);
             DeviceBuffer yr = y.slice(0, (long) rows * cols);
             Runnable call = switch (op) {
-                case COPY -> () -> d.copy(x, y);
-                case ACT_FORWARD -> () -> d.activationForward(Activation.RELU, x, y);
-                case GELU_FORWARD -> () -> d.activationForward(Activation.GELU, x, y);
-                case ACT_BACKWARD -> () -> d.activationBackward(Activation.RELU, x, z, y);
+                case COPY -> run(d, ElementwiseOps.copy(x, y));
+                case ACT_FORWARD -> run(d, ElementwiseOps.activationForward(Activation.RELU, x, y));
+                case GELU_FORWARD -> run(d, ElementwiseOps.activationForward(Activation.GELU, x, y));
+                case ACT_BACKWARD -> run(d, ElementwiseOps.activationBackward(Activation.RELU, x, z, y));
                 case ADAM -> () -> d.adamUpdate(x, y, z, v, adam, flag);
                 case SGD -> () -> d.sgdUpdate(x, y, z, sgd, flag);
                 case SOFTMAX_XENT -> () -> d.softmaxCrossEntropy(rows, cols, xr, labels, 1.0 / rows, rowOut.slice(0, rows), yr);
-                case COLUMN_SUMS -> () -> d.columnSums(rows, cols, xr, rowOut.slice(0, cols));
-                case SUM -> () -> d.sum(x, one);
+                case COLUMN_SUMS -> run(d, ReduceOps.columnSums(rows, cols, xr, rowOut.slice(0, cols)));
+                case SUM -> run(d, ReduceOps.sum(x, one));
             };
             double elements = op == MemoryOp.SOFTMAX_XENT || op == MemoryOp.COLUMN_SUMS ? (double) rows * cols : n;
             return time(call, d, elements * op.bytesPerElement / 1e9, samples, minMs);
@@ -120,6 +123,11 @@ public final class KernelBench {
                 b.close();
             }
         }
+    }
+
+    /** Runs a declared op's call, made once. */
+    private static Runnable run(Device d, OpCall c) {
+        return () -> d.run(c);
     }
 
     private static DeviceBuffer buffer(Device d, List<DeviceBuffer> held, float[] x) {

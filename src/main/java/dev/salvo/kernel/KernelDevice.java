@@ -45,10 +45,6 @@ public abstract class KernelDevice extends BaseDevice {
         return tuning().wgRows();
     }
 
-    private int sumWg() {
-        return tuning().sumWg();
-    }
-
     private BaseBuffer fbuf(DeviceBuffer b, long n, String name) {
         return arg(b, bufferType(), DType.FLOAT, n, name);
     }
@@ -105,41 +101,6 @@ public abstract class KernelDevice extends BaseDevice {
     /** The tunables declared ops launch with: the tuning row, and tensor cores when {@link #tensorCoreMatmul()}. */
     protected Op.Launch launchTunables() {
         return tuning();
-    }
-
-    @Override
-    public void fill(DeviceBuffer x, double value) {
-        BaseBuffer b = fbuf(x, 0, "x");
-        launch1("fill", b.length(), wgElementwise(), (int) b.length(), b, value);
-    }
-
-    @Override
-    public void copy(DeviceBuffer src, DeviceBuffer dst) {
-        BaseBuffer s = fbuf(src, 0, "src");
-        BaseBuffer d = fbuf(dst, s.length(), "dst");
-        launch1("copy_f", s.length(), wgElementwise(), (int) s.length(), s, d);
-    }
-
-    @Override
-    public void scale(DeviceBuffer x, double alpha) {
-        BaseBuffer b = fbuf(x, 0, "x");
-        launch1("scale", b.length(), wgElementwise(), (int) b.length(), b, alpha);
-    }
-
-    @Override
-    public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
-        BaseBuffer xb = fbuf(x, 0, "x");
-        BaseBuffer yb = fbuf(y, xb.length(), "y");
-        launch1("act_forward", perItem(xb.length(), tuning().ewVw()), wgElementwise(), (int) xb.length(), act.ordinal(), xb, yb);
-    }
-
-    @Override
-    public void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz) {
-        BaseBuffer zb = fbuf(z, 0, "z");
-        long n = zb.length();
-        BaseBuffer dyb = fbuf(dy, n, "dy");
-        BaseBuffer dzb = fbuf(dz, n, "dz");
-        launch1("act_backward", perItem(n, tuning().ewVw()), wgElementwise(), (int) n, act.ordinal(), zb, dyb, dzb);
     }
 
     @Override
@@ -229,21 +190,6 @@ public abstract class KernelDevice extends BaseDevice {
     }
 
     @Override
-    public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
-        BaseBuffer xb = fbuf(x, (long) rows * cols, "x");
-        BaseBuffer ob = fbuf(out, cols, "out");
-        int vw = tuning().colsumVw();
-        launch1("column_sums", (cols + vw - 1) / vw, wgRows(), rows, cols, xb, ob);
-    }
-
-    @Override
-    public void sum(DeviceBuffer x, DeviceBuffer out) {
-        BaseBuffer xb = fbuf(x, 0, "x");
-        BaseBuffer ob = fbuf(out, 1, "out");
-        launch("sum_all", new long[] {sumWg()}, new long[] {sumWg()}, (int) xb.length(), xb, ob);
-    }
-
-    @Override
     public void softmaxForward(int rows, int cols, DeviceBuffer x, DeviceBuffer y) {
         long n = (long) rows * cols;
         BaseBuffer xb = fbuf(x, n, "x");
@@ -297,13 +243,6 @@ public abstract class KernelDevice extends BaseDevice {
         int srcRows = cols == 0 ? 0 : (int) (sb.length() / cols);
         launch1(sb.dtype() == DType.FLOAT ? "gather_rows_f" : "gather_rows_i", (long) rows * cols, wgElementwise(),
                 rows, cols, srcRows, sb, ib, db);
-    }
-
-    @Override
-    public void checkFinite(DeviceBuffer x, DeviceBuffer flag) {
-        BaseBuffer xb = fbuf(x, 0, "x");
-        BaseBuffer fb = fbuf(flag, 1, "flag");
-        launch1("check_finite", xb.length(), wgElementwise(), (int) xb.length(), xb, fb);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.salvo.nn;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.device.ops.TensorOps;
 import java.util.ArrayList;
 import java.util.List;
@@ -108,7 +109,7 @@ public final class Model implements AutoCloseable {
             params = own(device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
             grads = own(device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
             if (layout.size() > 0) {
-                device.fill(grads, 0);
+                device.run(ElementwiseOps.fill(grads, 0));
             }
             state = own(device.allocFloat(Math.max(1, stateLayout.size()))).slice(0, stateLayout.size());
             input = own(device.allocFloat((long) capacity * spec.inputs()));

@@ -5,6 +5,7 @@ import dev.salvo.device.AdamStep;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.SgdStep;
+import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import dev.salvo.util.Rng;
@@ -49,6 +50,7 @@ public final class Trainer implements AutoCloseable {
     private final float[] slotHost;
     private final int[] slotRows;
     private final long[] slotStep;
+    private final StepCalls calls;
     /** The optimizer step, reused: its rate (and Adam's step number) move every step. */
     private final SgdStep sgdStep;
     private final AdamStep adamStep;
@@ -87,6 +89,7 @@ public final class Trainer implements AutoCloseable {
         slotHost = new float[k];
         slotRows = new int[k];
         slotStep = new long[k];
+        calls = new StepCalls(model, slots, health, config.batchSize());
         sgdStep = config.optimizer() instanceof Optimizer.Sgd sgd ? sgd.step(config.learningRate()) : null;
         adamStep = config.optimizer() instanceof Optimizer.Adam adam ? adam.step(config.learningRate(), 1) : null;
         shuffleRng = new Rng(config.seed() * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
@@ -99,7 +102,7 @@ public final class Trainer implements AutoCloseable {
 
     private DeviceBuffer zeros(int n) {
         DeviceBuffer b = own(device.allocFloat(n));
-        device.fill(b, 0);
+        device.run(ElementwiseOps.fill(b, 0));
         return b;
     }
 
@@ -152,12 +155,12 @@ public final class Trainer implements AutoCloseable {
         boolean early = config.patience() > 0 && validation != null;
         if (early && best == null) {
             best = own(device.allocFloat(model.layout().size()));
-            device.copy(model.parameters(), best);
+            device.run(ElementwiseOps.copy(model.parameters(), best));
         }
         Batcher feed = trainFeed(train, validation);
         long start = System.nanoTime();
         long startSamples = p.samples;
-        device.fill(health, 0);
+        device.run(calls.clearHealth);
         listener.onStart(config.epochs(), steps, rows);
         boolean stoppedEarly = false;
         boolean interrupted = false;
@@ -235,7 +238,7 @@ public final class Trainer implements AutoCloseable {
                 if (val.loss() < p.bestLoss) {
                     p.bestLoss = val.loss();
                     p.sinceBest = 0;
-                    device.copy(model.parameters(), best);
+                    device.run(ElementwiseOps.copy(model.parameters(), best));
                 } else if (++p.sinceBest >= config.patience()) {
                     stoppedEarly = p.epoch < config.epochs();
                     p.epoch = config.epochs();
@@ -249,7 +252,7 @@ public final class Trainer implements AutoCloseable {
         }
         int bestEpoch = p.history.isEmpty() ? 0 : p.history.get(p.history.size() - 1).epoch();
         if (early && !interrupted) { // an interrupted run keeps its last step's parameters, to resume from
-            device.copy(best, model.parameters());
+            device.run(ElementwiseOps.copy(best, model.parameters()));
             bestEpoch = bestEpochOf(p.history);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -268,11 +271,10 @@ public final class Trainer implements AutoCloseable {
         model.train(t);
         model.forward(n);
         model.loss(n);
-        DeviceBuffer slotBuf = slots[slot];
-        device.sum(model.rowLoss(n), slotBuf);
+        device.run(calls.lossSum(slot, n));
         model.backward(n);
-        device.checkFinite(model.gradients(), slotBuf);
-        device.checkFinite(slotBuf, health);
+        device.run(calls.gradientCheck(slot));
+        device.run(calls.slotCheck(slot));
         update(lr, t);
     }
 
@@ -333,7 +335,7 @@ public final class Trainer implements AutoCloseable {
         Batcher feed = trainFeed(train, null);
         if (benchStep == 0) {
             feed.order(null);
-            device.fill(health, 0);
+            device.run(calls.clearHealth);
         }
         int batch = config.batchSize();
         int k = config.lossEvery();

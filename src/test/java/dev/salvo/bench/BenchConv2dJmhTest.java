@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.salvo.device.ops.ElementwiseOps;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -23,11 +24,11 @@ class BenchConv2dJmhTest {
         b.setup();
         try {
             int len = 3 * 2 * 6 * 5;
-            b.dev.fill(b.dx, Double.NaN);
+            b.dev.run(ElementwiseOps.fill(b.dx, Double.NaN));
             b.backward(); // the layer: dW and dx
             float[] layer = new float[len];
             b.dev.download(b.dx.slice(0, len), layer);
-            b.dev.fill(b.dx, Double.NaN);
+            b.dev.run(ElementwiseOps.fill(b.dx, Double.NaN));
             b.backwardData(); // the benchmark's own calls for dx
             float[] own = new float[len];
             b.dev.download(b.dx.slice(0, len), own);

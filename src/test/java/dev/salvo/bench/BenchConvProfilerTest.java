@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
+import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.nn.Layers;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkJson;
@@ -130,7 +131,7 @@ class BenchConvProfilerTest {
             m.train(1);
             float[] g = new float[m.layout().size()];
             for (int p = 0; p < passes; p++) {
-                d.fill(m.gradients(), 0);
+                d.run(ElementwiseOps.fill(m.gradients(), 0));
                 m.forward(rows);
                 m.loss(rows);
                 m.backward(rows);

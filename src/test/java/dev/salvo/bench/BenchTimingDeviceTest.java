@@ -11,6 +11,7 @@ import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.util.Rng;
 import org.junit.jupiter.api.Test;
 
@@ -40,12 +41,12 @@ class BenchTimingDeviceTest {
             assertSame(cpu, da.device(), "buffers are the inner device's own");
             t.upload(a, da);
             t.upload(b, db);
-            t.fill(viaTiming, Double.NaN);
-            cpu.fill(direct, Double.NaN);
+            t.run(ElementwiseOps.fill(viaTiming, Double.NaN));
+            cpu.run(ElementwiseOps.fill(direct, Double.NaN));
             t.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, viaTiming, null);
             cpu.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, direct, null);
-            t.activationForward(Activation.RELU, viaTiming, viaTiming);
-            cpu.activationForward(Activation.RELU, direct, direct);
+            t.run(ElementwiseOps.activationForward(Activation.RELU, viaTiming, viaTiming));
+            cpu.run(ElementwiseOps.activationForward(Activation.RELU, direct, direct));
             float[] x = new float[m * n];
             float[] y = new float[m * n];
             t.download(viaTiming, x);
@@ -56,19 +57,21 @@ class BenchTimingDeviceTest {
             }
 
             assertEquals(1, t.calls(TimingDevice.Op.MATMUL));
-            assertEquals(1, t.calls(TimingDevice.Op.ACTIVATION_FORWARD));
-            assertEquals(1, t.calls(TimingDevice.Op.FILL));
+            assertEquals(1, t.account(ElementwiseOps.ACT_FORWARD)[1], "declared ops are accounted by op");
+            assertEquals(1, t.account(ElementwiseOps.FILL)[1]);
+            assertEquals(0, t.account(ElementwiseOps.SCALE)[1]);
             assertEquals(2, t.calls(TimingDevice.Op.UPLOAD));
             assertEquals(1, t.calls(TimingDevice.Op.DOWNLOAD));
             assertEquals(0, t.calls(TimingDevice.Op.ADAM_UPDATE));
             assertTrue(t.seconds(TimingDevice.Op.MATMUL) > 0);
             assertEquals(t.seconds(TimingDevice.Op.MATMUL), t.seconds(TimingDevice.Kind.MATMUL));
-            assertEquals(t.seconds(TimingDevice.Op.ACTIVATION_FORWARD) + t.seconds(TimingDevice.Op.FILL),
+            assertEquals((t.account(ElementwiseOps.ACT_FORWARD)[0] + t.account(ElementwiseOps.FILL)[0]) / 1e9,
                     t.seconds(TimingDevice.Kind.ELEMENTWISE), 1e-12);
             assertEquals(t.seconds(TimingDevice.Op.UPLOAD) + t.seconds(TimingDevice.Op.DOWNLOAD),
                     t.seconds(TimingDevice.Kind.TRANSFER), 1e-12);
             t.reset();
             assertEquals(0, t.calls(TimingDevice.Op.MATMUL));
+            assertEquals(0, t.account(ElementwiseOps.FILL)[1]);
             assertEquals(0, t.seconds(TimingDevice.Kind.MATMUL));
             t.close();
             assertFalse(da.isClosed(), "closing the decorator leaves the inner device open");
@@ -83,9 +86,9 @@ class BenchTimingDeviceTest {
             Gemm batched = one.transposeB().batched(6, 15, 0, 12).accumulate();
             try (DeviceBuffer a = t.allocFloat(batched.aLength()); DeviceBuffer b = t.allocFloat(batched.bLength());
                  DeviceBuffer z = t.allocFloat(batched.cLength())) {
-                t.fill(a, 1);
-                t.fill(b, 1);
-                t.fill(z, 0);
+                t.run(ElementwiseOps.fill(a, 1));
+                t.run(ElementwiseOps.fill(b, 1));
+                t.run(ElementwiseOps.fill(z, 0));
                 t.matmul(one, a, b, null, Activation.IDENTITY, z, null);
                 assertEquals(2.0 * 3 * 4 * 5, t.matmulFlops());
                 t.matmul(batched, a, b, null, Activation.IDENTITY, z, null);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.salvo.device.ReferenceOps;
+import dev.salvo.device.ops.ElementwiseOps;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -80,7 +81,7 @@ class ActivationNonFiniteTest {
             DeviceBuffer x = d.allocFloat(5);
             DeviceBuffer y = d.allocFloat(5);
             d.upload(X, x);
-            d.activationForward(Activation.RELU, x, y);
+            d.run(ElementwiseOps.activationForward(Activation.RELU, x, y));
             double[] got = new double[5];
             d.download(y, got);
             same("reference device relu", new double[] {NAN, 1, 0, INF, 0}, got);

@@ -8,6 +8,7 @@ import dev.salvo.device.Gemm;
 import dev.salvo.device.cpu.CpuDevice;
 import dev.salvo.device.cpu.CpuProvider;
 import dev.salvo.device.cpu.CpuSettings;
+import dev.salvo.device.ops.ElementwiseOps;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,10 +35,10 @@ class AllocationFreeBatchedMatmulTest {
             DeviceBuffer bias = d.allocFloat(70);
             DeviceBuffer z = d.allocFloat(Math.max(small.cLength(), large.cLength()));
             DeviceBuffer y = d.allocFloat(Math.max(small.cLength(), large.cLength()));
-            d.fill(a, 0.01);
-            d.fill(b, 0.02);
-            d.fill(bias, -0.5);
-            d.fill(z, 0);
+            d.run(ElementwiseOps.fill(a, 0.01));
+            d.run(ElementwiseOps.fill(b, 0.02));
+            d.run(ElementwiseOps.fill(bias, -0.5));
+            d.run(ElementwiseOps.fill(z, 0));
             AllocationMeter meter = AllocationMeter.callerAndThreads("salvo-cpu-");
             long overhead = meter.readOverhead();
             long[][] edges = new long[WINDOWS + 1][meter.threads()];

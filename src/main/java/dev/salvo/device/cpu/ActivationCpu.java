@@ -3,8 +3,8 @@ package dev.salvo.device.cpu;
 import dev.salvo.device.Activation;
 
 /**
- * The CPU activation bodies: {@link CpuDevice#activationForward}, {@link CpuDevice#activationBackward}
- * and the activation of {@link MatmulEpilogue}. ReLU is branch-free (random signs made the
+ * The CPU activation loops: of the activation ops ({@link ElementwiseCpu}) and of the matmul
+ * epilogue ({@link MatmulEpilogue}). ReLU is branch-free (random signs made the
  * {@code v <= 0 ? 0 : v} branch mispredict on every other element): the Vector API path
  * ({@link VectorActivation}, when {@code simd}) selects with a lane mask, the scalar path uses
  * {@link Math#max(float, float)} forward and an integer bit mask backward, both of which C2
@@ -14,84 +14,7 @@ import dev.salvo.device.Activation;
  */
 final class ActivationCpu {
 
-    /** Elements per task below which the work stays on one thread. */
-    private static final int GRAIN = 1 << 12;
-
-    private final CpuPool pool;
-    private final boolean simd;
-    private final Forward forward = new Forward();
-    private final Backward backward = new Backward();
-
-    ActivationCpu(CpuPool pool, boolean simd) {
-        this.pool = pool;
-        this.simd = simd;
-    }
-
-    boolean simd() {
-        return simd;
-    }
-
-    /** {@code y[yo..yo+n) = act(x[xo..xo+n))}, split over the pool. */
-    void forward(Activation act, float[] x, int xo, float[] y, int yo, int n) {
-        Forward body = forward;
-        body.act = act;
-        body.x = x;
-        body.xo = xo;
-        body.y = y;
-        body.yo = yo;
-        try {
-            pool.forRange(n, GRAIN, body);
-        } finally {
-            body.x = null;
-            body.y = null;
-        }
-    }
-
-    /** {@code dz = act'(z) dy} over {@code n} elements (ReLU: the select), split over the pool. */
-    void backward(Activation act, float[] z, int zo, float[] dy, int yo, float[] dz, int xo, int n) {
-        Backward body = backward;
-        body.act = act;
-        body.z = z;
-        body.zo = zo;
-        body.dy = dy;
-        body.yo = yo;
-        body.dz = dz;
-        body.xo = xo;
-        try {
-            pool.forRange(n, GRAIN, body);
-        } finally {
-            body.z = null;
-            body.dy = null;
-            body.dz = null;
-        }
-    }
-
-    private final class Forward implements CpuPool.RangeBody {
-        Activation act;
-        float[] x;
-        int xo;
-        float[] y;
-        int yo;
-
-        @Override
-        public void run(int from, int to) {
-            activate(act, x, xo + from, y, yo + from, to - from, simd);
-        }
-    }
-
-    private final class Backward implements CpuPool.RangeBody {
-        Activation act;
-        float[] z;
-        int zo;
-        float[] dy;
-        int yo;
-        float[] dz;
-        int xo;
-
-        @Override
-        public void run(int from, int to) {
-            ActivationCpu.backward(act, z, zo + from, dy, yo + from, dz, xo + from, to - from, simd);
-        }
+    private ActivationCpu() {
     }
 
     /** {@code y[yo..yo+n) = act(x[xo..xo+n))}; the fast cases avoid float64 transcendental calls. */

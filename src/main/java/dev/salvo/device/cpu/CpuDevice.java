@@ -11,7 +11,6 @@ import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.SgdStep;
-import java.util.Arrays;
 
 /**
  * The pure-Java float32 device: memory is Java arrays, ops run on one {@link CpuPool} sized to
@@ -68,8 +67,6 @@ public final class CpuDevice extends BaseDevice {
     private final CpuPool pool;
     private final CpuOps ops;
     private final CpuGemm gemm;
-    private final ActivationCpu activations;
-    private final CpuReduce reduce;
 
     CpuDevice(DeviceInfo info, CpuSettings settings) {
         this.info = info;
@@ -78,9 +75,7 @@ public final class CpuDevice extends BaseDevice {
         this.ops = new CpuOps(pool, vector);
         this.gemm = new CpuGemm(pool, settings.mc(), settings.kc(), settings.nc(), settings.simd());
         this.adamBody = new AdamRange(vector);
-        this.activations = new ActivationCpu(pool, vector);
         this.epilogue = new MatmulEpilogue(vector);
-        this.reduce = new CpuReduce(pool);
     }
 
     @Override
@@ -220,77 +215,12 @@ public final class CpuDevice extends BaseDevice {
         ensureOpen();
     }
 
-    // ---- elementwise ----------------------------------------------------------------------
+    // ---- ops ------------------------------------------------------------------------------
     //
     // Every parallel op hands the pool a body object made once per device, its arguments set in
     // fields just before dispatch and cleared after, so no op allocates (no capturing lambdas).
     // The device is used from one thread at a time, so one body per op is enough.
-
-    @Override
-    public void fill(DeviceBuffer x, double value) {
-        Buf b = f(x, 0, "x");
-        countLaunch();
-        Arrays.fill(b.f, b.off(), b.off() + b.n(), (float) value);
-    }
-
-    @Override
-    public void copy(DeviceBuffer src, DeviceBuffer dst) {
-        Buf s = f(src, 0, "src");
-        Buf d = f(dst, s.length(), "dst");
-        countLaunch();
-        System.arraycopy(s.f, s.off(), d.f, d.off(), s.n());
-    }
-
-    private final class Scale implements CpuPool.RangeBody {
-        float[] a;
-        int o;
-        float s;
-
-        @Override
-        public void run(int from, int to) {
-            float[] a = this.a;
-            float s = this.s;
-            for (int k = o + from; k < o + to; k++) {
-                a[k] *= s;
-            }
-        }
-    }
-
-    private final Scale scaleBody = new Scale();
-
-    @Override
-    public void scale(DeviceBuffer x, double alpha) {
-        Buf b = f(x, 0, "x");
-        countLaunch();
-        Scale body = scaleBody;
-        body.a = b.f;
-        body.o = b.off();
-        body.s = (float) alpha;
-        try {
-            pool.forRange(b.n(), GRAIN, body);
-        } finally {
-            body.a = null;
-        }
-    }
-
-    @Override
-    public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
-        Buf xb = f(x, 0, "x");
-        Buf yb = f(y, xb.length(), "y");
-        countLaunch();
-        activations.forward(act, xb.f, xb.off(), yb.f, yb.off(), xb.n());
-    }
-
-    @Override
-    public void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz) {
-        Buf zb = f(z, 0, "z");
-        int n = zb.n();
-        Buf dyb = f(dy, n, "dy");
-        Buf dzb = f(dz, n, "dz");
-        countLaunch();
-        activations.backward(act, zb.f, zb.off(), dyb.f, dyb.off(), dzb.f, dzb.off(), n);
-    }
-
+    //
     // ---- matrix ---------------------------------------------------------------------------
 
     private final MatmulEpilogue epilogue;
@@ -336,58 +266,6 @@ public final class CpuDevice extends BaseDevice {
             body.bias = null;
             body.y = null;
         }
-    }
-
-    private final class ColumnSums implements CpuPool.RangeBody {
-        int rows;
-        int cols;
-        float[] x;
-        int xo;
-        float[] out;
-        int oo;
-
-        @Override
-        public void run(int c0, int c1) {
-            float[] xv = x;
-            float[] ov = out;
-            Arrays.fill(ov, oo + c0, oo + c1, 0f);
-            for (int r = 0; r < rows; r++) {
-                int row = xo + r * cols;
-                for (int c = c0; c < c1; c++) {
-                    ov[oo + c] += xv[row + c];
-                }
-            }
-        }
-    }
-
-    private final ColumnSums columnSumsBody = new ColumnSums();
-
-    @Override
-    public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
-        Buf xb = f(x, (long) rows * cols, "x");
-        Buf ob = f(out, cols, "out");
-        countLaunch();
-        ColumnSums body = columnSumsBody;
-        body.rows = rows;
-        body.cols = cols;
-        body.x = xb.f;
-        body.xo = xb.off();
-        body.out = ob.f;
-        body.oo = ob.off();
-        try {
-            pool.forRange(cols, 64, body);
-        } finally {
-            body.x = null;
-            body.out = null;
-        }
-    }
-
-    @Override
-    public void sum(DeviceBuffer x, DeviceBuffer out) {
-        Buf xb = f(x, 0, "x");
-        Buf ob = f(out, 1, "out");
-        countLaunch();
-        ob.f[ob.off()] = (float) reduce.sum(xb.f, xb.off(), xb.n());
     }
 
     private final CpuRows rowsBody = new CpuRows();
@@ -515,16 +393,6 @@ public final class CpuDevice extends BaseDevice {
             body.gatherDst = db.i;
         }
         runRows(body, rows);
-    }
-
-    @Override
-    public void checkFinite(DeviceBuffer x, DeviceBuffer flag) {
-        Buf xb = f(x, 0, "x");
-        Buf fb = f(flag, 1, "flag");
-        countLaunch();
-        if (reduce.anyNonFinite(xb.f, xb.off(), xb.n())) {
-            fb.f[fb.off()] = Float.NaN;
-        }
     }
 
     private static boolean skip(Buf flag) {

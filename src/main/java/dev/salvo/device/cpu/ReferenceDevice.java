@@ -176,48 +176,6 @@ public final class ReferenceDevice extends BaseDevice {
     // ---- ops ------------------------------------------------------------------------------
 
     @Override
-    public void fill(DeviceBuffer x, double value) {
-        Buf b = f(x, 0, "x");
-        countLaunch();
-        Arrays.fill(b.f, b.off(), b.off() + (int) b.length(), value);
-    }
-
-    @Override
-    public void copy(DeviceBuffer src, DeviceBuffer dst) {
-        Buf s = f(src, 0, "src");
-        Buf d = f(dst, s.length(), "dst");
-        countLaunch();
-        System.arraycopy(s.f, s.off(), d.f, d.off(), (int) s.length());
-    }
-
-    @Override
-    public void scale(DeviceBuffer x, double alpha) {
-        Buf b = f(x, 0, "x");
-        countLaunch();
-        for (int k = 0; k < b.length(); k++) {
-            b.f[b.off() + k] *= alpha;
-        }
-    }
-
-    @Override
-    public void activationForward(Activation act, DeviceBuffer x, DeviceBuffer y) {
-        Buf xb = f(x, 0, "x");
-        Buf yb = f(y, xb.length(), "y");
-        countLaunch();
-        put(ReferenceOps.activation(act, get(xb, xb.length())), yb);
-    }
-
-    @Override
-    public void activationBackward(Activation act, DeviceBuffer z, DeviceBuffer dy, DeviceBuffer dz) {
-        Buf zb = f(z, 0, "z");
-        long n = zb.length();
-        Buf dyb = f(dy, n, "dy");
-        Buf dzb = f(dz, n, "dz");
-        countLaunch();
-        put(ReferenceOps.activationBackward(act, get(zb, n), get(dyb, n)), dzb);
-    }
-
-    @Override
     public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
                        DeviceBuffer z, DeviceBuffer y) {
         if (y == null && act != Activation.IDENTITY) {
@@ -242,22 +200,6 @@ public final class ReferenceDevice extends BaseDevice {
                 System.arraycopy(yv, co, yb.f, yb.off() + co, len);
             }
         }
-    }
-
-    @Override
-    public void columnSums(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
-        Buf xb = f(x, (long) rows * cols, "x");
-        Buf ob = f(out, cols, "out");
-        countLaunch();
-        put(ReferenceOps.columnSums(rows, cols, get(xb, (long) rows * cols)), ob);
-    }
-
-    @Override
-    public void sum(DeviceBuffer x, DeviceBuffer out) {
-        Buf xb = f(x, 0, "x");
-        Buf ob = f(out, 1, "out");
-        countLaunch();
-        ob.f[ob.off()] = ReferenceOps.sum(get(xb, xb.length()));
     }
 
     @Override
@@ -354,16 +296,6 @@ public final class ReferenceDevice extends BaseDevice {
             } else {
                 System.arraycopy(sb.i, sb.off() + k * cols, db.i, db.off() + r * cols, cols);
             }
-        }
-    }
-
-    @Override
-    public void checkFinite(DeviceBuffer x, DeviceBuffer flag) {
-        Buf xb = f(x, 0, "x");
-        Buf fb = f(flag, 1, "flag");
-        countLaunch();
-        if (!ReferenceOps.allFinite(get(xb, xb.length()))) {
-            fb.f[fb.off()] = Double.NaN;
         }
     }
 

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.nn.Layer;
 
 /**
@@ -41,16 +43,18 @@ public record Act(Activation activation) implements Layer {
             DeviceBuffer y = Rows.of(b.y(), rows, size);
             DeviceBuffer dy = Rows.of(b.dy(), rows, size);
             DeviceBuffer dx = Rows.of(b.dx(0), rows, size);
+            OpCall fwd = ElementwiseOps.activationForward(activation, x, y);
+            OpCall bwd = dx == null ? null : ElementwiseOps.activationBackward(activation, x, dy, dx);
             return new Pass() {
                 @Override
                 public void forward() {
-                    d.activationForward(activation, x, y);
+                    d.run(fwd);
                 }
 
                 @Override
                 public void backward() {
-                    if (dx != null) {
-                        d.activationBackward(activation, x, dy, dx);
+                    if (bwd != null) {
+                        d.run(bwd);
                     }
                 }
             };

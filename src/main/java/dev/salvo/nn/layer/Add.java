@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.device.ops.TensorOps;
 import dev.salvo.nn.Layer;
 import dev.salvo.nn.NetworkSpec;
@@ -53,6 +54,8 @@ public record Add() implements Layer {
             DeviceBuffer dy = Rows.of(b.dy(), rows, size);
             DeviceBuffer da = Rows.of(b.dx(0), rows, size);
             DeviceBuffer db = Rows.of(b.dx(1), rows, size);
+            OpCall toA = da == null ? null : ElementwiseOps.copy(dy, da);
+            OpCall toB = db == null ? null : ElementwiseOps.copy(dy, db);
             return new Pass() {
                 @Override
                 public void forward() {
@@ -61,11 +64,11 @@ public record Add() implements Layer {
 
                 @Override
                 public void backward() {
-                    if (da != null) {
-                        d.copy(dy, da);
+                    if (toA != null) {
+                        d.run(toA);
                     }
-                    if (db != null) {
-                        d.copy(dy, db);
+                    if (toB != null) {
+                        d.run(toB);
                     }
                 }
             };

@@ -5,6 +5,9 @@ import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.ElementwiseOps;
+import dev.salvo.device.ops.ReduceOps;
 import dev.salvo.nn.Layer;
 
 /**
@@ -85,6 +88,8 @@ public record Dense(int units, Activation activation, boolean bias) implements L
             DeviceBuffer dy = Rows.of(b.dy(), rows, units);
             DeviceBuffer dx = Rows.of(b.dx(0), rows, in);
             boolean act = activation != Activation.IDENTITY;
+            OpCall actGrad = act ? ElementwiseOps.activationBackward(activation, z, dy, dy) : null;
+            OpCall biasGrad = bias ? ReduceOps.columnSums(rows, units, dy, gb) : null;
             return new Pass() {
                 @Override
                 public void forward() {
@@ -93,12 +98,12 @@ public record Dense(int units, Activation activation, boolean bias) implements L
 
                 @Override
                 public void backward() {
-                    if (act) {
-                        d.activationBackward(activation, z, dy, dy);
+                    if (actGrad != null) {
+                        d.run(actGrad);
                     }
                     d.matmul(wGrad, dy, x, null, Activation.IDENTITY, gw, null);
-                    if (bias) {
-                        d.columnSums(rows, units, dy, gb);
+                    if (biasGrad != null) {
+                        d.run(biasGrad);
                     }
                     if (dx != null) {
                         d.matmul(xGrad, dy, w, null, Activation.IDENTITY, dx, null);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.device.ops.RandomOps;
 import dev.salvo.nn.Layer;
 
@@ -54,6 +55,7 @@ public record Dropout(double p) implements Layer {
             DeviceBuffer x = Rows.of(b.x(0), rows, size);
             DeviceBuffer y = Rows.of(b.y(), rows, size);
             OpCall fwd = RandomOps.DROPOUT_FORWARD.call(new DeviceBuffer[] {x, y}, new int[] {n, seed0, seed1, 0}, p);
+            OpCall pass = ElementwiseOps.copy(x, y);
             OpCall bwd = b.dx(0) == null ? null : RandomOps.DROPOUT_BACKWARD.call(new DeviceBuffer[] {Rows.of(b.dy(), rows, size),
                     Rows.of(b.dx(0), rows, size)}, new int[] {n, seed0, seed1, 0}, p);
             return new Pass() {
@@ -63,7 +65,7 @@ public record Dropout(double p) implements Layer {
                         fwd.setInt(3, (int) mode.step());
                         d.run(fwd);
                     } else {
-                        d.copy(x, y);
+                        d.run(pass);
                     }
                 }
 

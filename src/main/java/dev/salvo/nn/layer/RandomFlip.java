@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.device.ops.RandomOps;
 import dev.salvo.nn.Layer;
 
@@ -47,6 +48,7 @@ public record RandomFlip() implements Layer {
             DeviceBuffer y = Rows.of(b.y(), rows, size);
             int[] ints = {rows, s[0], s[1], s[2], (int) key, (int) (key >>> 32), 0};
             OpCall fwd = RandomOps.HFLIP.call(new DeviceBuffer[] {x, y}, ints);
+            OpCall pass = ElementwiseOps.copy(x, y);
             OpCall bwd = b.dx(0) == null ? null : RandomOps.HFLIP.call(new DeviceBuffer[] {Rows.of(b.dy(), rows, size),
                     Rows.of(b.dx(0), rows, size)}, ints);
             return new Pass() {
@@ -56,7 +58,7 @@ public record RandomFlip() implements Layer {
                         fwd.setInt(6, (int) mode.step());
                         d.run(fwd);
                     } else {
-                        d.copy(x, y);
+                        d.run(pass);
                     }
                 }
 

@@ -1,6 +1,8 @@
 package dev.salvo.nn.layer;
 
 import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.nn.Layer;
 
 /**
@@ -18,6 +20,7 @@ final class View {
             DeviceBuffer dy = Rows.of(b.dy(), rows, size);
             DeviceBuffer dx = Rows.of(b.dx(0), rows, size);
             boolean alias = b.dx(0) == null || b.dx(0) == b.dy();
+            OpCall copy = alias ? null : ElementwiseOps.copy(dy, dx);
             return new Layer.Pass() {
                 @Override
                 public void forward() {
@@ -26,8 +29,8 @@ final class View {
 
                 @Override
                 public void backward() {
-                    if (!alias) {
-                        b.device().copy(dy, dx);
+                    if (copy != null) {
+                        b.device().run(copy);
                     }
                 }
             };

@@ -10,6 +10,7 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceException;
 import dev.salvo.device.Devices;
 import dev.salvo.device.cuda.CudaDevice;
+import dev.salvo.device.ops.ElementwiseOps;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -55,7 +56,7 @@ class CudaDeviceTest {
         DeviceException.OutOfMemory e = assertThrows(DeviceException.OutOfMemory.class, () -> dev.allocFloat(Math.min(tooMany, Integer.MAX_VALUE)));
         assertTrue(e.requestedBytes() > 0 && e.freeBytes() > 0, e.getMessage());
         try (DeviceBuffer b = dev.allocFloat(1 << 20)) {
-            dev.fill(b, 1);
+            dev.run(ElementwiseOps.fill(b, 1));
             float[] h = new float[1 << 20];
             dev.download(b, h);
             assertEquals(1f, h[12345]);

@@ -11,6 +11,7 @@ import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.Tolerance;
 import dev.salvo.device.ReferenceOps;
+import dev.salvo.device.ops.ElementwiseOps;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -97,8 +98,8 @@ class CudaTf32Test {
         double[] ref = ReferenceOps.matmul(g, a, b, bias);
         try (DeviceBuffer da = upload(a); DeviceBuffer db = upload(b); DeviceBuffer dbias = bias == null ? null : upload(bias);
              DeviceBuffer z = dev.allocFloat(g.cLength()); DeviceBuffer y = dev.allocFloat(g.cLength())) {
-            dev.fill(z, Double.NaN);
-            dev.fill(y, Double.NaN);
+            dev.run(ElementwiseOps.fill(z, Double.NaN));
+            dev.run(ElementwiseOps.fill(y, Double.NaN));
             dev.matmul(g, da, db, dbias, Activation.RELU, z, y);
             float[] got = new float[(int) g.cLength()];
             dev.download(z, got);

@@ -12,6 +12,7 @@ import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
 import dev.salvo.train.History;
@@ -109,9 +110,9 @@ public final class GpuCompare {
         try (DeviceBuffer w = random(parameters, rng); DeviceBuffer g = random(parameters, rng);
              DeviceBuffer m = device.allocFloat(parameters); DeviceBuffer v = device.allocFloat(parameters);
              DeviceBuffer flag = device.allocFloat(1)) {
-            device.fill(m, 0);
-            device.fill(v, 0);
-            device.fill(flag, 0);
+            device.run(ElementwiseOps.fill(m, 0));
+            device.run(ElementwiseOps.fill(v, 0));
+            device.run(ElementwiseOps.fill(flag, 0));
             long[] step = {0};
             return time(quick ? 5 : 200, () -> device.adamUpdate(w, g, m, v,
                     new AdamStep(1e-3, 0.9, 0.999, 1e-8, 0.01, true, ++step[0]), flag));
