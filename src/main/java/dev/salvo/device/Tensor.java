@@ -37,18 +37,33 @@ public final class Tensor {
             throw new IllegalArgumentException("tensor buffer is null");
         }
         int[] d = dims.clone();
-        long n = 1;
-        for (int x : d) {
-            if (x < 0) {
-                throw new IllegalArgumentException("tensor dimensions must be >= 0, got " + shape(d));
-            }
-            n *= x;
-        }
+        long n = numel(d);
         if (buffer.length() < n) {
             throw new IllegalArgumentException("a tensor " + shape(d) + " needs " + n + " elements, the buffer holds "
                     + buffer.length());
         }
         return new Tensor(buffer, 0, d, contiguousStrides(d));
+    }
+
+    /**
+     * Elements of a tensor of {@code dims}.
+     *
+     * @throws IllegalArgumentException when a dimension is negative
+     */
+    public static long numel(int... dims) {
+        long n = 1;
+        for (int x : dims) {
+            if (x < 0) {
+                throw new IllegalArgumentException("tensor dimensions must be >= 0, got " + shape(dims));
+            }
+            n = Math.multiplyExact(n, x);
+        }
+        return n;
+    }
+
+    /** True when both views start at the same element of the same buffer (one may be a reshape of the other). */
+    public boolean sameStart(Tensor o) {
+        return o != null && o.buffer == buffer && o.offset == offset;
     }
 
     /** Row-major strides of {@code dims}. */

@@ -2,7 +2,7 @@ package dev.salvo.nn;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.device.Device;
-import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.Tensor;
 
 /**
  * One layer of a network graph: its shapes, its parameters and non-trainable state, and its
@@ -80,41 +80,53 @@ public interface Layer {
     }
 
     /**
-     * What the graph hands a layer on a device: buffers sized for {@link #capacity()} rows. The
-     * input values (one per input), the output value, the gradient of the output ({@code dy}) and
-     * the gradients of the inputs ({@code dx(i)}, null where nothing upstream needs one).
+     * What the graph hands a layer on a device: {@link Tensor} views sized for {@link #capacity()}
+     * rows, batch first ({@code (N,C,H,W)} for images, {@code (N,F)} for features). The input values
+     * (one per input), the output value, the gradient of the output ({@code dy}) and the gradients of
+     * the inputs ({@code dx(i)}, null where nothing upstream needs one). A pass over fewer rows takes
+     * {@link Tensor#rows} of them.
      */
     interface Binding {
         Device device();
 
         int capacity();
 
-        int[] inShape(int i);
+        /** Input {@code i}'s value, {@code (capacity, in shape...)}. */
+        Tensor x(int i);
 
-        int[] outShape();
+        /** The output value, {@code (capacity, out shape...)}. */
+        Tensor y();
 
-        DeviceBuffer x(int i);
+        /** The gradient of the output, shaped like {@link #y()}. */
+        Tensor dy();
 
-        DeviceBuffer y();
+        /** The gradient of input {@code i}, shaped like {@link #x}; null when nothing upstream needs it. */
+        Tensor dx(int i);
 
-        DeviceBuffer dy();
+        /** Input {@code i}'s per-sample shape. */
+        default int[] inShape(int i) {
+            return x(i).sampleShape();
+        }
 
-        DeviceBuffer dx(int i);
+        /** The output's per-sample shape. */
+        default int[] outShape() {
+            return y().sampleShape();
+        }
 
-        /** A parameter (the weights on the device) by its declared name. */
-        DeviceBuffer param(String name);
+        /** A parameter (the weights on the device) by its declared name, in its declared shape. */
+        Tensor param(String name);
 
-        /** The gradient of a parameter, laid out like it. */
-        DeviceBuffer grad(String name);
+        /** The gradient of a parameter, shaped like it. */
+        Tensor grad(String name);
 
-        /** A state tensor by its declared name. */
-        DeviceBuffer state(String name);
+        /** A state tensor by its declared name, in its declared shape. */
+        Tensor state(String name);
 
-        /** A workspace of {@code length} floats owned by the model. */
-        DeviceBuffer floats(long length);
+        /** A float workspace of shape {@code dims}, owned by the model. */
+        Tensor floats(int... dims);
 
-        /** A workspace of {@code length} ints owned by the model. */
-        DeviceBuffer ints(long length);
+        /** An int workspace of shape {@code dims}, owned by the model. */
+        Tensor ints(int... dims);
 
         /** The layer's random key (for dropout): from the run's seed and the layer's index. */
         long randomKey();

@@ -2,6 +2,7 @@ package dev.salvo.nn;
 
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.Tensor;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.device.ops.TensorOps;
@@ -52,7 +53,8 @@ public final class Model implements AutoCloseable {
     private final int active;
     /** The vertex whose output the loss reads. */
     private final int outVertex;
-    private final DeviceBuffer[] value;
+    /** Each vertex's output: its own memory, or its input's under another shape (a view layer). */
+    private final Tensor[] value;
     private final DeviceBuffer[] grad;
     /** Where vertex i writes the gradient of input k; {@code accumulate[i][k]}: a scratch buffer added afterwards. */
     private final DeviceBuffer[][] dxTarget;
@@ -100,7 +102,7 @@ public final class Model implements AutoCloseable {
         active = fused ? vs.size() - 1 : vs.size();
         outVertex = fused ? last.inputs()[0] : last.index();
         int n = active;
-        value = new DeviceBuffer[n];
+        value = new Tensor[n];
         grad = new DeviceBuffer[n];
         dxTarget = new DeviceBuffer[n][];
         accumulate = new boolean[n][];
@@ -119,7 +121,9 @@ public final class Model implements AutoCloseable {
             predicted = own(device.allocInt(capacity));
             for (int i = 0; i < n; i++) {
                 NetworkSpec.Vertex v = vs.get(i);
-                value[i] = v.layer().isView() ? valueOf(v.inputs()[0]) : own(device.allocFloat((long) capacity * v.size()));
+                int[] dims = batchDims(v.shape());
+                value[i] = v.layer().isView() ? valueOf(v.inputs()[0]).reshape(dims)
+                        : Tensor.of(own(device.allocFloat((long) capacity * v.size())), dims);
             }
             GradientPlan g = GradientPlan.of(spec, active, outVertex, capacity, len -> own(device.allocFloat(len)));
             System.arraycopy(g.grad(), 0, grad, 0, n);
@@ -142,8 +146,20 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    private DeviceBuffer valueOf(int vertex) {
-        return vertex == NetworkSpec.INPUT ? input : value[vertex];
+    private Tensor valueOf(int vertex) {
+        return vertex == NetworkSpec.INPUT ? Tensor.of(input, batchDims(spec.inputShape())) : value[vertex];
+    }
+
+    /** {@code (capacity, shape...)}. */
+    private int[] batchDims(int[] shape) {
+        int[] d = new int[shape.length + 1];
+        d[0] = capacity;
+        System.arraycopy(shape, 0, d, 1, shape.length);
+        return d;
+    }
+
+    private int[] shapeOf(int vertex) {
+        return vertex == NetworkSpec.INPUT ? spec.inputShape() : spec.vertices().get(vertex).shape();
     }
 
     private DeviceBuffer own(DeviceBuffer b) {
@@ -172,62 +188,54 @@ public final class Model implements AutoCloseable {
         }
 
         @Override
-        public int[] inShape(int i) {
-            int u = v.inputs()[i];
-            return u == NetworkSpec.INPUT ? spec.inputShape() : spec.vertices().get(u).shape().clone();
-        }
-
-        @Override
-        public int[] outShape() {
-            return v.shape().clone();
-        }
-
-        @Override
-        public DeviceBuffer x(int i) {
+        public Tensor x(int i) {
             return valueOf(v.inputs()[i]);
         }
 
         @Override
-        public DeviceBuffer y() {
+        public Tensor y() {
             return value[v.index()];
         }
 
         @Override
-        public DeviceBuffer dy() {
-            return grad[v.index()];
+        public Tensor dy() {
+            return Tensor.of(grad[v.index()], batchDims(v.shape()));
         }
 
         @Override
-        public DeviceBuffer dx(int i) {
-            return dxTarget[v.index()][i];
+        public Tensor dx(int i) {
+            DeviceBuffer b = dxTarget[v.index()][i];
+            return b == null ? null : Tensor.of(b, batchDims(shapeOf(v.inputs()[i])));
         }
 
         @Override
-        public DeviceBuffer param(String name) {
+        public Tensor param(String name) {
             ParamLayout.Tensor t = layout.tensor(prefix + name);
-            return params.slice(t.offset(), t.length());
+            return Tensor.of(params.slice(t.offset(), t.length()), t.shape());
         }
 
         @Override
-        public DeviceBuffer grad(String name) {
+        public Tensor grad(String name) {
             ParamLayout.Tensor t = layout.tensor(prefix + name);
-            return grads.slice(t.offset(), t.length());
+            return Tensor.of(grads.slice(t.offset(), t.length()), t.shape());
         }
 
         @Override
-        public DeviceBuffer state(String name) {
+        public Tensor state(String name) {
             ParamLayout.Tensor t = stateLayout.tensor(prefix + name);
-            return state.slice(t.offset(), t.length());
+            return Tensor.of(state.slice(t.offset(), t.length()), t.shape());
         }
 
         @Override
-        public DeviceBuffer floats(long length) {
-            return own(device.allocFloat(Math.max(1, length))).slice(0, length);
+        public Tensor floats(int... dims) {
+            long length = Tensor.numel(dims);
+            return Tensor.of(own(device.allocFloat(Math.max(1, length))), dims);
         }
 
         @Override
-        public DeviceBuffer ints(long length) {
-            return own(device.allocInt(Math.max(1, length))).slice(0, length);
+        public Tensor ints(int... dims) {
+            long length = Tensor.numel(dims);
+            return Tensor.of(own(device.allocInt(Math.max(1, length))), dims);
         }
 
         @Override
@@ -272,7 +280,7 @@ public final class Model implements AutoCloseable {
                 }
             }
             int c = outputs;
-            output = value[outVertex].slice(0, (long) rows * c);
+            output = value[outVertex].buffer().slice(value[outVertex].offset(), (long) rows * c);
             outputGrad = grad[outVertex].slice(0, (long) rows * c);
             input = Model.this.input.slice(0, (long) rows * spec.inputs());
             labels = Model.this.labels.slice(0, rows);
@@ -370,7 +378,7 @@ public final class Model implements AutoCloseable {
 
     /** Network output of the last forward pass {@code (capacity, outputs)}: logits under cross-entropy. */
     public DeviceBuffer output() {
-        return value[outVertex];
+        return value[outVertex].data();
     }
 
     /** The first {@code rows} rows of {@link #input()} (a view made once per row count). */
@@ -518,7 +526,7 @@ public final class Model implements AutoCloseable {
         List<NetworkSpec.Vertex> vs = spec.vertices();
         for (int i = 0; i < active; i++) {
             plan.passes[i].forward();
-            if (!finite(value[i], (long) rows * vs.get(i).size())) {
+            if (!finite(value[i].data(), (long) rows * vs.get(i).size())) {
                 return describe(vs.get(i)) + " forward";
             }
         }

@@ -3,6 +3,7 @@ package dev.salvo.bench;
 import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.Tensor;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.OpCall;
@@ -224,61 +225,55 @@ public class Conv2dBenchmark {
             return s.n();
         }
 
-        @Override
-        public int[] inShape(int i) {
-            return new int[] {s.c(), s.h(), s.w()};
+        private Tensor image(DeviceBuffer b, int c, int h, int w) {
+            return b == null ? null : Tensor.of(b, s.n(), c, h, w);
         }
 
         @Override
-        public int[] outShape() {
-            return new int[] {s.oc(), s.oh(), s.ow()};
+        public Tensor x(int i) {
+            return image(x, s.c(), s.h(), s.w());
         }
 
         @Override
-        public DeviceBuffer x(int i) {
-            return x;
+        public Tensor y() {
+            return image(y, s.oc(), s.oh(), s.ow());
         }
 
         @Override
-        public DeviceBuffer y() {
-            return y;
+        public Tensor dy() {
+            return image(dy, s.oc(), s.oh(), s.ow());
         }
 
         @Override
-        public DeviceBuffer dy() {
-            return dy;
+        public Tensor dx(int i) {
+            return image(dx, s.c(), s.h(), s.w());
         }
 
         @Override
-        public DeviceBuffer dx(int i) {
-            return dx;
+        public Tensor param(String name) {
+            return Tensor.of(weight, s.oc(), s.c(), KERNEL, KERNEL);
         }
 
         @Override
-        public DeviceBuffer param(String name) {
-            return weight;
+        public Tensor grad(String name) {
+            return Tensor.of(gw, s.oc(), s.c(), KERNEL, KERNEL);
         }
 
         @Override
-        public DeviceBuffer grad(String name) {
-            return gw;
-        }
-
-        @Override
-        public DeviceBuffer state(String name) {
+        public Tensor state(String name) {
             throw new IllegalArgumentException("conv2d has no state");
         }
 
         @Override
-        public DeviceBuffer floats(long length) {
-            return alloc(length);
+        public Tensor floats(int... dims) {
+            return Tensor.of(alloc(Tensor.numel(dims)), dims);
         }
 
         @Override
-        public DeviceBuffer ints(long length) {
-            DeviceBuffer b = dev.allocInt(length);
+        public Tensor ints(int... dims) {
+            DeviceBuffer b = dev.allocInt(Tensor.numel(dims));
             owned.add(b);
-            return b;
+            return Tensor.of(b, dims);
         }
 
         @Override

@@ -39,10 +39,10 @@ public record Act(Activation activation) implements Layer {
         Device d = b.device();
         int size = Rows.size(b.outShape());
         return rows -> {
-            DeviceBuffer x = Rows.of(b.x(0), rows, size);
-            DeviceBuffer y = Rows.of(b.y(), rows, size);
-            DeviceBuffer dy = Rows.of(b.dy(), rows, size);
-            DeviceBuffer dx = Rows.of(b.dx(0), rows, size);
+            DeviceBuffer x = Rows.of(b.x(0), rows);
+            DeviceBuffer y = Rows.of(b.y(), rows);
+            DeviceBuffer dy = Rows.of(b.dy(), rows);
+            DeviceBuffer dx = Rows.of(b.dx(0), rows);
             OpCall fwd = ElementwiseOps.activationForward(activation, x, y);
             OpCall bwd = dx == null ? null : ElementwiseOps.activationBackward(activation, x, dy, dx);
             return new Pass() {

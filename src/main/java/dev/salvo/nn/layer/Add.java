@@ -49,11 +49,11 @@ public record Add() implements Layer {
         Device d = b.device();
         int size = Rows.size(b.outShape());
         return rows -> {
-            OpCall add = TensorOps.ADD.call(new DeviceBuffer[] {Rows.of(b.x(0), rows, size), Rows.of(b.x(1), rows, size),
-                    Rows.of(b.y(), rows, size)}, new int[] {rows * size});
-            DeviceBuffer dy = Rows.of(b.dy(), rows, size);
-            DeviceBuffer da = Rows.of(b.dx(0), rows, size);
-            DeviceBuffer db = Rows.of(b.dx(1), rows, size);
+            OpCall add = TensorOps.ADD.call(new DeviceBuffer[] {Rows.of(b.x(0), rows), Rows.of(b.x(1), rows),
+                    Rows.of(b.y(), rows)}, new int[] {rows * size});
+            DeviceBuffer dy = Rows.of(b.dy(), rows);
+            DeviceBuffer da = Rows.of(b.dx(0), rows);
+            DeviceBuffer db = Rows.of(b.dx(1), rows);
             OpCall toA = da == null ? null : ElementwiseOps.copy(dy, da);
             OpCall toB = db == null ? null : ElementwiseOps.copy(dy, db);
             return new Pass() {

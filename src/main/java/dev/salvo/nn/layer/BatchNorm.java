@@ -3,6 +3,7 @@ package dev.salvo.nn.layer;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.Tensor;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.NormOps;
 import dev.salvo.nn.Layer;
@@ -69,28 +70,27 @@ public record BatchNorm(double eps, double momentum) implements Layer {
         int[] shape = b.inShape(0);
         int c = shape[0];
         int s = Rows.size(shape) / c;
-        DeviceBuffer gamma = b.param("weight");
-        DeviceBuffer beta = b.param("bias");
-        DeviceBuffer dgamma = b.grad("weight");
-        DeviceBuffer dbeta = b.grad("bias");
-        DeviceBuffer runMean = b.state("running_mean");
-        DeviceBuffer runVar = b.state("running_var");
-        DeviceBuffer mean = b.floats(c);
-        DeviceBuffer invstd = b.floats(c);
+        DeviceBuffer gamma = b.param("weight").data();
+        DeviceBuffer beta = b.param("bias").data();
+        DeviceBuffer dgamma = b.grad("weight").data();
+        DeviceBuffer dbeta = b.grad("bias").data();
+        DeviceBuffer runMean = b.state("running_mean").data();
+        DeviceBuffer runVar = b.state("running_var").data();
+        DeviceBuffer mean = b.floats(c).data();
+        DeviceBuffer invstd = b.floats(c).data();
         Mode mode = b.mode();
         // the backward op writes dx with dgamma and dbeta: a first layer's dx goes to a workspace
-        DeviceBuffer dxAll = b.dx(0) != null ? b.dx(0) : b.floats((long) b.capacity() * c * s);
+        Tensor dxAll = b.dx(0) != null ? b.dx(0) : b.floats(b.x(0).dims());
         return rows -> {
-            long n = (long) rows * c * s;
-            DeviceBuffer x = b.x(0).slice(0, n);
-            DeviceBuffer y = b.y().slice(0, n);
+            DeviceBuffer x = Rows.of(b.x(0), rows);
+            DeviceBuffer y = Rows.of(b.y(), rows);
             int[] geo = {rows, c, s};
             OpCall stats = rows * s < 2 ? null : NormOps.BATCHNORM_STATS.call(new DeviceBuffer[] {x, mean, invstd, runMean, runVar},
                     geo, eps, momentum);
             OpCall train = NormOps.BATCHNORM_FORWARD.call(new DeviceBuffer[] {x, mean, invstd, gamma, beta, y}, geo);
             OpCall eval = NormOps.BATCHNORM_EVAL.call(new DeviceBuffer[] {x, runMean, runVar, gamma, beta, y}, geo, eps);
-            OpCall bwd = NormOps.BATCHNORM_BACKWARD.call(new DeviceBuffer[] {x, b.dy().slice(0, n), mean, invstd, gamma,
-                    dxAll.slice(0, n), dgamma, dbeta}, geo);
+            OpCall bwd = NormOps.BATCHNORM_BACKWARD.call(new DeviceBuffer[] {x, Rows.of(b.dy(), rows), mean, invstd, gamma,
+                    Rows.of(dxAll, rows), dgamma, dbeta}, geo);
             return new Pass() {
                 @Override
                 public void forward() {

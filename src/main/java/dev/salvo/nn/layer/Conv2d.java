@@ -5,6 +5,7 @@ import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.Tensor;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.ConvOps;
 import dev.salvo.device.ops.TensorOps;
@@ -100,30 +101,35 @@ public record Conv2d(int out, int kernel, int stride, int pad, boolean bias) imp
         int s = oh * ow;
         int k = c * kernel * kernel;
         int cap = b.capacity();
-        DeviceBuffer wt = b.param("weight");
-        DeviceBuffer gw = b.grad("weight");
-        DeviceBuffer bb = bias ? b.param("bias") : null;
-        DeviceBuffer gb = bias ? b.grad("bias") : null;
-        DeviceBuffer colAll = b.floats((long) k * cap * s);
-        DeviceBuffer tAll = b.floats((long) out * cap * s);
+        Tensor wm = b.param("weight").flatten(1); // (OC, C*kh*kw)
+        Tensor gwm = b.grad("weight").flatten(1);
+        DeviceBuffer wt = wm.data();
+        DeviceBuffer gw = gwm.data();
+        DeviceBuffer bb = bias ? b.param("bias").data() : null;
+        DeviceBuffer gb = bias ? b.grad("bias").data() : null;
+        DeviceBuffer colAll = b.floats(k * cap * s).data();
+        DeviceBuffer tAll = b.floats(out * cap * s).data();
         return rows -> {
             int cols = rows * s;
             int[] geo = {rows, c, h, w, kernel, kernel, stride, pad, oh, ow};
-            DeviceBuffer x = Rows.of(b.x(0), rows, (long) c * h * w);
-            DeviceBuffer col = colAll.slice(0, (long) k * cols);
-            DeviceBuffer t = tAll.slice(0, (long) out * cols);
-            DeviceBuffer y = Rows.of(b.y(), rows, (long) out * s);
-            DeviceBuffer dy = Rows.of(b.dy(), rows, (long) out * s);
-            DeviceBuffer dx = Rows.of(b.dx(0), rows, (long) c * h * w);
+            Tensor colT = Tensor.of(colAll, k, cols); // im2col: (C*kh*kw, N*OH*OW)
+            Tensor tT = Tensor.of(tAll, out, cols); // the product: (OC, N*OH*OW)
+            DeviceBuffer x = Rows.of(b.x(0), rows);
+            DeviceBuffer col = colT.data();
+            DeviceBuffer t = tT.data();
+            DeviceBuffer y = Rows.of(b.y(), rows);
+            DeviceBuffer dy = Rows.of(b.dy(), rows);
+            DeviceBuffer dx = Rows.of(b.dx(0), rows);
             OpCall im2col = ConvOps.IM2COL.call(new DeviceBuffer[] {x, col}, geo);
             OpCall toNchw = TensorOps.SWAP01.call(new DeviceBuffer[] {t, y}, new int[] {out, rows, s});
             OpCall addBias = bias ? TensorOps.CHANNEL_BIAS.call(new DeviceBuffer[] {y, bb, y}, new int[] {rows, out, s}) : null;
             OpCall toCnhw = TensorOps.SWAP01.call(new DeviceBuffer[] {dy, t}, new int[] {rows, out, s});
             OpCall biasGrad = bias ? TensorOps.CHANNEL_BIAS_GRAD.call(new DeviceBuffer[] {dy, gb}, new int[] {rows, out, s}) : null;
             OpCall col2im = dx == null ? null : ConvOps.COL2IM.call(new DeviceBuffer[] {col, dx}, geo);
-            Gemm fwd = new Gemm(out, cols, k, false, false);
-            Gemm wGrad = new Gemm(out, k, cols, false, true);
-            Gemm colGrad = new Gemm(k, cols, out, true, false);
+            // t (OC, N*S) = W (OC, K) col; dW = t col^T; dcol (K, N*S) = W^T t
+            Gemm fwd = Tensor.gemm(wm, colT, tT);
+            Gemm wGrad = Tensor.gemm(tT, colT.transpose(0, 1), gwm);
+            Gemm colGrad = Tensor.gemm(wm.transpose(0, 1), tT, colT);
             return new Pass() {
                 @Override
                 public void forward() {

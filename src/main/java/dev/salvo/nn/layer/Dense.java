@@ -5,6 +5,7 @@ import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.Tensor;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.device.ops.ReduceOps;
@@ -72,21 +73,25 @@ public record Dense(int units, Activation activation, boolean bias) implements L
     @Override
     public Runtime bind(Binding b) {
         Device d = b.device();
-        int in = b.inShape(0)[0];
-        DeviceBuffer w = b.param("weight");
-        DeviceBuffer gw = b.grad("weight");
-        DeviceBuffer bb = bias ? b.param("bias") : null;
-        DeviceBuffer gb = bias ? b.grad("bias") : null;
-        DeviceBuffer zAll = activation == Activation.IDENTITY ? b.y() : b.floats((long) b.capacity() * units);
+        Tensor wt = b.param("weight"); // (units, in)
+        Tensor gwt = b.grad("weight");
+        DeviceBuffer w = wt.data();
+        DeviceBuffer gw = gwt.data();
+        DeviceBuffer bb = bias ? b.param("bias").data() : null;
+        DeviceBuffer gb = bias ? b.grad("bias").data() : null;
+        Tensor zAll = activation == Activation.IDENTITY ? b.y() : b.floats(b.y().dims());
         return rows -> {
-            Gemm fwd = new Gemm(rows, units, in, false, true);
-            Gemm wGrad = new Gemm(units, in, rows, true, false);
-            Gemm xGrad = new Gemm(rows, in, units, false, false);
-            DeviceBuffer x = Rows.of(b.x(0), rows, in);
-            DeviceBuffer z = Rows.of(zAll, rows, units);
-            DeviceBuffer y = Rows.of(b.y(), rows, units);
-            DeviceBuffer dy = Rows.of(b.dy(), rows, units);
-            DeviceBuffer dx = Rows.of(b.dx(0), rows, in);
+            Tensor xr = b.x(0).rows(rows);
+            Tensor dyr = b.dy().rows(rows);
+            // z (N,units) = x (N,in) w^T; dW (units,in) = dy^T x; dx (N,in) = dy w
+            Gemm fwd = Tensor.gemm(xr, wt.transpose(0, 1), zAll.rows(rows));
+            Gemm wGrad = Tensor.gemm(dyr.transpose(0, 1), xr, gwt);
+            Gemm xGrad = Tensor.gemm(dyr, wt, xr);
+            DeviceBuffer x = xr.data();
+            DeviceBuffer z = Rows.of(zAll, rows);
+            DeviceBuffer y = Rows.of(b.y(), rows);
+            DeviceBuffer dy = dyr.data();
+            DeviceBuffer dx = Rows.of(b.dx(0), rows);
             boolean act = activation != Activation.IDENTITY;
             OpCall actGrad = act ? ElementwiseOps.activationBackward(activation, z, dy, dy) : null;
             OpCall biasGrad = bias ? ReduceOps.columnSums(rows, units, dy, gb) : null;

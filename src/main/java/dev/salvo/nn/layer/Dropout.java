@@ -52,12 +52,12 @@ public record Dropout(double p) implements Layer {
         Mode mode = b.mode();
         return rows -> {
             int n = rows * size;
-            DeviceBuffer x = Rows.of(b.x(0), rows, size);
-            DeviceBuffer y = Rows.of(b.y(), rows, size);
+            DeviceBuffer x = Rows.of(b.x(0), rows);
+            DeviceBuffer y = Rows.of(b.y(), rows);
             OpCall fwd = RandomOps.DROPOUT_FORWARD.call(new DeviceBuffer[] {x, y}, new int[] {n, seed0, seed1, 0}, p);
             OpCall pass = ElementwiseOps.copy(x, y);
-            OpCall bwd = b.dx(0) == null ? null : RandomOps.DROPOUT_BACKWARD.call(new DeviceBuffer[] {Rows.of(b.dy(), rows, size),
-                    Rows.of(b.dx(0), rows, size)}, new int[] {n, seed0, seed1, 0}, p);
+            OpCall bwd = b.dx(0) == null ? null : RandomOps.DROPOUT_BACKWARD.call(new DeviceBuffer[] {Rows.of(b.dy(), rows),
+                    Rows.of(b.dx(0), rows)}, new int[] {n, seed0, seed1, 0}, p);
             return new Pass() {
                 @Override
                 public void forward() {

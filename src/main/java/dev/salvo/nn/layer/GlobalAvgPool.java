@@ -38,10 +38,10 @@ public record GlobalAvgPool() implements Layer {
         int s = in[1] * in[2];
         return rows -> {
             int[] geo = {rows, c, s};
-            OpCall fwd = PoolOps.GLOBAL_AVGPOOL_FORWARD.call(new DeviceBuffer[] {Rows.of(b.x(0), rows, (long) c * s),
-                    Rows.of(b.y(), rows, c)}, geo);
-            OpCall bwd = b.dx(0) == null ? null : PoolOps.GLOBAL_AVGPOOL_BACKWARD.call(new DeviceBuffer[] {Rows.of(b.dy(), rows, c),
-                    Rows.of(b.dx(0), rows, (long) c * s)}, geo);
+            OpCall fwd = PoolOps.GLOBAL_AVGPOOL_FORWARD.call(new DeviceBuffer[] {Rows.of(b.x(0), rows),
+                    Rows.of(b.y(), rows)}, geo);
+            OpCall bwd = b.dx(0) == null ? null : PoolOps.GLOBAL_AVGPOOL_BACKWARD.call(new DeviceBuffer[] {Rows.of(b.dy(), rows),
+                    Rows.of(b.dx(0), rows)}, geo);
             return Pool.pass(d, fwd, bwd);
         };
     }

@@ -1,6 +1,6 @@
 package dev.salvo.nn.layer;
 
-import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.Tensor;
 import dev.salvo.device.ops.PoolOps;
 
 /**
@@ -21,7 +21,7 @@ public record MaxPool(int kernel, int stride, int pad) implements Pool.Windowed 
 
     @Override
     public Runtime bind(Binding b) {
-        DeviceBuffer idx = b.ints((long) b.capacity() * Rows.size(b.outShape()));
+        Tensor idx = b.ints(b.y().dims());
         return Pool.bind(b, this, PoolOps.MAXPOOL_FORWARD, PoolOps.MAXPOOL_BACKWARD, idx);
     }
 }

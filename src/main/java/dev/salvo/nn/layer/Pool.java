@@ -5,6 +5,7 @@ import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Op;
 import dev.salvo.device.OpCall;
+import dev.salvo.device.Tensor;
 import dev.salvo.nn.Layer;
 
 /**
@@ -70,23 +71,21 @@ final class Pool {
      * gradient is needed) over the pass's rows, with the row slices of {@code idx} (an int per
      * output and row, kept from forward for backward; null when the ops take none).
      */
-    static Layer.Runtime bind(Layer.Binding b, Windowed l, Op forward, Op backward, DeviceBuffer idx) {
+    static Layer.Runtime bind(Layer.Binding b, Windowed l, Op forward, Op backward, Tensor idx) {
         Device d = b.device();
         int[] in = b.inShape(0);
         int[] o = b.outShape();
-        int inSize = Rows.size(in);
-        int outSize = Rows.size(o);
         return rows -> {
             int[] geo = {rows, in[0], in[1], in[2], l.kernel(), l.stride(), l.pad(), o[1], o[2]};
-            DeviceBuffer x = Rows.of(b.x(0), rows, inSize);
-            DeviceBuffer y = Rows.of(b.y(), rows, outSize);
-            DeviceBuffer ix = Rows.of(idx, rows, outSize);
+            DeviceBuffer x = Rows.of(b.x(0), rows);
+            DeviceBuffer y = Rows.of(b.y(), rows);
+            DeviceBuffer ix = Rows.of(idx, rows);
             OpCall fwd = forward.call(ix == null ? new DeviceBuffer[] {x, y} : new DeviceBuffer[] {x, y, ix}, geo);
             if (b.dx(0) == null) {
                 return pass(d, fwd, null);
             }
-            DeviceBuffer dy = Rows.of(b.dy(), rows, outSize);
-            DeviceBuffer dx = Rows.of(b.dx(0), rows, inSize);
+            DeviceBuffer dy = Rows.of(b.dy(), rows);
+            DeviceBuffer dx = Rows.of(b.dx(0), rows);
             return pass(d, fwd, backward.call(ix == null ? new DeviceBuffer[] {dy, dx} : new DeviceBuffer[] {dy, ix, dx}, geo));
         };
     }

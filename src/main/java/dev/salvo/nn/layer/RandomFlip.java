@@ -44,13 +44,13 @@ public record RandomFlip() implements Layer {
         long key = b.randomKey();
         Mode mode = b.mode();
         return rows -> {
-            DeviceBuffer x = Rows.of(b.x(0), rows, size);
-            DeviceBuffer y = Rows.of(b.y(), rows, size);
+            DeviceBuffer x = Rows.of(b.x(0), rows);
+            DeviceBuffer y = Rows.of(b.y(), rows);
             int[] ints = {rows, s[0], s[1], s[2], (int) key, (int) (key >>> 32), 0};
             OpCall fwd = RandomOps.HFLIP.call(new DeviceBuffer[] {x, y}, ints);
             OpCall pass = ElementwiseOps.copy(x, y);
-            OpCall bwd = b.dx(0) == null ? null : RandomOps.HFLIP.call(new DeviceBuffer[] {Rows.of(b.dy(), rows, size),
-                    Rows.of(b.dx(0), rows, size)}, ints);
+            OpCall bwd = b.dx(0) == null ? null : RandomOps.HFLIP.call(new DeviceBuffer[] {Rows.of(b.dy(), rows),
+                    Rows.of(b.dx(0), rows)}, ints);
             return new Pass() {
                 @Override
                 public void forward() {

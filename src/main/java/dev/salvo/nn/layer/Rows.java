@@ -1,5 +1,7 @@
 package dev.salvo.nn.layer;
 
+import dev.salvo.device.Tensor;
+
 import dev.salvo.device.DeviceBuffer;
 
 /** Views of the first rows of a batch buffer. */
@@ -8,9 +10,9 @@ final class Rows {
     private Rows() {
     }
 
-    /** The first {@code rows} rows of {@code b}, {@code size} elements each; null stays null. */
-    static DeviceBuffer of(DeviceBuffer b, int rows, long size) {
-        return b == null ? null : b.slice(0, rows * size);
+    /** The memory of the first {@code rows} rows of {@code t} (a batch-first tensor); null stays null. */
+    static DeviceBuffer of(Tensor t, int rows) {
+        return t == null ? null : t.rows(rows).data();
     }
 
     /** Per-sample size of a shape. */

@@ -43,10 +43,10 @@ public record Softmax() implements Layer {
         Device d = b.device();
         int c = b.outShape()[0];
         return rows -> {
-            DeviceBuffer x = Rows.of(b.x(0), rows, c);
-            DeviceBuffer y = Rows.of(b.y(), rows, c);
-            DeviceBuffer dy = Rows.of(b.dy(), rows, c);
-            DeviceBuffer dx = Rows.of(b.dx(0), rows, c);
+            DeviceBuffer x = Rows.of(b.x(0), rows);
+            DeviceBuffer y = Rows.of(b.y(), rows);
+            DeviceBuffer dy = Rows.of(b.dy(), rows);
+            DeviceBuffer dx = Rows.of(b.dx(0), rows);
             return new Pass() {
                 @Override
                 public void forward() {

@@ -17,9 +17,9 @@ final class View {
     static Layer.Runtime runtime(Layer.Binding b) {
         int size = Rows.size(b.outShape());
         return rows -> {
-            DeviceBuffer dy = Rows.of(b.dy(), rows, size);
-            DeviceBuffer dx = Rows.of(b.dx(0), rows, size);
-            boolean alias = b.dx(0) == null || b.dx(0) == b.dy();
+            DeviceBuffer dy = Rows.of(b.dy(), rows);
+            DeviceBuffer dx = Rows.of(b.dx(0), rows);
+            boolean alias = b.dx(0) == null || b.dx(0).sameStart(b.dy());
             OpCall copy = alias ? null : ElementwiseOps.copy(dy, dx);
             return new Layer.Pass() {
                 @Override
