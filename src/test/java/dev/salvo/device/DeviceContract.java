@@ -141,6 +141,81 @@ public abstract class DeviceContract {
         return tests.stream();
     }
 
+    /**
+     * Every declared op on views: the first sample of each op once on buffers of its own (offset 0)
+     * and once with each buffer a slice at a different offset into a larger buffer, whose other
+     * elements hold a sentinel. The outputs must be bitwise the same and the elements around the
+     * slices untouched: the offsets reach every body and kernel.
+     */
+    @TestFactory
+    Stream<DynamicTest> declaredOpsOnSlices() {
+        Assumptions.assumeTrue(unavailable == null, unavailable);
+        java.util.Random r = new java.util.Random(20261124);
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Op op : Ops.ALL) {
+            Op.Sample s = op.samples(r).get(0);
+            tests.add(DynamicTest.dynamicTest(op + " " + s.label() + " on slices", () -> onSlices(op, s)));
+        }
+        return tests.stream();
+    }
+
+    private static final int SENTINEL = 7777;
+
+    private void onSlices(Op op, Op.Sample s) {
+        Object[] plain = OpCheck.deviceRun(dev, op, s);
+        int n = op.bufferCount();
+        DeviceBuffer[] roots = new DeviceBuffer[n];
+        DeviceBuffer[] views = new DeviceBuffer[n];
+        try {
+            for (int b = 0; b < n; b++) {
+                int off = 3 + 2 * b;
+                if (s.data()[b] instanceof double[] x) {
+                    double[] h = new double[off + x.length + 5];
+                    Arrays.fill(h, SENTINEL);
+                    System.arraycopy(x, 0, h, off, x.length);
+                    roots[b] = put(h);
+                    views[b] = roots[b].slice(off, x.length);
+                } else {
+                    int[] x = (int[]) s.data()[b];
+                    int[] h = new int[off + x.length + 5];
+                    Arrays.fill(h, SENTINEL);
+                    System.arraycopy(x, 0, h, off, x.length);
+                    roots[b] = putInts(h);
+                    views[b] = roots[b].slice(off, x.length);
+                }
+            }
+            dev.run(op.call(views, s.n(), s.r()));
+            for (int b = 0; b < n; b++) {
+                int off = 3 + 2 * b;
+                String what = op + " " + s.label() + ": " + op.buffer(b).name();
+                if (plain[b] instanceof float[] want) {
+                    float[] got = get(roots[b]);
+                    for (int k = 0; k < got.length; k++) {
+                        boolean inside = k >= off && k < off + want.length;
+                        float expect = inside ? want[k - off] : SENTINEL;
+                        assertEquals(Float.floatToIntBits(expect), Float.floatToIntBits(got[k]),
+                                what + (inside ? " element " + (k - off) : " wrote outside its slice at " + k));
+                    }
+                } else {
+                    int[] want = (int[]) plain[b];
+                    int[] got = new int[(int) roots[b].length()];
+                    dev.download(roots[b], got);
+                    for (int k = 0; k < got.length; k++) {
+                        boolean inside = k >= off && k < off + want.length;
+                        assertEquals(inside ? want[k - off] : SENTINEL, got[k],
+                                what + (inside ? " element " + (k - off) : " wrote outside its slice at " + k));
+                    }
+                }
+            }
+        } finally {
+            for (DeviceBuffer b : roots) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+        }
+    }
+
     /** True when {@code SALVO_REQUIRE} (or {@code -Dsalvo.require}) lists {@code provider}: its absence must fail, not skip. */
     public static boolean required(String provider) {
         String req = System.getProperty("salvo.require", System.getenv("SALVO_REQUIRE"));
