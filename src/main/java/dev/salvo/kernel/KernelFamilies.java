@@ -17,9 +17,6 @@ public final class KernelFamilies {
         Map<String, List<String>> m = new LinkedHashMap<>();
         m.put("matmul.kernel", List.of("matmul"));
         m.put("elementwise.kernel", List.of("fill", "scale", "copy_f", "act_forward", "act_backward", "check_finite"));
-        m.put("optimizer.kernel", List.of("sgd_update", "adam_update"));
-        m.put("rows.kernel", List.of("softmax_forward", "softmax_backward", "softmax_xent", "mse", "argmax_rows",
-                "gather_rows_f", "gather_rows_i"));
         m.put("reduce.kernel", List.of("column_sums", "sum_all"));
         m.putAll(dev.salvo.device.ops.Ops.kernelFamilies()); // the declared ops, family by family
         ALL = java.util.Collections.unmodifiableMap(m);

@@ -26,6 +26,8 @@ public final class Ops {
         all.addAll(PoolOps.ALL);
         all.addAll(NormOps.ALL);
         all.addAll(RandomOps.ALL);
+        all.addAll(RowsOps.ALL);
+        all.addAll(OptimizerOps.ALL);
         ALL = Collections.unmodifiableList(all);
     }
 
