@@ -3,14 +3,13 @@ package dev.salvo.check;
 import dev.salvo.data.Dataset;
 import dev.salvo.data.Synthetic;
 import dev.salvo.device.Activation;
-import dev.salvo.device.AdamStep;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.Op;
 import dev.salvo.device.OpCheck;
 import dev.salvo.device.ops.Ops;
-import dev.salvo.device.SgdStep;
+import dev.salvo.device.ops.RowsOps;
 import dev.salvo.device.Tolerance;
 import dev.salvo.device.cpu.ReferenceDevice;
 import dev.salvo.device.ReferenceOps;
@@ -170,8 +169,8 @@ public final class ConsistencyCheck {
                 try (DeviceBuffer xb = put(x); DeviceBuffer lb = dev.allocInt(r); DeviceBuffer loss = poisoned(r);
                      DeviceBuffer dx = poisoned(r * c); DeviceBuffer am = dev.allocInt(r)) {
                     dev.upload(labels, lb);
-                    dev.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx);
-                    dev.argmax(r, c, xb, am);
+                    dev.run(RowsOps.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx));
+                    dev.run(RowsOps.argmax(r, c, xb, am));
                     int[] got = new int[r];
                     dev.download(am, got);
                     int[] want = ReferenceOps.argmax(r, c, x);
@@ -186,80 +185,6 @@ public final class ConsistencyCheck {
                 }
             });
         }
-        record("softmax forward", "17x23", () -> {
-            double[] x = random(17 * 23, 8);
-            try (DeviceBuffer xb = put(x); DeviceBuffer y = poisoned(x.length)) {
-                dev.softmaxForward(17, 23, xb, y);
-                return Tolerance.elementwise(ReferenceOps.softmax(17, 23, x), get(y, x.length), x.length);
-            }
-        });
-        record("softmax backward", "17x23", () -> {
-            double[] y = ReferenceOps.softmax(17, 23, random(17 * 23, 4));
-            for (int i = 0; i < y.length; i++) {
-                y[i] = (float) y[i];
-            }
-            double[] dy = random(y.length, 1);
-            try (DeviceBuffer yb = put(y); DeviceBuffer dyb = put(dy); DeviceBuffer dx = poisoned(y.length)) {
-                dev.softmaxBackward(17, 23, yb, dyb, dx);
-                return Tolerance.elementwise(ReferenceOps.softmaxBackward(17, 23, y, dy), get(dx, y.length), y.length);
-            }
-        });
-        record("softmax cross-entropy", "31x10", () -> {
-            int r = 31;
-            int c = 10;
-            double[] x = random(r * c, 10);
-            int[] labels = new int[r];
-            for (int i = 0; i < r; i++) {
-                labels[i] = rng.nextInt(c);
-            }
-            try (DeviceBuffer xb = put(x); DeviceBuffer lb = dev.allocInt(r); DeviceBuffer loss = poisoned(r);
-                 DeviceBuffer dx = poisoned(r * c)) {
-                dev.upload(labels, lb);
-                dev.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx);
-                ReferenceOps.LossResult ref = ReferenceOps.softmaxCrossEntropy(r, c, x, labels, 1.0 / r);
-                return worse(Tolerance.elementwise(ref.rowLoss(), get(loss, r), r), Tolerance.elementwise(ref.grad(), get(dx, r * c), r * c));
-            }
-        });
-        record("mean squared error", "19x7", () -> {
-            double[] p = random(19 * 7, 3);
-            double[] t = random(19 * 7, 3);
-            try (DeviceBuffer pb = put(p); DeviceBuffer tb = put(t); DeviceBuffer loss = poisoned(19); DeviceBuffer dp = poisoned(p.length)) {
-                dev.meanSquaredError(19, 7, pb, tb, 0.5, loss, dp);
-                ReferenceOps.LossResult ref = ReferenceOps.meanSquaredError(19, 7, p, t, 0.5);
-                return worse(Tolerance.elementwise(ref.rowLoss(), get(loss, 19), 19), Tolerance.elementwise(ref.grad(), get(dp, p.length), p.length));
-            }
-        });
-        record("argmax", "41x13", () -> {
-            double[] x = random(41 * 13, 1);
-            try (DeviceBuffer xb = put(x); DeviceBuffer out = dev.allocInt(41)) {
-                dev.argmax(41, 13, xb, out);
-                int[] got = new int[41];
-                dev.download(out, got);
-                int[] ref = ReferenceOps.argmax(41, 13, x);
-                int wrong = 0;
-                for (int i = 0; i < got.length; i++) {
-                    wrong += got[i] == ref[i] ? 0 : 1;
-                }
-                return new Tolerance.Worst(0, wrong, 0, wrong, 0);
-            }
-        });
-        record("gather rows", "25 of 41x13", () -> {
-            double[] x = random(41 * 13, 1);
-            int[] idx = new int[25];
-            for (int i = 0; i < idx.length; i++) {
-                idx[i] = rng.nextInt(41);
-            }
-            try (DeviceBuffer xb = put(x); DeviceBuffer ib = dev.allocInt(25); DeviceBuffer out = poisoned(25 * 13)) {
-                dev.upload(idx, ib);
-                dev.gatherRows(25, 13, xb, ib, out);
-                return Tolerance.elementwise(ReferenceOps.gatherRows(25, 13, x, idx), get(out, 25 * 13), 25 * 13, 0, 0);
-            }
-        });
-        record("sgd", "3001", () -> sgd(new SgdStep(0.1, 0, false, 0)));
-        record("sgd momentum", "3001", () -> sgd(new SgdStep(0.05, 0.9, false, 1e-2)));
-        record("sgd nesterov", "3001", () -> sgd(new SgdStep(0.05, 0.9, true, 1e-3)));
-        record("adam", "2999", () -> adam(new AdamStep(1e-2, 0.9, 0.999, 1e-8, 1e-2, false, 7)));
-        record("adamw", "2999", () -> adam(new AdamStep(3e-3, 0.8, 0.99, 1e-6, 0.05, true, 123)));
         declaredOps();
     }
 
@@ -316,37 +241,6 @@ public final class ConsistencyCheck {
                 return new Tolerance.Worst(0, 0, 0, 1, 0); // wrote into an empty output
             }
             return w;
-        }
-    }
-
-    private Tolerance.Worst sgd(SgdStep s) {
-        int n = 3001;
-        double[] w = random(n, 1);
-        double[] g = random(n, 1);
-        double[] v = random(n, 0.1);
-        try (DeviceBuffer wb = put(w); DeviceBuffer gb = put(g); DeviceBuffer vb = put(v); DeviceBuffer ok = put(new double[] {0})) {
-            dev.sgdUpdate(wb, gb, vb, s, ok);
-            ReferenceOps.sgd(w, g, s.momentum() == 0 ? null : v, s);
-            Tolerance.Worst r = Tolerance.elementwise(w, get(wb, n), n);
-            return s.momentum() == 0 ? r : worse(r, Tolerance.elementwise(v, get(vb, n), n));
-        }
-    }
-
-    private Tolerance.Worst adam(AdamStep s) {
-        int n = 2999;
-        double[] w = random(n, 1);
-        double[] g = random(n, 1);
-        double[] m = random(n, 0.1);
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) (0.01 * rng.nextDouble());
-        }
-        try (DeviceBuffer wb = put(w); DeviceBuffer gb = put(g); DeviceBuffer mb = put(m); DeviceBuffer vb = put(v);
-             DeviceBuffer ok = put(new double[] {0})) {
-            dev.adamUpdate(wb, gb, mb, vb, s, ok);
-            ReferenceOps.adam(w, g, m, v, s);
-            return worse(worse(Tolerance.elementwise(w, get(wb, n), n), Tolerance.elementwise(m, get(mb, n), n)),
-                    Tolerance.elementwise(v, get(vb, n), n));
         }
     }
 

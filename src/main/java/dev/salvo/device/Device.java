@@ -66,44 +66,6 @@ public interface Device extends AutoCloseable {
     void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
                 DeviceBuffer z, DeviceBuffer y);
 
-    /** {@code y (R,C) <- softmax over each row of x (R,C)}, max-subtracted. */
-    void softmaxForward(int rows, int cols, DeviceBuffer x, DeviceBuffer y);
-
-    /** {@code dx (R,C) <- y * (dy - sum_j dy_j y_j)} per row, y the softmax output. */
-    void softmaxBackward(int rows, int cols, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx);
-
-    /**
-     * Fused softmax cross-entropy, forward and backward: for logits {@code x (R,C)} and labels
-     * {@code (R)} in {@code [0,C)}: {@code rowLoss (R) <- logsumexp(x_r) - x_r[label_r]} and
-     * {@code dx (R,C) <- gradScale * (softmax(x_r) - onehot(label_r))}. dx may be x.
-     */
-    void softmaxCrossEntropy(int rows, int cols, DeviceBuffer logits, DeviceBuffer labels,
-                             double gradScale, DeviceBuffer rowLoss, DeviceBuffer dlogits);
-
-    /**
-     * Mean squared error, forward and backward: {@code rowLoss (R) <- mean_j (p - t)^2} and
-     * {@code dp (R,C) <- gradScale * 2 (p - t) / C} for predictions {@code p (R,C)}, targets
-     * {@code t (R,C)}.
-     */
-    void meanSquaredError(int rows, int cols, DeviceBuffer pred, DeviceBuffer target,
-                          double gradScale, DeviceBuffer rowLoss, DeviceBuffer dpred);
-
-    /** {@code out (R) int <- index of the first maximum of each row of x (R,C)}; NaN is the largest value (torch.argmax). */
-    void argmax(int rows, int cols, DeviceBuffer x, DeviceBuffer out);
-
-    /** {@code dst (R,C) <- src[index[r]]} rows of {@code src (S,C)}; float or int buffers (same type). */
-    void gatherRows(int rows, int cols, DeviceBuffer src, DeviceBuffer index, DeviceBuffer dst);
-
-    // ---- optimizers ---------------------------------------------------------------------
-
-    /**
-     * One SGD step over {@code w, g, velocity (N)} (see {@link SgdStep}); velocity may be null
-     * when momentum is 0. Skipped entirely when {@code flag (1)} holds a non-finite value.
-     */
-    void sgdUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer flag);
-
-    /** One Adam/AdamW step over {@code w, g, m, v (N)} (see {@link AdamStep}); skipped when {@code flag} is non-finite. */
-    void adamUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag);
 
     // ---- declared ops -------------------------------------------------------------------
 

@@ -174,42 +174,4 @@ public final class ReferenceOps {
         }
         return out;
     }
-
-    /** {@code dst (R,C) = src[index[r]]}. */
-    public static double[] gatherRows(int rows, int cols, double[] src, int[] index) {
-        double[] dst = new double[rows * cols];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(src, index[r] * cols, dst, r * cols, cols);
-        }
-        return dst;
-    }
-
-    /** One SGD step in place (see {@link SgdStep}); {@code v} may be null when momentum is 0. */
-    public static void sgd(double[] w, double[] g, double[] v, SgdStep s) {
-        for (int i = 0; i < w.length; i++) {
-            double d = g[i] + s.weightDecay() * w[i];
-            if (s.momentum() != 0) {
-                v[i] = s.momentum() * v[i] + d;
-                d = s.nesterov() ? d + s.momentum() * v[i] : v[i];
-            }
-            w[i] -= s.lr() * d;
-        }
-    }
-
-    /** One Adam/AdamW step in place (see {@link AdamStep}). */
-    public static void adam(double[] w, double[] g, double[] m, double[] v, AdamStep s) {
-        double bc1 = s.biasCorrection1();
-        double sqrtBc2 = Math.sqrt(s.biasCorrection2());
-        for (int i = 0; i < w.length; i++) {
-            double d = g[i];
-            if (s.decoupled()) {
-                w[i] *= 1.0 - s.lr() * s.weightDecay();
-            } else {
-                d += s.weightDecay() * w[i];
-            }
-            m[i] = s.beta1() * m[i] + (1 - s.beta1()) * d;
-            v[i] = s.beta2() * v[i] + (1 - s.beta2()) * d * d;
-            w[i] -= (s.lr() / bc1) * m[i] / (Math.sqrt(v[i]) / sqrtBc2 + s.eps());
-        }
-    }
 }

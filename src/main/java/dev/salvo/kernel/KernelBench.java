@@ -9,6 +9,8 @@ import dev.salvo.device.OpCall;
 import dev.salvo.device.SgdStep;
 import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.device.ops.ReduceOps;
+import dev.salvo.device.ops.OptimizerOps;
+import dev.salvo.device.ops.RowsOps;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -105,14 +107,18 @@ public final class KernelBench {
             SgdStep sgd = new SgdStep(1e-3, 0.9, false, 0);
             DeviceBuffer xr = x.slice(0, (long) rows * cols);
             DeviceBuffer yr = y.slice(0, (long) rows * cols);
+            OpCall declared = switch (op) {
+                case ADAM -> OptimizerOps.adam(x, y, z, v, adam, flag);
+                case SGD -> OptimizerOps.sgd(x, y, z, sgd, flag);
+                case SOFTMAX_XENT -> RowsOps.softmaxCrossEntropy(rows, cols, xr, labels, 1.0 / rows, rowOut.slice(0, rows), yr);
+                default -> null;
+            };
             Runnable call = switch (op) {
                 case COPY -> run(d, ElementwiseOps.copy(x, y));
                 case ACT_FORWARD -> run(d, ElementwiseOps.activationForward(Activation.RELU, x, y));
                 case GELU_FORWARD -> run(d, ElementwiseOps.activationForward(Activation.GELU, x, y));
                 case ACT_BACKWARD -> run(d, ElementwiseOps.activationBackward(Activation.RELU, x, z, y));
-                case ADAM -> () -> d.adamUpdate(x, y, z, v, adam, flag);
-                case SGD -> () -> d.sgdUpdate(x, y, z, sgd, flag);
-                case SOFTMAX_XENT -> () -> d.softmaxCrossEntropy(rows, cols, xr, labels, 1.0 / rows, rowOut.slice(0, rows), yr);
+                case ADAM, SGD, SOFTMAX_XENT -> () -> d.run(declared);
                 case COLUMN_SUMS -> run(d, ReduceOps.columnSums(rows, cols, xr, rowOut.slice(0, cols)));
                 case SUM -> run(d, ReduceOps.sum(x, one));
             };

@@ -1,7 +1,6 @@
 package dev.salvo.kernel;
 
 import dev.salvo.device.Activation;
-import dev.salvo.device.AdamStep;
 import dev.salvo.device.BaseBuffer;
 import dev.salvo.device.BaseDevice;
 import dev.salvo.device.DType;
@@ -9,7 +8,6 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.Op;
 import dev.salvo.device.OpCall;
-import dev.salvo.device.SgdStep;
 
 /**
  * The op set of a device that runs the shared kernels of {@code kernels/} ({@link KernelFamilies}):
@@ -47,10 +45,6 @@ public abstract class KernelDevice extends BaseDevice {
 
     private BaseBuffer fbuf(DeviceBuffer b, long n, String name) {
         return arg(b, bufferType(), DType.FLOAT, n, name);
-    }
-
-    private BaseBuffer ibuf(DeviceBuffer b, long n, String name) {
-        return arg(b, bufferType(), DType.INT, n, name);
     }
 
     private void launch1(String name, long n, int wg, Object... args) {
@@ -187,85 +181,5 @@ public abstract class KernelDevice extends BaseDevice {
         long gx = (g.n() + t.mmWgx() * w - 1) / (t.mmWgx() * w);
         long gy = (g.m() + t.mmWgy() * h - 1) / (t.mmWgy() * h);
         return new long[] {gx * t.mmWgx(), gy * t.mmWgy()};
-    }
-
-    @Override
-    public void softmaxForward(int rows, int cols, DeviceBuffer x, DeviceBuffer y) {
-        long n = (long) rows * cols;
-        BaseBuffer xb = fbuf(x, n, "x");
-        BaseBuffer yb = fbuf(y, n, "y");
-        launch1("softmax_forward", rows, wgRows(), rows, cols, xb, yb);
-    }
-
-    @Override
-    public void softmaxBackward(int rows, int cols, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx) {
-        long n = (long) rows * cols;
-        BaseBuffer yb = fbuf(y, n, "y");
-        BaseBuffer dyb = fbuf(dy, n, "dy");
-        BaseBuffer dxb = fbuf(dx, n, "dx");
-        launch1("softmax_backward", rows, wgRows(), rows, cols, yb, dyb, dxb);
-    }
-
-    @Override
-    public void softmaxCrossEntropy(int rows, int cols, DeviceBuffer logits, DeviceBuffer labels,
-                                    double gradScale, DeviceBuffer rowLoss, DeviceBuffer dlogits) {
-        long n = (long) rows * cols;
-        BaseBuffer xb = fbuf(logits, n, "logits");
-        BaseBuffer lb = ibuf(labels, rows, "labels");
-        BaseBuffer rb = fbuf(rowLoss, rows, "rowLoss");
-        BaseBuffer db = fbuf(dlogits, n, "dlogits");
-        launch1("softmax_xent", perItem(rows, tuning().ewVw()), wgRows(), rows, cols, xb, lb, gradScale, rb, db);
-    }
-
-    @Override
-    public void meanSquaredError(int rows, int cols, DeviceBuffer pred, DeviceBuffer target,
-                                 double gradScale, DeviceBuffer rowLoss, DeviceBuffer dpred) {
-        long n = (long) rows * cols;
-        BaseBuffer pb = fbuf(pred, n, "pred");
-        BaseBuffer tb = fbuf(target, n, "target");
-        BaseBuffer rb = fbuf(rowLoss, rows, "rowLoss");
-        BaseBuffer db = fbuf(dpred, n, "dpred");
-        launch1("mse", rows, wgRows(), rows, cols, pb, tb, gradScale, rb, db);
-    }
-
-    @Override
-    public void argmax(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
-        BaseBuffer xb = fbuf(x, (long) rows * cols, "x");
-        BaseBuffer ob = ibuf(out, rows, "out");
-        launch1("argmax_rows", rows, wgRows(), rows, cols, xb, ob);
-    }
-
-    @Override
-    public void gatherRows(int rows, int cols, DeviceBuffer src, DeviceBuffer index, DeviceBuffer dst) {
-        BaseBuffer ib = ibuf(index, rows, "index");
-        BaseBuffer sb = arg(src, bufferType(), src.dtype(), 0, "src");
-        BaseBuffer db = arg(dst, bufferType(), src.dtype(), (long) rows * cols, "dst");
-        int srcRows = cols == 0 ? 0 : (int) (sb.length() / cols);
-        launch1(sb.dtype() == DType.FLOAT ? "gather_rows_f" : "gather_rows_i", (long) rows * cols, wgElementwise(),
-                rows, cols, srcRows, sb, ib, db);
-    }
-
-    @Override
-    public void sgdUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer flag) {
-        BaseBuffer wb = fbuf(w, 0, "w");
-        long n = wb.length();
-        BaseBuffer gb = fbuf(g, n, "g");
-        BaseBuffer vb = s.momentum() == 0 ? null : fbuf(velocity, n, "velocity");
-        BaseBuffer fb = fbuf(flag, 1, "flag");
-        launch1("sgd_update", n, wgElementwise(), (int) n, wb, gb, vb, vb != null, s.lr(), s.momentum(), s.nesterov(),
-                s.weightDecay(), fb);
-    }
-
-    @Override
-    public void adamUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag) {
-        BaseBuffer wb = fbuf(w, 0, "w");
-        long n = wb.length();
-        BaseBuffer gb = fbuf(g, n, "g");
-        BaseBuffer mb = fbuf(m, n, "m");
-        BaseBuffer vb = fbuf(v, n, "v");
-        BaseBuffer fb = fbuf(flag, 1, "flag");
-        launch1("adam_update", n, wgElementwise(), (int) n, wb, gb, mb, vb, s.beta1(), 1 - s.beta1(), s.beta2(),
-                1 - s.beta2(), s.eps(), s.weightDecay(), s.decoupled(), 1 - s.lr() * s.weightDecay(),
-                s.lr() / s.biasCorrection1(), Math.sqrt(s.biasCorrection2()), fb);
     }
 }

@@ -16,9 +16,6 @@ public final class KernelFamilies {
     static {
         Map<String, List<String>> m = new LinkedHashMap<>();
         m.put("matmul.kernel", List.of("matmul"));
-        m.put("optimizer.kernel", List.of("sgd_update", "adam_update"));
-        m.put("rows.kernel", List.of("softmax_forward", "softmax_backward", "softmax_xent", "mse", "argmax_rows",
-                "gather_rows_f", "gather_rows_i"));
         m.putAll(dev.salvo.device.ops.Ops.kernelFamilies()); // the declared ops, family by family
         ALL = java.util.Collections.unmodifiableMap(m);
     }

@@ -5,6 +5,7 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Tensor;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.ElementwiseOps;
+import dev.salvo.device.ops.RowsOps;
 import dev.salvo.device.ops.TensorOps;
 import java.util.ArrayList;
 import java.util.List;
@@ -261,6 +262,9 @@ public final class Model implements AutoCloseable {
         final DeviceBuffer targets;
         final DeviceBuffer rowLoss;
         final DeviceBuffer predicted;
+        /** The loss (forward and backward) and the argmax of these rows, built once. */
+        final OpCall loss;
+        final OpCall argmax;
 
         Plan(int rows) {
             this.rows = rows;
@@ -287,6 +291,10 @@ public final class Model implements AutoCloseable {
             targets = Model.this.targets == null ? null : Model.this.targets.slice(0, (long) rows * c);
             rowLoss = Model.this.rowLoss.slice(0, rows);
             predicted = Model.this.predicted.slice(0, rows);
+            loss = spec.loss() == Loss.SOFTMAX_CROSS_ENTROPY
+                    ? RowsOps.softmaxCrossEntropy(rows, c, output, labels, 1.0 / rows, rowLoss, outputGrad)
+                    : RowsOps.meanSquaredError(rows, c, output, targets, 1.0 / rows, rowLoss, outputGrad);
+            argmax = RowsOps.argmax(rows, c, output, predicted);
         }
     }
 
@@ -472,13 +480,7 @@ public final class Model implements AutoCloseable {
      * batch mean loss with respect to the output, ready for {@link #backward(int)}.
      */
     public void loss(int rows) {
-        Plan p = plan(rows);
-        int c = outputs;
-        if (spec.loss() == Loss.SOFTMAX_CROSS_ENTROPY) {
-            device.softmaxCrossEntropy(rows, c, p.output, labels, 1.0 / rows, rowLoss, p.outputGrad);
-        } else {
-            device.meanSquaredError(rows, c, p.output, targets, 1.0 / rows, rowLoss, p.outputGrad);
-        }
+        device.run(plan(rows).loss);
     }
 
     /** Backward pass: fills {@link #gradients()} from the output gradient left by {@link #loss(int)}. */
@@ -504,7 +506,7 @@ public final class Model implements AutoCloseable {
     /** Argmax of the output rows into the host array {@code dst (rows)}; downloads rows ints. */
     public void predict(int rows, int[] dst) {
         Plan p = plan(rows);
-        device.argmax(rows, outputs, output(), predicted);
+        device.run(p.argmax);
         device.download(p.predicted, dst);
     }
 

@@ -3,6 +3,8 @@ package dev.salvo.train;
 import dev.salvo.data.Dataset;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.RowsOps;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import java.util.Arrays;
@@ -17,7 +19,7 @@ import java.util.Arrays;
  *       uploads features and labels (and targets) every batch.
  *   <li>{@link Resident}: uploads the whole dataset once, plus the row order once per epoch
  *       ({@code 4 * rows} bytes), and gathers each batch on the device with
- *       {@link Device#gatherRows}: features and labels by the order, one-hot targets as rows of
+ *       {@link RowsOps#gatherRows}: features and labels by the order, one-hot targets as rows of
  *       a resident identity matrix picked by the gathered labels. A step copies nothing in.
  * </ul>
  *
@@ -159,6 +161,8 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
         private final int batch;
         /** The order's slice for each batch {@code [s*batch, s*batch + n)}, made once. */
         private final DeviceBuffer[] steps;
+        /** The gathers of each batch (features, labels, targets under MSE), made once with the order's slices. */
+        private final OpCall[][] gathers;
         private int[] uploaded;
         private boolean naturalUploaded;
 
@@ -206,6 +210,10 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
                 int from = s * batch;
                 steps[s] = orderBuf.slice(from, Math.min(batch, rows - from));
             }
+            gathers = new OpCall[steps.length][];
+            for (int s = 0; s < steps.length; s++) {
+                gathers[s] = gathers(steps[s], (int) steps[s].length());
+            }
         }
 
         /**
@@ -239,14 +247,19 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
         @Override
         void put(int from, int n) {
             ensureOrder();
-            DeviceBuffer index = from % batch == 0 && from / batch < steps.length && steps[from / batch].length() == n
-                    ? steps[from / batch] : orderBuf.slice(from, n);
-            DeviceBuffer y = model.labels(n);
-            device.gatherRows(n, width, features, index, model.input(n));
-            device.gatherRows(n, 1, labels, index, y);
-            if (eye != null) {
-                device.gatherRows(n, outputs, eye, y, model.targets(n));
+            OpCall[] calls = from % batch == 0 && from / batch < steps.length && steps[from / batch].length() == n
+                    ? gathers[from / batch] : gathers(orderBuf.slice(from, n), n);
+            for (OpCall c : calls) {
+                device.run(c);
             }
+        }
+
+        /** Features and labels of {@code n} rows by {@code index}; one-hot targets by the gathered labels. */
+        private OpCall[] gathers(DeviceBuffer index, int n) {
+            DeviceBuffer y = model.labels(n);
+            OpCall f = RowsOps.gatherRows(n, width, features, index, model.input(n));
+            OpCall l = RowsOps.gatherRows(n, 1, labels, index, y);
+            return eye == null ? new OpCall[] {f, l} : new OpCall[] {f, l, RowsOps.gatherRows(n, outputs, eye, y, model.targets(n))};
         }
 
         @Override

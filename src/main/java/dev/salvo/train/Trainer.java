@@ -4,8 +4,10 @@ import dev.salvo.data.Dataset;
 import dev.salvo.device.AdamStep;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.OpCall;
 import dev.salvo.device.SgdStep;
 import dev.salvo.device.ops.ElementwiseOps;
+import dev.salvo.device.ops.OptimizerOps;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import dev.salvo.util.Rng;
@@ -54,6 +56,8 @@ public final class Trainer implements AutoCloseable {
     /** The optimizer step, reused: its rate (and Adam's step number) move every step. */
     private final SgdStep sgdStep;
     private final AdamStep adamStep;
+    /** The update over all parameters, built once; {@link #update} moves its rate and step. */
+    private final OpCall update;
     private Rng shuffleRng;
     private Progress progress;
     private Batcher trainFeed;
@@ -92,6 +96,8 @@ public final class Trainer implements AutoCloseable {
         calls = new StepCalls(model, slots, health, config.batchSize());
         sgdStep = config.optimizer() instanceof Optimizer.Sgd sgd ? sgd.step(config.learningRate()) : null;
         adamStep = config.optimizer() instanceof Optimizer.Adam adam ? adam.step(config.learningRate(), 1) : null;
+        update = sgdStep != null ? OptimizerOps.sgd(model.parameters(), model.gradients(), velocity, sgdStep, health)
+                : OptimizerOps.adam(model.parameters(), model.gradients(), m1, m2, adamStep, health);
         shuffleRng = new Rng(config.seed() * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
     }
 
@@ -542,10 +548,11 @@ public final class Trainer implements AutoCloseable {
     /** One optimizer step; {@code t} (1-based) is the global step, Adam's bias-correction count. */
     private void update(double lr, long t) {
         if (sgdStep != null) {
-            device.sgdUpdate(model.parameters(), model.gradients(), velocity, sgdStep.withRate(lr), health);
+            OptimizerOps.set(update, sgdStep.withRate(lr));
         } else {
-            device.adamUpdate(model.parameters(), model.gradients(), m1, m2, adamStep.at(lr, t), health);
+            OptimizerOps.set(update, adamStep.at(lr, t));
         }
+        device.run(update);
     }
 
     /**

@@ -12,7 +12,9 @@ import dev.salvo.data.Dataset;
 import dev.salvo.device.cpu.ReferenceDevice;
 import dev.salvo.device.ReferenceOps;
 import dev.salvo.device.ops.ElementwiseOps;
+import dev.salvo.device.ops.OptimizerOps;
 import dev.salvo.device.ops.Ops;
+import dev.salvo.device.ops.RowsOps;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
@@ -140,6 +142,81 @@ public abstract class DeviceContract {
             }
         }
         return tests.stream();
+    }
+
+    /**
+     * Every declared op on views: the first sample of each op once on buffers of its own (offset 0)
+     * and once with each buffer a slice at a different offset into a larger buffer, whose other
+     * elements hold a sentinel. The outputs must be bitwise the same and the elements around the
+     * slices untouched: the offsets reach every body and kernel.
+     */
+    @TestFactory
+    Stream<DynamicTest> declaredOpsOnSlices() {
+        Assumptions.assumeTrue(unavailable == null, unavailable);
+        java.util.Random r = new java.util.Random(20261124);
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Op op : Ops.ALL) {
+            Op.Sample s = op.samples(r).get(0);
+            tests.add(DynamicTest.dynamicTest(op + " " + s.label() + " on slices", () -> onSlices(op, s)));
+        }
+        return tests.stream();
+    }
+
+    private static final int SENTINEL = 7777;
+
+    private void onSlices(Op op, Op.Sample s) {
+        Object[] plain = OpCheck.deviceRun(dev, op, s);
+        int n = op.bufferCount();
+        DeviceBuffer[] roots = new DeviceBuffer[n];
+        DeviceBuffer[] views = new DeviceBuffer[n];
+        try {
+            for (int b = 0; b < n; b++) {
+                int off = 3 + 2 * b;
+                if (s.data()[b] instanceof double[] x) {
+                    double[] h = new double[off + x.length + 5];
+                    Arrays.fill(h, SENTINEL);
+                    System.arraycopy(x, 0, h, off, x.length);
+                    roots[b] = put(h);
+                    views[b] = roots[b].slice(off, x.length);
+                } else {
+                    int[] x = (int[]) s.data()[b];
+                    int[] h = new int[off + x.length + 5];
+                    Arrays.fill(h, SENTINEL);
+                    System.arraycopy(x, 0, h, off, x.length);
+                    roots[b] = putInts(h);
+                    views[b] = roots[b].slice(off, x.length);
+                }
+            }
+            dev.run(op.call(views, s.n(), s.r()));
+            for (int b = 0; b < n; b++) {
+                int off = 3 + 2 * b;
+                String what = op + " " + s.label() + ": " + op.buffer(b).name();
+                if (plain[b] instanceof float[] want) {
+                    float[] got = get(roots[b]);
+                    for (int k = 0; k < got.length; k++) {
+                        boolean inside = k >= off && k < off + want.length;
+                        float expect = inside ? want[k - off] : SENTINEL;
+                        assertEquals(Float.floatToIntBits(expect), Float.floatToIntBits(got[k]),
+                                what + (inside ? " element " + (k - off) : " wrote outside its slice at " + k));
+                    }
+                } else {
+                    int[] want = (int[]) plain[b];
+                    int[] got = new int[(int) roots[b].length()];
+                    dev.download(roots[b], got);
+                    for (int k = 0; k < got.length; k++) {
+                        boolean inside = k >= off && k < off + want.length;
+                        assertEquals(inside ? want[k - off] : SENTINEL, got[k],
+                                what + (inside ? " element " + (k - off) : " wrote outside its slice at " + k));
+                    }
+                }
+            }
+        } finally {
+            for (DeviceBuffer b : roots) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+        }
     }
 
     /** True when {@code SALVO_REQUIRE} (or {@code -Dsalvo.require}) lists {@code provider}: its absence must fail, not skip. */
@@ -345,39 +422,43 @@ public abstract class DeviceContract {
         }
     }
 
+    /**
+     * A label or gather index out of range never reads outside its buffer: the kernel providers
+     * write a NaN loss (softmax_xent) and NaN / -1 rows (gather) and go on, the CPU provider throws
+     * {@link IndexOutOfBoundsException} (see {@link RowsOps}). Here the rows past the source's
+     * end hold finite values an out-of-bounds read would pick up.
+     */
     @Test
-    void softmaxForwardAndBackward() {
-        int r = 17;
-        int c = 23;
-        double[] x = Check.random(rng, r * c, 8);
-        double[] dy = Check.random(rng, r * c, 1);
-        try (DeviceBuffer xb = put(x); DeviceBuffer dyb = put(dy); DeviceBuffer y = poisoned(r * c); DeviceBuffer dx = poisoned(r * c)) {
-            dev.softmaxForward(r, c, xb, y);
-            double[] ref = ReferenceOps.softmax(r, c, x);
-            Check.elementwise("softmax", ref, get(y), r * c);
-            dev.softmaxBackward(r, c, y, dyb, dx);
-            Check.elementwise("softmax backward", ReferenceOps.softmaxBackward(r, c, d(get(y)), dy), get(dx), r * c);
+    void outOfRangeLabelsAndIndicesNeverReadOutside() {
+        boolean kernels = dev instanceof dev.salvo.kernel.KernelDevice;
+        int[] idx = {1, 3, -1, 0};
+        try (DeviceBuffer src = put(new double[] {1, 2, 3, 4, 5, 6, 7, 8}); DeviceBuffer isrc = putInts(new int[] {1, 2, 3, 4, 5, 6, 7, 8});
+             DeviceBuffer ib = putInts(idx); DeviceBuffer dst = poisoned(8); DeviceBuffer idst = putInts(new int[8]);
+             DeviceBuffer x = put(new double[] {0.5, -1, 2, 0.25, 1, 1}); DeviceBuffer lb = putInts(new int[] {1, 2, 3});
+             DeviceBuffer loss = poisoned(3); DeviceBuffer dx = poisoned(6)) {
+            OpCall gf = RowsOps.gatherRows(4, 2, src.slice(0, 6), ib, dst);
+            OpCall gi = RowsOps.gatherRows(4, 2, isrc.slice(0, 6), ib, idst);
+            OpCall xent = RowsOps.softmaxCrossEntropy(3, 2, x, lb.slice(0, 3), 1.0, loss, dx);
+            if (!kernels) {
+                assertThrows(IndexOutOfBoundsException.class, () -> dev.run(gf));
+                assertThrows(IndexOutOfBoundsException.class, () -> dev.run(gi));
+                assertThrows(IndexOutOfBoundsException.class, () -> dev.run(xent));
+                return;
+            }
+            dev.run(gf);
+            dev.run(gi);
+            dev.run(xent);
+            float[] f = get(dst);
+            int[] i = new int[8];
+            dev.download(idst, i);
+            assertArrayEquals(new float[] {3, 4, Float.NaN, Float.NaN, Float.NaN, Float.NaN, 1, 2}, f);
+            assertArrayEquals(new int[] {3, 4, -1, -1, -1, -1, 1, 2}, i);
+            float[] l = get(loss);
+            assertTrue(Float.isFinite(l[0]) && Float.isNaN(l[1]), "label 2 of 2 classes: loss " + Arrays.toString(l));
         }
     }
 
-    @Test
-    void softmaxCrossEntropyFused() {
-        int r = 31;
-        int c = 10;
-        double[] x = Check.random(rng, r * c, 10);
-        int[] labels = new int[r];
-        for (int i = 0; i < r; i++) {
-            labels[i] = rng.nextInt(c);
-        }
-        try (DeviceBuffer xb = put(x); DeviceBuffer lb = putInts(labels); DeviceBuffer loss = poisoned(r); DeviceBuffer dx = poisoned(r * c)) {
-            dev.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx);
-            ReferenceOps.LossResult ref = ReferenceOps.softmaxCrossEntropy(r, c, x, labels, 1.0 / r);
-            Check.elementwise("cross-entropy loss", ref.rowLoss(), get(loss), r);
-            Check.elementwise("cross-entropy gradient", ref.grad(), get(dx), r * c);
-        }
-    }
-
-    /** Device.softmaxCrossEntropy allows dlogits to be the logits buffer (the trainer's in-place use). */
+    /** softmax_xent allows dlogits to be the logits buffer (the trainer's in-place use). */
     @Test
     void softmaxCrossEntropyInPlaceMatchesSeparateBuffers() {
         for (int[] shape : new int[][] {{33, 3}, {37, 23}, {40, 10}}) {
@@ -390,8 +471,8 @@ public abstract class DeviceContract {
             }
             try (DeviceBuffer xb = put(x); DeviceBuffer lb = putInts(labels); DeviceBuffer loss = poisoned(r);
                  DeviceBuffer dx = poisoned(r * c); DeviceBuffer inPlace = put(x); DeviceBuffer loss2 = poisoned(r)) {
-                dev.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx);
-                dev.softmaxCrossEntropy(r, c, inPlace, lb, 1.0 / r, loss2, inPlace);
+                dev.run(RowsOps.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx));
+                dev.run(RowsOps.softmaxCrossEntropy(r, c, inPlace, lb, 1.0 / r, loss2, inPlace));
                 float[] separate = get(dx);
                 float[] aliased = get(inPlace);
                 for (int i = 0; i < separate.length; i++) {
@@ -405,46 +486,11 @@ public abstract class DeviceContract {
     }
 
     @Test
-    void meanSquaredError() {
-        int r = 19;
-        int c = 7;
-        double[] p = Check.random(rng, r * c, 3);
-        double[] t = Check.random(rng, r * c, 3);
-        try (DeviceBuffer pb = put(p); DeviceBuffer tb = put(t); DeviceBuffer loss = poisoned(r); DeviceBuffer dp = poisoned(r * c)) {
-            dev.meanSquaredError(r, c, pb, tb, 0.5, loss, dp);
-            ReferenceOps.LossResult ref = ReferenceOps.meanSquaredError(r, c, p, t, 0.5);
-            Check.elementwise("mse loss", ref.rowLoss(), get(loss), r);
-            Check.elementwise("mse gradient", ref.grad(), get(dp), r * c);
-        }
-    }
-
-    @Test
-    void argmaxGatherFillCopyScale() {
+    void fillCopyScale() {
         int r = 41;
         int c = 13;
         double[] x = Check.random(rng, r * c, 1);
-        int[] idx = new int[25];
-        for (int i = 0; i < idx.length; i++) {
-            idx[i] = rng.nextInt(r);
-        }
-        int[] ints = new int[r];
-        for (int i = 0; i < r; i++) {
-            ints[i] = rng.nextInt(1000) - 500;
-        }
-        try (DeviceBuffer xb = put(x); DeviceBuffer am = dev.allocInt(r); DeviceBuffer ib = putInts(idx);
-             DeviceBuffer g = poisoned(idx.length * c); DeviceBuffer ig = dev.allocInt(idx.length); DeviceBuffer ie = putInts(ints)) {
-            dev.argmax(r, c, xb, am);
-            int[] got = new int[r];
-            dev.download(am, got);
-            assertArrayEquals(ReferenceOps.argmax(r, c, x), got);
-            dev.gatherRows(idx.length, c, xb, ib, g);
-            Check.elementwise("gatherRows", ReferenceOps.gatherRows(idx.length, c, x, idx), get(g), idx.length * c, 0, 0);
-            dev.gatherRows(idx.length, 1, ie, ib, ig);
-            int[] gi = new int[idx.length];
-            dev.download(ig, gi);
-            for (int i = 0; i < idx.length; i++) {
-                assertEquals(ints[idx[i]], gi[i]);
-            }
+        try (DeviceBuffer xb = put(x); DeviceBuffer g = poisoned(25 * c)) {
             dev.run(ElementwiseOps.fill(g, 2.5));
             float[] filled = get(g);
             for (float v : filled) {
@@ -529,12 +575,12 @@ public abstract class DeviceContract {
             try (DeviceBuffer xb = put(x); DeviceBuffer lb = putInts(labels); DeviceBuffer loss = unwritten(r);
                  DeviceBuffer dx = unwritten(r * c); DeviceBuffer y = unwritten(r * c); DeviceBuffer dyb = put(dy);
                  DeviceBuffer tb = put(t); DeviceBuffer am = dev.allocInt(r)) {
-                dev.softmaxForward(r, c, xb, y);
+                dev.run(RowsOps.softmaxForward(r, c, xb, y));
                 float[] yf = get(y);
                 Check.sameNonFinite("softmax " + r + "x" + c, ReferenceOps.softmax(r, c, x), yf, r * c);
-                dev.softmaxBackward(r, c, y, dyb, dx);
+                dev.run(RowsOps.softmaxBackward(r, c, y, dyb, dx));
                 Check.sameNonFinite("softmax backward", ReferenceOps.softmaxBackward(r, c, d(yf), dy), get(dx), r * c);
-                dev.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx);
+                dev.run(RowsOps.softmaxCrossEntropy(r, c, xb, lb, 1.0 / r, loss, dx));
                 ReferenceOps.LossResult ref = ReferenceOps.softmaxCrossEntropy(r, c, x, labels, 1.0 / r);
                 float[] lf = get(loss);
                 float[] gf = get(dx);
@@ -545,11 +591,11 @@ public abstract class DeviceContract {
                             "row " + row + " holds a NaN or +inf logit: loss " + lf[row] + ", gradient " + gf[row * c]);
                 }
                 assertTrue(Float.isFinite(lf[9]) && lf[12] == Float.POSITIVE_INFINITY, "loss " + lf[9] + ", " + lf[12]);
-                dev.meanSquaredError(r, c, xb, tb, 0.5, loss, dx);
+                dev.run(RowsOps.meanSquaredError(r, c, xb, tb, 0.5, loss, dx));
                 ReferenceOps.LossResult mse = ReferenceOps.meanSquaredError(r, c, x, t, 0.5);
                 Check.sameNonFinite("mse loss", mse.rowLoss(), get(loss), r);
                 Check.sameNonFinite("mse gradient", mse.grad(), get(dx), r * c);
-                dev.argmax(r, c, xb, am);
+                dev.run(RowsOps.argmax(r, c, xb, am));
                 int[] got = new int[r];
                 dev.download(am, got);
                 assertArrayEquals(ReferenceOps.argmax(r, c, x), got, "argmax: NaN counts as the largest (torch.argmax)");
@@ -561,63 +607,14 @@ public abstract class DeviceContract {
 
     // ---- optimizers --------------------------------------------------------------------------
 
-    static Stream<Arguments> sgdSteps() {
-        return Stream.of(Arguments.of(new SgdStep(0.1, 0, false, 0)), Arguments.of(new SgdStep(0.05, 0.9, false, 1e-2)),
-                Arguments.of(new SgdStep(0.05, 0.9, true, 1e-3)));
-    }
-
-    @ParameterizedTest
-    @MethodSource("sgdSteps")
-    void sgdUpdateMatchesReference(SgdStep s) {
-        int n = 3001;
-        double[] w = Check.random(rng, n, 1);
-        double[] g = Check.random(rng, n, 1);
-        double[] v = Check.random(rng, n, 0.1);
-        try (DeviceBuffer wb = put(w); DeviceBuffer gb = put(g); DeviceBuffer vb = put(v); DeviceBuffer ok = put(new double[] {0})) {
-            dev.sgdUpdate(wb, gb, vb, s, ok);
-            ReferenceOps.sgd(w, g, s.momentum() == 0 ? null : v, s);
-            Check.elementwise("sgd weights", w, get(wb), n);
-            if (s.momentum() != 0) {
-                Check.elementwise("sgd velocity", v, get(vb), n);
-            }
-        }
-    }
-
-    @ParameterizedTest
-    @MethodSource("adamSteps")
-    void adamUpdateMatchesReference(AdamStep s) {
-        int n = 2999;
-        double[] w = Check.random(rng, n, 1);
-        double[] g = Check.random(rng, n, 1);
-        double[] m = Check.random(rng, n, 0.1);
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) (0.01 * rng.nextDouble());
-        }
-        try (DeviceBuffer wb = put(w); DeviceBuffer gb = put(g); DeviceBuffer mb = put(m); DeviceBuffer vb = put(v);
-             DeviceBuffer ok = put(new double[] {0})) {
-            dev.adamUpdate(wb, gb, mb, vb, s, ok);
-            ReferenceOps.adam(w, g, m, v, s);
-            Check.elementwise("adam weights", w, get(wb), n);
-            Check.elementwise("adam m", m, get(mb), n);
-            Check.elementwise("adam v", v, get(vb), n);
-        }
-    }
-
-    static Stream<Arguments> adamSteps() {
-        return Stream.of(Arguments.of(new AdamStep(1e-3, 0.9, 0.999, 1e-8, 0, false, 1)),
-                Arguments.of(new AdamStep(1e-2, 0.9, 0.999, 1e-8, 1e-2, false, 7)),
-                Arguments.of(new AdamStep(3e-3, 0.8, 0.99, 1e-6, 0.05, true, 123)));
-    }
-
     @Test
     void updatesAreSkippedWhenTheFlagIsNotFinite() {
         double[] w = Check.random(rng, 100, 1);
         double[] g = Check.random(rng, 100, 1);
         try (DeviceBuffer wb = put(w); DeviceBuffer gb = put(g); DeviceBuffer mb = put(new double[100]);
              DeviceBuffer vb = put(new double[100]); DeviceBuffer bad = put(new double[] {Double.NaN})) {
-            dev.sgdUpdate(wb, gb, vb, new SgdStep(0.1, 0.9, false, 0), bad);
-            dev.adamUpdate(wb, gb, mb, vb, new AdamStep(0.1, 0.9, 0.999, 1e-8, 0.1, true, 1), bad);
+            dev.run(OptimizerOps.sgd(wb, gb, vb, new SgdStep(0.1, 0.9, false, 0), bad));
+            dev.run(OptimizerOps.adam(wb, gb, mb, vb, new AdamStep(0.1, 0.9, 0.999, 1e-8, 0.1, true, 1), bad));
             Check.elementwise("skipped update", w, get(wb), 100, 0, 0);
             Check.elementwise("skipped state", new double[100], get(vb), 100, 0, 0);
         }

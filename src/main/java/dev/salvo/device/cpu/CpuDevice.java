@@ -1,7 +1,6 @@
 package dev.salvo.device.cpu;
 
 import dev.salvo.device.Activation;
-import dev.salvo.device.AdamStep;
 import dev.salvo.device.BaseBuffer;
 import dev.salvo.device.BaseDevice;
 import dev.salvo.device.DType;
@@ -10,7 +9,6 @@ import dev.salvo.device.DeviceException;
 import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.OpCall;
-import dev.salvo.device.SgdStep;
 
 /**
  * The pure-Java float32 device: memory is Java arrays, ops run on one {@link CpuPool} sized to
@@ -74,7 +72,6 @@ public final class CpuDevice extends BaseDevice {
         boolean vector = settings.simd() && CpuGemm.vectorApiAvailable();
         this.ops = new CpuOps(pool, vector);
         this.gemm = new CpuGemm(pool, settings.mc(), settings.kc(), settings.nc(), settings.simd());
-        this.adamBody = new AdamRange(vector);
         this.epilogue = new MatmulEpilogue(vector);
     }
 
@@ -265,204 +262,6 @@ public final class CpuDevice extends BaseDevice {
             body.z = null;
             body.bias = null;
             body.y = null;
-        }
-    }
-
-    private final CpuRows rowsBody = new CpuRows();
-
-    private void runRows(CpuRows body, int rows) {
-        body.run(pool, rows);
-    }
-
-    @Override
-    public void softmaxForward(int rows, int cols, DeviceBuffer x, DeviceBuffer y) {
-        long n = (long) rows * cols;
-        Buf xb = f(x, n, "x");
-        Buf yb = f(y, n, "y");
-        countLaunch();
-        CpuRows body = rowsBody;
-        body.op = CpuRows.Op.SOFTMAX;
-        body.cols = cols;
-        body.a = xb.f;
-        body.ao = xb.off();
-        body.b = yb.f;
-        body.bo = yb.off();
-        runRows(body, rows);
-    }
-    @Override
-    public void softmaxBackward(int rows, int cols, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx) {
-        long n = (long) rows * cols;
-        Buf yb = f(y, n, "y");
-        Buf dyb = f(dy, n, "dy");
-        Buf dxb = f(dx, n, "dx");
-        countLaunch();
-        CpuRows body = rowsBody;
-        body.op = CpuRows.Op.SOFTMAX_BACKWARD;
-        body.cols = cols;
-        body.a = yb.f;
-        body.ao = yb.off();
-        body.b = dyb.f;
-        body.bo = dyb.off();
-        body.c = dxb.f;
-        body.co = dxb.off();
-        runRows(body, rows);
-    }
-
-    @Override
-    public void softmaxCrossEntropy(int rows, int cols, DeviceBuffer logits, DeviceBuffer labels,
-                                    double gradScale, DeviceBuffer rowLoss, DeviceBuffer dlogits) {
-        long n = (long) rows * cols;
-        Buf xb = f(logits, n, "logits");
-        Buf lb = in(labels, rows, "labels");
-        Buf rb = f(rowLoss, rows, "rowLoss");
-        Buf db = f(dlogits, n, "dlogits");
-        countLaunch();
-        CpuRows body = rowsBody;
-        body.op = CpuRows.Op.SOFTMAX_XENT;
-        body.cols = cols;
-        body.scale = gradScale;
-        body.a = xb.f;
-        body.ao = xb.off();
-        body.ai = lb.i;
-        body.bo = lb.off();
-        body.c = rb.f;
-        body.co = rb.off();
-        body.d = db.f;
-        body.dOff = db.off();
-        runRows(body, rows);
-    }
-
-    @Override
-    public void meanSquaredError(int rows, int cols, DeviceBuffer pred, DeviceBuffer target,
-                                 double gradScale, DeviceBuffer rowLoss, DeviceBuffer dpred) {
-        long n = (long) rows * cols;
-        Buf pb = f(pred, n, "pred");
-        Buf tb = f(target, n, "target");
-        Buf rb = f(rowLoss, rows, "rowLoss");
-        Buf db = f(dpred, n, "dpred");
-        countLaunch();
-        CpuRows body = rowsBody;
-        body.op = CpuRows.Op.MSE;
-        body.cols = cols;
-        body.scale = gradScale;
-        body.a = pb.f;
-        body.ao = pb.off();
-        body.b = tb.f;
-        body.bo = tb.off();
-        body.c = rb.f;
-        body.co = rb.off();
-        body.d = db.f;
-        body.dOff = db.off();
-        runRows(body, rows);
-    }
-
-    @Override
-    public void argmax(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
-        Buf xb = f(x, (long) rows * cols, "x");
-        Buf ob = in(out, rows, "out");
-        countLaunch();
-        CpuRows body = rowsBody;
-        body.op = CpuRows.Op.ARGMAX;
-        body.cols = cols;
-        body.a = xb.f;
-        body.ao = xb.off();
-        body.ci = ob.i;
-        body.co = ob.off();
-        runRows(body, rows);
-    }
-
-    @Override
-    public void gatherRows(int rows, int cols, DeviceBuffer src, DeviceBuffer index, DeviceBuffer dst) {
-        Buf ib = in(index, rows, "index");
-        Buf sb = arg(src, Buf.class, src.dtype(), 0, "src");
-        Buf db = arg(dst, Buf.class, src.dtype(), (long) rows * cols, "dst");
-        countLaunch();
-        CpuRows body = rowsBody;
-        body.op = CpuRows.Op.GATHER;
-        body.cols = cols;
-        body.srcRows = cols == 0 ? 0 : sb.n() / cols;
-        body.ai = ib.i;
-        body.ao = ib.off();
-        body.bo = sb.off();
-        body.co = db.off();
-        if (sb.f != null) {
-            body.b = sb.f;
-            body.c = db.f;
-        } else {
-            body.ci = sb.i;
-            body.gatherDst = db.i;
-        }
-        runRows(body, rows);
-    }
-
-    private static boolean skip(Buf flag) {
-        return !Float.isFinite(flag.f[flag.off()]);
-    }
-
-    private final SgdRange sgdBody = new SgdRange();
-
-    @Override
-    public void sgdUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer flag) {
-        Buf wb = f(w, 0, "w");
-        int n = wb.n();
-        Buf gb = f(g, n, "g");
-        Buf vb = s.momentum() == 0 ? null : f(velocity, n, "velocity");
-        Buf fb = f(flag, 1, "flag");
-        countLaunch();
-        if (skip(fb)) {
-            return;
-        }
-        SgdRange body = sgdBody;
-        body.w = wb.f;
-        body.wo = wb.off();
-        body.g = gb.f;
-        body.go = gb.off();
-        body.v = vb == null ? null : vb.f;
-        body.vo = vb == null ? 0 : vb.off();
-        body.lr = s.lr();
-        body.mu = s.momentum();
-        body.wd = s.weightDecay();
-        body.nesterov = s.nesterov();
-        try {
-            pool.forRange(n, GRAIN, body);
-        } finally {
-            body.w = null;
-            body.g = null;
-            body.v = null;
-        }
-    }
-
-    private final AdamRange adamBody;
-
-    @Override
-    public void adamUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag) {
-        Buf wb = f(w, 0, "w");
-        int n = wb.n();
-        Buf gb = f(g, n, "g");
-        Buf mb = f(m, n, "m");
-        Buf vb = f(v, n, "v");
-        Buf fb = f(flag, 1, "flag");
-        countLaunch();
-        if (skip(fb)) {
-            return;
-        }
-        AdamRange body = adamBody;
-        body.w = wb.f;
-        body.wo = wb.off();
-        body.g = gb.f;
-        body.go = gb.off();
-        body.m = mb.f;
-        body.mo = mb.off();
-        body.v = vb.f;
-        body.vo = vb.off();
-        body.set(s);
-        try {
-            pool.forRange(n, GRAIN, body);
-        } finally {
-            body.w = null;
-            body.g = null;
-            body.m = null;
-            body.v = null;
         }
     }
 }

@@ -1,7 +1,6 @@
 package dev.salvo.device.cpu;
 
 import dev.salvo.device.Activation;
-import dev.salvo.device.AdamStep;
 import dev.salvo.device.BaseBuffer;
 import dev.salvo.device.BaseDevice;
 import dev.salvo.device.DType;
@@ -11,7 +10,6 @@ import dev.salvo.device.DeviceKind;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ReferenceOps;
-import dev.salvo.device.SgdStep;
 import java.util.Arrays;
 
 /**
@@ -106,10 +104,6 @@ public final class ReferenceDevice extends BaseDevice {
         return Arrays.copyOfRange(b.f, b.off(), b.off() + (int) n);
     }
 
-    private static int[] ints(Buf b, long n) {
-        return Arrays.copyOfRange(b.i, b.off(), b.off() + (int) n);
-    }
-
     private static void put(double[] v, Buf b) {
         System.arraycopy(v, 0, b.f, b.off(), v.length);
     }
@@ -202,53 +196,6 @@ public final class ReferenceDevice extends BaseDevice {
         }
     }
 
-    @Override
-    public void softmaxForward(int rows, int cols, DeviceBuffer x, DeviceBuffer y) {
-        long n = (long) rows * cols;
-        Buf xb = f(x, n, "x");
-        Buf yb = f(y, n, "y");
-        countLaunch();
-        put(ReferenceOps.softmax(rows, cols, get(xb, n)), yb);
-    }
-
-    @Override
-    public void softmaxBackward(int rows, int cols, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx) {
-        long n = (long) rows * cols;
-        Buf yb = f(y, n, "y");
-        Buf dyb = f(dy, n, "dy");
-        Buf dxb = f(dx, n, "dx");
-        countLaunch();
-        put(ReferenceOps.softmaxBackward(rows, cols, get(yb, n), get(dyb, n)), dxb);
-    }
-
-    @Override
-    public void softmaxCrossEntropy(int rows, int cols, DeviceBuffer logits, DeviceBuffer labels,
-                                    double gradScale, DeviceBuffer rowLoss, DeviceBuffer dlogits) {
-        long n = (long) rows * cols;
-        Buf xb = f(logits, n, "logits");
-        Buf lb = in(labels, rows, "labels");
-        Buf rb = f(rowLoss, rows, "rowLoss");
-        Buf db = f(dlogits, n, "dlogits");
-        countLaunch();
-        ReferenceOps.LossResult r = ReferenceOps.softmaxCrossEntropy(rows, cols, get(xb, n), ints(lb, rows), gradScale);
-        put(r.rowLoss(), rb);
-        put(r.grad(), db);
-    }
-
-    @Override
-    public void meanSquaredError(int rows, int cols, DeviceBuffer pred, DeviceBuffer target,
-                                 double gradScale, DeviceBuffer rowLoss, DeviceBuffer dpred) {
-        long n = (long) rows * cols;
-        Buf pb = f(pred, n, "pred");
-        Buf tb = f(target, n, "target");
-        Buf rb = f(rowLoss, rows, "rowLoss");
-        Buf db = f(dpred, n, "dpred");
-        countLaunch();
-        ReferenceOps.LossResult r = ReferenceOps.meanSquaredError(rows, cols, get(pb, n), get(tb, n), gradScale);
-        put(r.rowLoss(), rb);
-        put(r.grad(), db);
-    }
-
     /** Runs a declared op's float64 {@link dev.salvo.device.Op#reference reference}. */
     @Override
     public void run(OpCall call) {
@@ -268,79 +215,5 @@ public final class ReferenceDevice extends BaseDevice {
         a.r = call.reals();
         countLaunch();
         op.reference(a);
-    }
-
-    @Override
-    public void argmax(int rows, int cols, DeviceBuffer x, DeviceBuffer out) {
-        Buf xb = f(x, (long) rows * cols, "x");
-        Buf ob = in(out, rows, "out");
-        countLaunch();
-        int[] r = ReferenceOps.argmax(rows, cols, get(xb, (long) rows * cols));
-        System.arraycopy(r, 0, ob.i, ob.off(), rows);
-    }
-
-    @Override
-    public void gatherRows(int rows, int cols, DeviceBuffer src, DeviceBuffer index, DeviceBuffer dst) {
-        Buf ib = in(index, rows, "index");
-        Buf sb = arg(src, Buf.class, src.dtype(), 0, "src");
-        Buf db = arg(dst, Buf.class, src.dtype(), (long) rows * cols, "dst");
-        countLaunch();
-        int srcRows = cols == 0 ? 0 : (int) (sb.length() / cols);
-        for (int r = 0; r < rows; r++) {
-            int k = ib.i[ib.off() + r];
-            if (k < 0 || k >= srcRows) {
-                throw new IndexOutOfBoundsException("gatherRows: index " + k + " outside [0," + srcRows + ")");
-            }
-            if (sb.f != null) {
-                System.arraycopy(sb.f, sb.off() + k * cols, db.f, db.off() + r * cols, cols);
-            } else {
-                System.arraycopy(sb.i, sb.off() + k * cols, db.i, db.off() + r * cols, cols);
-            }
-        }
-    }
-
-    private static boolean skip(Buf flag) {
-        return !Double.isFinite(flag.f[flag.off()]);
-    }
-
-    @Override
-    public void sgdUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer flag) {
-        Buf wb = f(w, 0, "w");
-        long n = wb.length();
-        Buf gb = f(g, n, "g");
-        Buf vb = s.momentum() == 0 ? null : f(velocity, n, "velocity");
-        Buf fb = f(flag, 1, "flag");
-        countLaunch();
-        if (skip(fb)) {
-            return;
-        }
-        double[] wv = get(wb, n);
-        double[] vv = vb == null ? null : get(vb, n);
-        ReferenceOps.sgd(wv, get(gb, n), vv, s);
-        put(wv, wb);
-        if (vb != null) {
-            put(vv, vb);
-        }
-    }
-
-    @Override
-    public void adamUpdate(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag) {
-        Buf wb = f(w, 0, "w");
-        long n = wb.length();
-        Buf gb = f(g, n, "g");
-        Buf mb = f(m, n, "m");
-        Buf vb = f(v, n, "v");
-        Buf fb = f(flag, 1, "flag");
-        countLaunch();
-        if (skip(fb)) {
-            return;
-        }
-        double[] wv = get(wb, n);
-        double[] mv = get(mb, n);
-        double[] vv = get(vb, n);
-        ReferenceOps.adam(wv, get(gb, n), mv, vv, s);
-        put(wv, wb);
-        put(mv, mb);
-        put(vv, vb);
     }
 }

@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The Adam/AdamW update over a range in float32, with the Vector API. Loaded only when
  * {@code jdk.incubator.vector} is present (see {@link CpuGemm#vectorApiAvailable()}); lanes compute
- * exactly {@link AdamRange#scalar}'s float formula (no fused multiply-add; IEEE sqrt and division
+ * exactly {@link OptimizerCpu.Adam#scalar}'s float formula (no fused multiply-add; IEEE sqrt and division
  * are correctly rounded per lane), so the vector and scalar paths agree bit for bit.
  */
 final class VectorAdam {
@@ -17,7 +17,7 @@ final class VectorAdam {
     private VectorAdam() {
     }
 
-    static void run(AdamRange r, int from, int to) {
+    static void run(OptimizerCpu.Adam r, int from, int to) {
         int k = from;
         int upper = from + S.loopBound(to - from);
         FloatVector decay = FloatVector.broadcast(S, r.decay);

@@ -28,6 +28,8 @@ public final class Ops {
         all.addAll(RandomOps.ALL);
         all.addAll(ElementwiseOps.ALL);
         all.addAll(ReduceOps.ALL);
+        all.addAll(RowsOps.ALL);
+        all.addAll(OptimizerOps.ALL);
         ALL = Collections.unmodifiableList(all);
     }
 

@@ -3,6 +3,8 @@ package dev.salvo.nn.layer;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.RowsOps;
 import dev.salvo.nn.Layer;
 
 /**
@@ -47,16 +49,18 @@ public record Softmax() implements Layer {
             DeviceBuffer y = Rows.of(b.y(), rows);
             DeviceBuffer dy = Rows.of(b.dy(), rows);
             DeviceBuffer dx = Rows.of(b.dx(0), rows);
+            OpCall fwd = RowsOps.softmaxForward(rows, c, x, y);
+            OpCall bwd = dx == null ? null : RowsOps.softmaxBackward(rows, c, y, dy, dx);
             return new Pass() {
                 @Override
                 public void forward() {
-                    d.softmaxForward(rows, c, x, y);
+                    d.run(fwd);
                 }
 
                 @Override
                 public void backward() {
-                    if (dx != null) {
-                        d.softmaxBackward(rows, c, y, dy, dx);
+                    if (bwd != null) {
+                        d.run(bwd);
                     }
                 }
             };

@@ -13,6 +13,8 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.ops.ElementwiseOps;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.OptimizerOps;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
 import dev.salvo.train.History;
@@ -113,9 +115,10 @@ public final class GpuCompare {
             device.run(ElementwiseOps.fill(m, 0));
             device.run(ElementwiseOps.fill(v, 0));
             device.run(ElementwiseOps.fill(flag, 0));
+            AdamStep s = new AdamStep(1e-3, 0.9, 0.999, 1e-8, 0.01, true, 1);
+            OpCall update = OptimizerOps.adam(w, g, m, v, s, flag);
             long[] step = {0};
-            return time(quick ? 5 : 200, () -> device.adamUpdate(w, g, m, v,
-                    new AdamStep(1e-3, 0.9, 0.999, 1e-8, 0.01, true, ++step[0]), flag));
+            return time(quick ? 5 : 200, () -> device.run(OptimizerOps.set(update, s.at(1e-3, ++step[0]))));
         }
     }
 
