@@ -6,7 +6,6 @@ import dev.salvo.device.Counters;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceInfo;
-import dev.salvo.device.Gemm;
 import dev.salvo.device.SgdStep;
 
 /**
@@ -25,7 +24,7 @@ public final class TimingDevice implements Device {
 
     /** What a call is counted as. */
     public enum Kind {
-        /** {@link Device#matmul}. */
+        /** The matrix products: the declared ops of family {@code matmul}. */
         MATMUL,
         /** Every other op: activations, losses, column sums, optimizer updates, fill/copy, checks. */
         ELEMENTWISE,
@@ -95,7 +94,7 @@ public final class TimingDevice implements Device {
     }
 
     /**
-     * Floating-point operations of the matmuls since the last {@link #reset()}: {@link Gemm#flops()}
+     * Floating-point operations of the matmuls since the last {@link #reset()}: {@link dev.salvo.device.Op#flops}
      * of each call, which counts every entry of a batch ({@code 2 M N K batch}).
      */
     public double matmulFlops() {
@@ -145,6 +144,11 @@ public final class TimingDevice implements Device {
     public void run(dev.salvo.device.OpCall call) {
         long t = start();
         inner.run(call);
+        if (call.op().family().equals("matmul")) { // the matrix products: their own kind and flops
+            end(Op.MATMUL, t);
+            matmulFlops += call.op().flops(call.ints());
+            return;
+        }
         inner.synchronize();
         long[] a = declared.get(call.op());
         if (a == null) {
@@ -270,15 +274,6 @@ public final class TimingDevice implements Device {
         long t = start();
         inner.activationBackward(act, z, dy, dz);
         end(Op.ACTIVATION_BACKWARD, t);
-    }
-
-    @Override
-    public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act, DeviceBuffer z,
-                       DeviceBuffer y) {
-        long t = start();
-        inner.matmul(g, a, b, bias, act, z, y);
-        end(Op.MATMUL, t);
-        matmulFlops += g.flops();
     }
 
     @Override

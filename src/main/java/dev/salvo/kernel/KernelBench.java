@@ -5,7 +5,9 @@ import dev.salvo.device.AdamStep;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.OpCall;
 import dev.salvo.device.SgdStep;
+import dev.salvo.device.ops.MatmulOps;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -71,7 +73,8 @@ public final class KernelBench {
             DeviceBuffer as = a.slice(0, g.aLength());
             DeviceBuffer bs = b.slice(0, g.bLength());
             DeviceBuffer cs = c.slice(0, g.cLength());
-            return time(() -> d.matmul(g, as, bs, null, Activation.IDENTITY, cs, null), d, g.flops() / 1e9, samples, minMs);
+            OpCall call = MatmulOps.matmul(g, as, bs, null, Activation.IDENTITY, cs, null);
+            return time(() -> d.run(call), d, g.flops() / 1e9, samples, minMs);
         }
     }
 

@@ -15,7 +15,6 @@ public final class KernelFamilies {
 
     static {
         Map<String, List<String>> m = new LinkedHashMap<>();
-        m.put("matmul.kernel", List.of("matmul"));
         m.put("elementwise.kernel", List.of("fill", "scale", "copy_f", "act_forward", "act_backward", "check_finite"));
         m.put("optimizer.kernel", List.of("sgd_update", "adam_update"));
         m.put("rows.kernel", List.of("softmax_forward", "softmax_backward", "softmax_xent", "mse", "argmax_rows",

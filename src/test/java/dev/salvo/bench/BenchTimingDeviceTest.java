@@ -12,6 +12,7 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.util.Rng;
+import dev.salvo.device.ops.MatmulOps;
 import org.junit.jupiter.api.Test;
 
 /** The timing decorator forwards every call unchanged and accounts each to its op and kind. */
@@ -42,8 +43,8 @@ class BenchTimingDeviceTest {
             t.upload(b, db);
             t.fill(viaTiming, Double.NaN);
             cpu.fill(direct, Double.NaN);
-            t.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, viaTiming, null);
-            cpu.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, direct, null);
+            t.run(MatmulOps.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, viaTiming, null));
+            cpu.run(MatmulOps.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, direct, null));
             t.activationForward(Activation.RELU, viaTiming, viaTiming);
             cpu.activationForward(Activation.RELU, direct, direct);
             float[] x = new float[m * n];
@@ -63,6 +64,7 @@ class BenchTimingDeviceTest {
             assertEquals(0, t.calls(TimingDevice.Op.ADAM_UPDATE));
             assertTrue(t.seconds(TimingDevice.Op.MATMUL) > 0);
             assertEquals(t.seconds(TimingDevice.Op.MATMUL), t.seconds(TimingDevice.Kind.MATMUL));
+            assertTrue(t.declaredOps().isEmpty(), "the matmul is accounted as MATMUL, not as a declared elementwise op");
             assertEquals(t.seconds(TimingDevice.Op.ACTIVATION_FORWARD) + t.seconds(TimingDevice.Op.FILL),
                     t.seconds(TimingDevice.Kind.ELEMENTWISE), 1e-12);
             assertEquals(t.seconds(TimingDevice.Op.UPLOAD) + t.seconds(TimingDevice.Op.DOWNLOAD),
@@ -86,9 +88,9 @@ class BenchTimingDeviceTest {
                 t.fill(a, 1);
                 t.fill(b, 1);
                 t.fill(z, 0);
-                t.matmul(one, a, b, null, Activation.IDENTITY, z, null);
+                t.run(MatmulOps.matmul(one, a, b, null, Activation.IDENTITY, z, null));
                 assertEquals(2.0 * 3 * 4 * 5, t.matmulFlops());
-                t.matmul(batched, a, b, null, Activation.IDENTITY, z, null);
+                t.run(MatmulOps.matmul(batched, a, b, null, Activation.IDENTITY, z, null));
                 assertEquals(2.0 * 3 * 4 * 5 * 7, t.matmulFlops(), "6 entries more");
                 t.reset();
                 assertEquals(0.0, t.matmulFlops());

@@ -4,7 +4,7 @@ import dev.salvo.device.Activation;
 
 /**
  * The CPU activation bodies: {@link CpuDevice#activationForward}, {@link CpuDevice#activationBackward}
- * and the activation of {@link MatmulEpilogue}. ReLU is branch-free (random signs made the
+ * and the matmul epilogue's activation ({@link MatmulCpu}). ReLU is branch-free (random signs made the
  * {@code v <= 0 ? 0 : v} branch mispredict on every other element): the Vector API path
  * ({@link VectorActivation}, when {@code simd}) selects with a lane mask, the scalar path uses
  * {@link Math#max(float, float)} forward and an integer bit mask backward, both of which C2

@@ -26,6 +26,7 @@ public final class Ops {
         all.addAll(PoolOps.ALL);
         all.addAll(NormOps.ALL);
         all.addAll(RandomOps.ALL);
+        all.addAll(MatmulOps.ALL);
         ALL = Collections.unmodifiableList(all);
     }
 

@@ -7,6 +7,7 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.ConvOps;
+import dev.salvo.device.ops.MatmulOps;
 import dev.salvo.device.ops.TensorOps;
 import dev.salvo.nn.Layer;
 
@@ -121,14 +122,15 @@ public record Conv2d(int out, int kernel, int stride, int pad, boolean bias) imp
             OpCall toCnhw = TensorOps.SWAP01.call(new DeviceBuffer[] {dy, t}, new int[] {rows, out, s});
             OpCall biasGrad = bias ? TensorOps.CHANNEL_BIAS_GRAD.call(new DeviceBuffer[] {dy, gb}, new int[] {rows, out, s}) : null;
             OpCall col2im = dx == null ? null : ConvOps.COL2IM.call(new DeviceBuffer[] {col, dx}, geo);
-            Gemm fwd = new Gemm(out, cols, k, false, false);
-            Gemm wGrad = new Gemm(out, k, cols, false, true);
-            Gemm colGrad = new Gemm(k, cols, out, true, false);
+            OpCall fwd = MatmulOps.matmul(new Gemm(out, cols, k, false, false), wt, col, null, Activation.IDENTITY, t, null);
+            OpCall wGrad = MatmulOps.matmul(new Gemm(out, k, cols, false, true), t, col, null, Activation.IDENTITY, gw, null);
+            OpCall colGrad = dx == null ? null
+                    : MatmulOps.matmul(new Gemm(k, cols, out, true, false), wt, t, null, Activation.IDENTITY, col, null);
             return new Pass() {
                 @Override
                 public void forward() {
                     d.run(im2col);
-                    d.matmul(fwd, wt, col, null, Activation.IDENTITY, t, null);
+                    d.run(fwd);
                     d.run(toNchw);
                     if (addBias != null) {
                         d.run(addBias);
@@ -138,12 +140,12 @@ public record Conv2d(int out, int kernel, int stride, int pad, boolean bias) imp
                 @Override
                 public void backward() {
                     d.run(toCnhw);
-                    d.matmul(wGrad, t, col, null, Activation.IDENTITY, gw, null);
+                    d.run(wGrad);
                     if (biasGrad != null) {
                         d.run(biasGrad);
                     }
                     if (col2im != null) {
-                        d.matmul(colGrad, wt, t, null, Activation.IDENTITY, col, null);
+                        d.run(colGrad);
                         d.run(col2im);
                     }
                 }

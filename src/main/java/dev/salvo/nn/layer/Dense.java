@@ -5,6 +5,8 @@ import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.MatmulOps;
 import dev.salvo.nn.Layer;
 
 /**
@@ -76,19 +78,20 @@ public record Dense(int units, Activation activation, boolean bias) implements L
         DeviceBuffer gb = bias ? b.grad("bias") : null;
         DeviceBuffer zAll = activation == Activation.IDENTITY ? b.y() : b.floats((long) b.capacity() * units);
         return rows -> {
-            Gemm fwd = new Gemm(rows, units, in, false, true);
-            Gemm wGrad = new Gemm(units, in, rows, true, false);
-            Gemm xGrad = new Gemm(rows, in, units, false, false);
             DeviceBuffer x = Rows.of(b.x(0), rows, in);
             DeviceBuffer z = Rows.of(zAll, rows, units);
             DeviceBuffer y = Rows.of(b.y(), rows, units);
             DeviceBuffer dy = Rows.of(b.dy(), rows, units);
             DeviceBuffer dx = Rows.of(b.dx(0), rows, in);
             boolean act = activation != Activation.IDENTITY;
+            OpCall fwd = MatmulOps.matmul(new Gemm(rows, units, in, false, true), x, w, bb, activation, z, act ? y : null);
+            OpCall wGrad = MatmulOps.matmul(new Gemm(units, in, rows, true, false), dy, x, null, Activation.IDENTITY, gw, null);
+            OpCall xGrad = dx == null ? null
+                    : MatmulOps.matmul(new Gemm(rows, in, units, false, false), dy, w, null, Activation.IDENTITY, dx, null);
             return new Pass() {
                 @Override
                 public void forward() {
-                    d.matmul(fwd, x, w, bb, activation, z, act ? y : null);
+                    d.run(fwd);
                 }
 
                 @Override
@@ -96,12 +99,12 @@ public record Dense(int units, Activation activation, boolean bias) implements L
                     if (act) {
                         d.activationBackward(activation, z, dy, dy);
                     }
-                    d.matmul(wGrad, dy, x, null, Activation.IDENTITY, gw, null);
+                    d.run(wGrad);
                     if (bias) {
                         d.columnSums(rows, units, dy, gb);
                     }
-                    if (dx != null) {
-                        d.matmul(xGrad, dy, w, null, Activation.IDENTITY, dx, null);
+                    if (xGrad != null) {
+                        d.run(xGrad);
                     }
                 }
             };
