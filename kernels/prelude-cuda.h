@@ -9,6 +9,7 @@
 #define LOCAL_ID(d) ((int) ((d) == 0 ? threadIdx.x : (d) == 1 ? threadIdx.y : threadIdx.z))
 #define GROUP_ID(d) ((int) ((d) == 0 ? blockIdx.x : (d) == 1 ? blockIdx.y : blockIdx.z))
 #define LOCAL_SIZE(d) ((int) ((d) == 0 ? blockDim.x : (d) == 1 ? blockDim.y : blockDim.z))
+#define NUM_GROUPS(d) ((int) ((d) == 0 ? gridDim.x : (d) == 1 ? gridDim.y : gridDim.z))
 #define BARRIER() __syncthreads()
 #define LOCAL_ARRAY(type, name, size) __shared__ type name[size]
 #define DEVICE_FN static __device__ __forceinline__

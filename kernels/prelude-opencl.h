@@ -9,6 +9,7 @@
 #define LOCAL_ID(d) ((int) get_local_id(d))
 #define GROUP_ID(d) ((int) get_group_id(d))
 #define LOCAL_SIZE(d) ((int) get_local_size(d))
+#define NUM_GROUPS(d) ((int) get_num_groups(d)) /* work-groups launched along d (1 past the launch's dimensions) */
 #define BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
 #define LOCAL_ARRAY(type, name, size) __local type name[size]
 #define DEVICE_FN static inline

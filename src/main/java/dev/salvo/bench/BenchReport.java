@@ -380,7 +380,7 @@ public final class BenchReport {
                 "extrapolated: fewer steps than an epoch were timed; seconds_per_epoch = rows_per_epoch / samples_per_second",
                 "profile: a separate pass through a device decorator that synchronizes after every op; its shares say where"
                         + " the time goes, its speed is lower than the timed passes'",
-                "matmul: C (n,n) = A (n,n) B (n,n) through Device.matmul with operands resident, gflops = 2 n^3 / s",
+                "matmul: C (n,n) = A (n,n) B (n,n) through the matmul op with operands resident, gflops = 2 n^3 / s",
                 "conv2d: each conv layer of a benchmarked network (see method); forward_flops = 2 N OC OH OW C k^2 at a full"
                         + " batch, backward_flops = forward_flops per gradient computed (weights; and the input where"
                         + " input_gradient); gflops per sample; gemm shares: the matrix products' part of the layer's time"));

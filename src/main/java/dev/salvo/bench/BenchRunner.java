@@ -5,6 +5,8 @@ import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.MatmulOps;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
 import dev.salvo.train.History;
@@ -21,7 +23,7 @@ import java.util.function.Consumer;
 
 /**
  * Runs the measurements of {@code salvo bench} on one device: training passes through the ordinary
- * {@link Trainer} and the matmul sweep through {@link Device#matmul}.
+ * {@link Trainer} and the matmul sweep through the matmul op ({@link MatmulOps#MATMUL}).
  *
  * <p>Training a model on a device: a short probe (5 steps) and a warm-up (up to
  * {@code warmupSteps}, within {@code maxWarmupSeconds}) run first and are not counted; then
@@ -267,10 +269,11 @@ public final class BenchRunner {
                 }
                 device.upload(host, x);
             }
-            device.matmul(g, a, b, null, Activation.IDENTITY, c, null);
+            OpCall call = MatmulOps.matmul(g, a, b, null, Activation.IDENTITY, c, null);
+            device.run(call);
             device.synchronize();
             long t0 = System.nanoTime();
-            device.matmul(g, a, b, null, Activation.IDENTITY, c, null);
+            device.run(call);
             device.synchronize();
             double one = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
             int calls = (int) Math.max(1, Math.ceil(SAMPLE_SECONDS / one));
@@ -279,7 +282,7 @@ public final class BenchRunner {
             for (int s = 0; s < samples; s++) {
                 long s0 = System.nanoTime();
                 for (int i = 0; i < calls; i++) {
-                    device.matmul(g, a, b, null, Activation.IDENTITY, c, null);
+                    device.run(call);
                 }
                 device.synchronize();
                 gflops[s] = g.flops() * calls / ((System.nanoTime() - s0) / 1e9) / 1e9;

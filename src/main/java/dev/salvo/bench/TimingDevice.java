@@ -5,7 +5,6 @@ import dev.salvo.device.Counters;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceInfo;
-import dev.salvo.device.Gemm;
 
 /**
  * A {@link Device} that forwards every call to another device and measures it: each op and each
@@ -23,7 +22,7 @@ public final class TimingDevice implements Device {
 
     /** What a call is counted as. */
     public enum Kind {
-        /** {@link Device#matmul}. */
+        /** The matrix products: the declared ops of family {@code matmul}. */
         MATMUL,
         /** Every other op: activations, losses, column sums, optimizer updates, fill/copy, checks. */
         ELEMENTWISE,
@@ -85,7 +84,7 @@ public final class TimingDevice implements Device {
     }
 
     /**
-     * Floating-point operations of the matmuls since the last {@link #reset()}: {@link Gemm#flops()}
+     * Floating-point operations of the matmuls since the last {@link #reset()}: {@link dev.salvo.device.Op#flops}
      * of each call, which counts every entry of a batch ({@code 2 M N K batch}).
      */
     public double matmulFlops() {
@@ -138,6 +137,11 @@ public final class TimingDevice implements Device {
     public void run(dev.salvo.device.OpCall call) {
         long t = start();
         inner.run(call);
+        if (call.op().family().equals("matmul")) { // the matrix products: their own kind and flops
+            end(Op.MATMUL, t);
+            matmulFlops += call.op().flops(call.ints());
+            return;
+        }
         Op named = named(call.op());
         if (named != null) {
             end(named, t);
@@ -252,15 +256,6 @@ public final class TimingDevice implements Device {
     @Override
     public Counters counters() {
         return inner.counters();
-    }
-
-    @Override
-    public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act, DeviceBuffer z,
-                       DeviceBuffer y) {
-        long t = start();
-        inner.matmul(g, a, b, bias, act, z, y);
-        end(Op.MATMUL, t);
-        matmulFlops += g.flops();
     }
 
     /** Does nothing: the inner device belongs to whoever opened it. */

@@ -5,7 +5,6 @@ import dev.salvo.data.Synthetic;
 import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
-import dev.salvo.device.Gemm;
 import dev.salvo.device.Op;
 import dev.salvo.device.OpCheck;
 import dev.salvo.device.ops.Ops;
@@ -43,7 +42,6 @@ public final class ConsistencyCheck {
                          double millis, String detail) {
     }
 
-    private static final int[] KS = {1, 7, 64, 1000, 4097};
     /** The network of the training checks. */
     public static final NetworkSpec NET = NetworkSpec.input(20).dense(32, Activation.TANH).dense(16, Activation.RELU).dense(5).build();
 
@@ -140,24 +138,6 @@ public final class ConsistencyCheck {
     }
 
     private void ops() {
-        int[][] mn = {{33, 17}, {97, 130}, {5, 3}};
-        int variant = 0;
-        for (int k : KS) {
-            for (int[] s : mn) {
-                if (k == 4097 && s[0] * s[1] > 2000) {
-                    continue;
-                }
-                Gemm g = new Gemm(s[0], s[1], k, (variant & 1) != 0, (variant & 2) != 0);
-                variant++;
-                record("matmul", shape(g), () -> matmul(g, null, Activation.IDENTITY));
-            }
-        }
-        record("matmul (zero M)", "0x5x3", () -> matmul(new Gemm(0, 5, 3, false, false), null, Activation.IDENTITY));
-        record("matmul (K = 0)", "4x6x0", () -> matmul(new Gemm(4, 6, 0, false, true), random(6, 1), Activation.IDENTITY));
-        for (Activation act : Activation.values()) {
-            Gemm g = new Gemm(37, 29, 71, false, true);
-            record("matmul+bias+" + act.cliName(), shape(g), () -> matmul(g, random(g.n(), 1), act));
-        }
         for (int c : new int[] {10, 23}) {
             record("softmax cross-entropy, NaN/inf", "37x" + c, () -> {
                 int r = 37;
@@ -189,7 +169,7 @@ public final class ConsistencyCheck {
     }
 
     /**
-     * Every declared op (convolution, pooling, batch norm, dropout, tensor ops) on each sample its
+     * Every declared op (matmul, convolution, pooling, batch norm, dropout, tensor ops) on each sample its
      * declaration draws, and once more with a NaN planted in an input, against its float64 reference
      * within its declared tolerance ({@link OpCheck}).
      */
@@ -215,33 +195,6 @@ public final class ConsistencyCheck {
             return b;
         }
         return a.pass() == b.pass() && b.ratio() > a.ratio() ? b : a;
-    }
-
-    private static String shape(Gemm g) {
-        return g.m() + "x" + g.n() + "x" + g.k() + (g.transA() ? " A^T" : "") + (g.transB() ? " B^T" : "");
-    }
-
-    private Tolerance.Worst matmul(Gemm g, double[] bias, Activation act) {
-        double[] a = random((int) g.aLength(), 1);
-        double[] b = random((int) g.bLength(), 1);
-        int c = (int) g.cLength();
-        try (DeviceBuffer ab = put(a); DeviceBuffer bb = put(b); DeviceBuffer biasb = bias == null ? null : put(bias);
-             DeviceBuffer z = poisoned(c); DeviceBuffer y = poisoned(c)) {
-            dev.matmul(g, ab, bb, biasb, act, z, act == Activation.IDENTITY ? null : y);
-            float[] zf = get(z, c);
-            Tolerance.Worst w = Tolerance.gemm(g, a, b, bias, ReferenceOps.matmul(g, a, b, bias), zf);
-            if (act != Activation.IDENTITY) {
-                double[] zd = new double[c];
-                for (int i = 0; i < c; i++) {
-                    zd[i] = zf[i];
-                }
-                w = worse(w, Tolerance.elementwise(ReferenceOps.activation(act, zd), get(y, c), c));
-            }
-            if (c == 0 && !Float.isNaN(get(z, 1)[0])) {
-                return new Tolerance.Worst(0, 0, 0, 1, 0); // wrote into an empty output
-            }
-            return w;
-        }
     }
 
     // ---- training -------------------------------------------------------------------------

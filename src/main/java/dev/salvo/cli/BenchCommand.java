@@ -48,7 +48,7 @@ import picocli.CommandLine.Spec;
                         + "784-2048-2048-10 for one epoch after a warm-up, and the Fashion-MNIST CNN (nets/fashion-cnn.json: "
                         + "AdamW lr 0.002, weight decay 0.05, cosine, standardized inputs) for 100 steps, its epoch time "
                         + "scaled from them; profiles the shares of matmul, elementwise ops and the host loop (a separate, "
-                        + "synchronized pass) and the CNN's conv2d forward and backward GFLOP/s, and times Device.matmul "
+                        + "synchronized pass) and the CNN's conv2d forward and backward GFLOP/s, and times the matmul op "
                         + "for n x n sizes. The PyTorch script (pytorch_bench.py, written beside bench.json) does the same "
                         + "work on the CPU in the same run. Fashion-MNIST from /usr/share/datasets/fashion-mnist, or "
                         + "random data of its shape where it is not installed (said so). Writes bench.json and bench.png "

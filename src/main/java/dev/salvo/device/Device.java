@@ -49,30 +49,14 @@ public interface Device extends AutoCloseable {
     /** Transfer, launch and allocation counters since the device was opened. */
     Counters counters();
 
-    // ---- matrix -------------------------------------------------------------------------
+    // ---- ops ----------------------------------------------------------------------------
 
     /**
-     * {@code z (M,N) <- op(a) op(b) + bias}, then {@code y (M,N) <- act(z)} when {@code y} is
-     * not null. {@code a} is (M,K) or (K,M) when transposed, {@code b} is (K,N) or (N,K),
-     * {@code bias (N)} may be null (no bias). K = 0 gives {@code z = bias} (or zeros). When
-     * {@code y} is null, {@code act} must be {@link Activation#IDENTITY}.
-     *
-     * <p>A batched {@link Gemm} does this for each of its entries at the strides it names ({@code
-     * a}, {@code b}, {@code z}, {@code y} hold {@link Gemm#aLength()}... elements; the same bias for
-     * every entry; {@code y} at z's stride); elements between entries are left untouched. With
-     * {@link Gemm#beta()} 1 the old z is added ({@code z = op(a) op(b) + bias + z}, then {@code y =
-     * act(z)}); with 0 the old z is never read.
-     */
-    void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
-                DeviceBuffer z, DeviceBuffer y);
-
-
-    // ---- declared ops -------------------------------------------------------------------
-
-    /**
-     * Runs a call of a declared {@link Op} (convolution, pooling, normalization, random numbers,
-     * tensor copies...): the op's CPU body, float64 reference or kernel, per provider. The call was
-     * checked when it was made; this checks only that its buffers belong to this device and are open.
+     * Runs a call of a declared {@link Op}: every op is one (matrix products, activations, losses,
+     * optimizer updates, convolution, pooling, normalization, random numbers, fill/copy, gathers...;
+     * see {@code dev.salvo.device.ops}). The provider runs the op's CPU body, float64 reference or
+     * kernel. The call was checked when it was made; this checks only that its buffers belong to
+     * this device and are open.
      */
     void run(OpCall call);
 

@@ -1,5 +1,6 @@
 package dev.salvo.device;
 
+import java.lang.reflect.Array;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,18 +25,39 @@ public final class OpCheck {
         }
     }
 
-    /** Runs {@code s} on {@code device} and on the reference; one result per output buffer. */
+    /**
+     * Runs {@code s} on {@code device} and on the reference; one result per output buffer, and one
+     * more for each output whose element just past its end came back changed (each buffer is
+     * given one guard element past the call's slice).
+     */
     public static List<Result> check(Device device, Op op, Op.Sample s) {
+        return check(device, op, s, op.tolerance());
+    }
+
+    /** As {@link #check(Device, Op, Op.Sample)} under {@code tol} in place of the op's own tolerance (a TF32 device's matmul). */
+    public static List<Result> check(Device device, Op op, Op.Sample s, OpTolerance tol) {
         Op.RefArgs ref = referenceRun(op, s, false);
-        Op.RefArgs mag = op.tolerance() instanceof OpTolerance.Sum ? referenceRun(op, s, true) : null;
-        Object[] got = deviceRun(device, op, s);
+        Op.RefArgs mag = tol instanceof OpTolerance.Sum ? referenceRun(op, s, true) : null;
+        double[] past = new double[op.bufferCount()];
+        Object[] got = deviceRun(device, op, s, past);
         List<Result> out = new ArrayList<>();
-        long terms = op.tolerance() instanceof OpTolerance.Sum sum ? sum.terms().applyAsLong(s.n()) : 0;
+        if (tol instanceof OpTolerance.MatrixProduct mp) {
+            out.addAll(MatrixProductCheck.check(op, s, mp, ref, got));
+        }
+        long terms = tol instanceof OpTolerance.Sum sum ? sum.terms().applyAsLong(s.n()) : 0;
         for (Op.Param p : op.params()) {
             if (!p.kind().isOutput()) {
                 continue;
             }
             int b = p.slot();
+            double guard = p.kind().isIntBuffer() ? INT_GUARD : GUARD;
+            if (past[b] != guard) {
+                out.add(new Result(op, s.label(), p.name() + " (the element past its end)",
+                        new Tolerance.Worst(Array.getLength(got[b]), past[b], guard, Double.NaN, 0)));
+            }
+            if (tol instanceof OpTolerance.MatrixProduct) {
+                continue;
+            }
             Tolerance.Worst w = Tolerance.Worst.NONE;
             if (p.kind().isIntBuffer()) {
                 int[] g = (int[]) got[b];
@@ -49,9 +71,9 @@ public final class OpCheck {
                 double[] r = ref.f[b];
                 for (int k = 0; k < r.length; k++) {
                     double bound;
-                    if (op.tolerance() instanceof OpTolerance.Elementwise e) {
+                    if (tol instanceof OpTolerance.Elementwise e) {
                         bound = e.atol() + e.rtol() * Math.abs(r[k]);
-                    } else if (op.tolerance() instanceof OpTolerance.Sum) {
+                    } else if (tol instanceof OpTolerance.Sum) {
                         bound = 2 * Tolerance.gamma(terms + 1) * Math.abs(mag.f[b][k]);
                     } else {
                         bound = Math.abs(r[k] - (float) r[k]);
@@ -117,24 +139,39 @@ public final class OpCheck {
 
     /** Uploads the sample, runs it on {@code device} and downloads every buffer. */
     public static Object[] deviceRun(Device device, Op op, Op.Sample s) {
+        return deviceRun(device, op, s, new double[op.bufferCount()]);
+    }
+
+    /** The value of the guard element past each buffer's slice. */
+    static final float GUARD = 31337.25f;
+    static final int INT_GUARD = 0x5a5a5a5a;
+
+    /**
+     * {@link #deviceRun(Device, Op, Op.Sample)}; each buffer is the first elements of one with a
+     * guard element more ({@link #GUARD}, {@link #INT_GUARD}), which {@code past[b]} gets as it came back.
+     */
+    private static Object[] deviceRun(Device device, Op op, Op.Sample s, double[] past) {
         DeviceBuffer[] bufs = new DeviceBuffer[op.bufferCount()];
         DeviceBuffer[] roots = new DeviceBuffer[op.bufferCount()];
         try {
             for (int b = 0; b < bufs.length; b++) {
                 Object d = s.data()[b];
                 if (d instanceof double[] x) {
-                    roots[b] = device.allocFloat(Math.max(1, x.length));
-                    bufs[b] = roots[b].slice(0, x.length);
-                    if (x.length > 0) {
-                        device.upload(x, bufs[b]);
+                    roots[b] = device.allocFloat(x.length + 1L);
+                    double[] h = new double[x.length + 1];
+                    for (int k = 0; k < x.length; k++) {
+                        h[k] = (float) x[k]; // what referenceRun reads, on a float64 device too
                     }
+                    h[x.length] = GUARD;
+                    device.upload(h, roots[b]);
+                    bufs[b] = roots[b].slice(0, x.length);
                 } else {
                     int[] x = (int[]) d;
-                    roots[b] = device.allocInt(Math.max(1, x.length));
+                    roots[b] = device.allocInt(x.length + 1L);
+                    int[] h = java.util.Arrays.copyOf(x, x.length + 1);
+                    h[x.length] = INT_GUARD;
+                    device.upload(h, roots[b]);
                     bufs[b] = roots[b].slice(0, x.length);
-                    if (x.length > 0) {
-                        device.upload(x, bufs[b]);
-                    }
                 }
             }
             device.run(op.call(bufs, s.n(), s.r()));
@@ -142,17 +179,15 @@ public final class OpCheck {
             for (int b = 0; b < bufs.length; b++) {
                 Object d = s.data()[b];
                 if (d instanceof double[] x) {
-                    float[] h = new float[x.length];
-                    if (x.length > 0) {
-                        device.download(bufs[b], h);
-                    }
-                    out[b] = h;
+                    float[] h = new float[x.length + 1];
+                    device.download(roots[b], h);
+                    past[b] = h[x.length];
+                    out[b] = java.util.Arrays.copyOf(h, x.length);
                 } else {
-                    int[] h = new int[((int[]) d).length];
-                    if (h.length > 0) {
-                        device.download(bufs[b], h);
-                    }
-                    out[b] = h;
+                    int[] h = new int[((int[]) d).length + 1];
+                    device.download(roots[b], h);
+                    past[b] = h[h.length - 1];
+                    out[b] = java.util.Arrays.copyOf(h, h.length - 1);
                 }
             }
             return out;

@@ -1,5 +1,6 @@
 package dev.salvo.device;
 
+import java.util.function.Function;
 import java.util.function.ToLongFunction;
 
 /**
@@ -24,6 +25,18 @@ public sealed interface OpTolerance {
      * is the reference run on the absolute values of the inputs (the {@code |A||B|} of a matmul).
      */
     record Sum(ToLongFunction<int[]> terms, String reason) implements OpTolerance {
+    }
+
+    /**
+     * A matrix product with the matmul epilogue ({@link Tolerance#gemm}). The op's buffers are named
+     * as the matmul kernel's ({@code a, b, bias, z, y}) and so are its ints {@code hasBias, act,
+     * hasY}; {@code shape} gives the {@link Gemm} of a call's ints. z is checked entry by entry, per
+     * element and normwise, a bias and (accumulating) the old z one more term each, with
+     * {@code operandError} added to each product's relative error (0 for float32 operands,
+     * {@link Tolerance#TF32_OPERANDS} on tensor cores); y elementwise against the activation of the
+     * device's own z. Elements between the entries of z and y must come back as they were.
+     */
+    record MatrixProduct(Function<int[], Gemm> shape, double operandError, String reason) implements OpTolerance {
     }
 
     /** Bitwise equal to the reference rounded to float32 (copies, max pooling, index ops). */

@@ -30,17 +30,27 @@ public final class ReferenceOps {
      * when beta = 1 (then it is required).
      */
     public static double[] matmul(Gemm g, double[] a, double[] b, double[] bias, double[] z0) {
-        int m = g.m();
-        int n = g.n();
-        int k = g.k();
         if (g.accumulates() && z0 == null) {
             throw new IllegalArgumentException("matmul with beta = 1 needs the z it starts from");
         }
         double[] z = z0 == null ? new double[(int) g.cLength()] : Arrays.copyOf(z0, (int) g.cLength());
+        matmul(g, a, 0, b, 0, bias, 0, z, 0);
+        return z;
+    }
+
+    /**
+     * {@link #matmul(Gemm, double[], double[], double[], double[])} in place on arrays that hold
+     * the operands from the given offsets: every entry of {@code z} from {@code zo} is written (read
+     * first when beta = 1); the elements between entries are not touched.
+     */
+    public static void matmul(Gemm g, double[] a, int aOff, double[] b, int bOff, double[] bias, int biasOff, double[] z, int zo) {
+        int m = g.m();
+        int n = g.n();
+        int k = g.k();
         for (int e = 0; e < g.batch(); e++) {
-            int ao = (int) (e * g.strideA());
-            int bo = (int) (e * g.strideB());
-            int co = (int) (e * g.strideC());
+            int ao = aOff + (int) (e * g.strideA());
+            int bo = bOff + (int) (e * g.strideB());
+            int co = zo + (int) (e * g.strideC());
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     double s = 0;
@@ -50,12 +60,11 @@ public final class ReferenceOps {
                         s += av * bv;
                     }
                     int idx = co + i * n + j;
-                    double v = s + (bias == null ? 0.0 : bias[j]);
+                    double v = s + (bias == null ? 0.0 : bias[biasOff + j]);
                     z[idx] = g.accumulates() ? v + z[idx] : v;
                 }
             }
         }
-        return z;
     }
 
     /** {@code y (N) = act(x)}. */

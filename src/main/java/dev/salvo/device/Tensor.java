@@ -360,12 +360,12 @@ public final class Tensor {
         long sr = stride(-2);
         long sc = stride(-1);
         boolean rowMajor = (c <= 1 || sc == 1) && (r <= 1 || sr == c);
-        if (rowMajor) {
-            return false;
-        }
         boolean colMajor = (r <= 1 || sr == 1) && (c <= 1 || sc == r);
-        if (colMajor) {
-            return true;
+        if (rowMajor && colMajor) { // a vector, or a 1x1 matrix: read it the way its view was made
+            return sr < sc;
+        }
+        if (rowMajor || colMajor) {
+            return colMajor;
         }
         throw new IllegalArgumentException("matmul operand " + this + " is not a dense matrix (strides "
                 + Arrays.toString(strides) + ")");

@@ -122,11 +122,20 @@ public final class Tolerance {
      * and normwise {@code ||C - Cref||_F / (sqrt(K+2) ||A||_F ||B||_F) < 2 U_TF32 + U_TF32^2 + u}.
      */
     public static Worst gemmTf32(Gemm g, double[] a, double[] b, double[] bias, double[] ref, float[] got) {
-        return gemm(g, a, b, bias, null, ref, got, 2 * U_TF32 + U_TF32 * U_TF32);
+        return gemm(g, a, b, bias, null, ref, got, TF32_OPERANDS);
     }
 
-    private static Worst gemm(Gemm g, double[] a, double[] b, double[] bias, double[] c0, double[] ref, float[] got,
-                              double operandError) {
+    /** The relative error TF32 operands add to each product: {@code 2 U_TF32 + U_TF32^2}. */
+    public static final double TF32_OPERANDS = 2 * U_TF32 + U_TF32 * U_TF32;
+
+    /**
+     * The matmul bound with {@code operandError} added to each product's relative error (0 for
+     * float32 operands, {@link #TF32_OPERANDS} on tensor cores). Where the reference is NaN or
+     * infinite (a NaN in an operand, the old z or the bias), {@code got} must be the same NaN or
+     * infinity; those elements, and the non-finite inputs, stay out of the normwise check.
+     */
+    public static Worst gemm(Gemm g, double[] a, double[] b, double[] bias, double[] c0, double[] ref, float[] got,
+                             double operandError) {
         boolean acc = g.accumulates();
         if (acc && c0 == null) {
             throw new IllegalArgumentException("gemm with beta = 1 needs the z it started from (c0)");
@@ -155,10 +164,10 @@ public final class Tolerance {
         double bias2 = 0;
         double c2 = 0;
         for (int i = 0; i < m * k; i++) {
-            a2 += a[ao + i] * a[ao + i];
+            a2 += square(a[ao + i]);
         }
         for (int i = 0; i < k * n; i++) {
-            b2 += b[bo + i] * b[bo + i];
+            b2 += square(b[bo + i]);
         }
         long terms = k + (bias == null ? 0 : 1) + (c0 == null ? 0 : 1);
         Worst w = Worst.NONE;
@@ -173,16 +182,22 @@ public final class Tolerance {
                 int idx = co + i * n + j;
                 double extra = (bias == null ? 0 : Math.abs(bias[j])) + (c0 == null ? 0 : Math.abs(c0[idx]));
                 double r = ref[idx];
+                if (!Double.isFinite(r)) {
+                    // a NaN or infinity reached this element: the device must give the same
+                    boolean same = Double.isNaN(r) ? Float.isNaN(got[idx]) : got[idx] == r;
+                    w = w.worse(new Worst(idx, got[idx], r, same ? 0 : Double.NaN, 0));
+                    continue;
+                }
                 double bound = terms == k ? (2 * gamma(k) + operandError) * abs
                         : 2 * gamma(terms) * (abs + extra) + operandError * abs;
                 double err = Math.abs(got[idx] - r);
-                w = w.worse(new Worst(idx, got[idx], r, Float.isNaN(got[idx]) ? Double.NaN : err, bound));
+                w = w.worse(new Worst(idx, got[idx], r, Float.isFinite(got[idx]) ? err : Double.NaN, bound));
                 diff2 += err * err;
                 if (bias != null) {
-                    bias2 += bias[j] * bias[j];
+                    bias2 += square(bias[j]);
                 }
                 if (c0 != null) {
-                    c2 += c0[idx] * c0[idx];
+                    c2 += square(c0[idx]);
                 }
             }
         }
@@ -195,5 +210,10 @@ public final class Tolerance {
             }
         }
         return w;
+    }
+
+    /** {@code x^2}, 0 for a non-finite {@code x} (left out of the normwise check's norms). */
+    private static double square(double x) {
+        return Double.isFinite(x) ? x * x : 0;
     }
 }

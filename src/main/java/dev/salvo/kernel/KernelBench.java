@@ -11,6 +11,7 @@ import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.device.ops.ReduceOps;
 import dev.salvo.device.ops.OptimizerOps;
 import dev.salvo.device.ops.RowsOps;
+import dev.salvo.device.ops.MatmulOps;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -76,7 +77,8 @@ public final class KernelBench {
             DeviceBuffer as = a.slice(0, g.aLength());
             DeviceBuffer bs = b.slice(0, g.bLength());
             DeviceBuffer cs = c.slice(0, g.cLength());
-            return time(() -> d.matmul(g, as, bs, null, Activation.IDENTITY, cs, null), d, g.flops() / 1e9, samples, minMs);
+            OpCall call = MatmulOps.matmul(g, as, bs, null, Activation.IDENTITY, cs, null);
+            return time(() -> d.run(call), d, g.flops() / 1e9, samples, minMs);
         }
     }
 

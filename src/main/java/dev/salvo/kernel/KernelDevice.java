@@ -5,7 +5,6 @@ import dev.salvo.device.BaseBuffer;
 import dev.salvo.device.BaseDevice;
 import dev.salvo.device.DType;
 import dev.salvo.device.DeviceBuffer;
-import dev.salvo.device.Gemm;
 import dev.salvo.device.Op;
 import dev.salvo.device.OpCall;
 
@@ -94,92 +93,27 @@ public abstract class KernelDevice extends BaseDevice {
 
     /** The tunables declared ops launch with: the tuning row, and tensor cores when {@link #tensorCoreMatmul()}. */
     protected Op.Launch launchTunables() {
-        return tuning();
+        TuningTable.Tuning t = tuning();
+        if (!tensorCoreMatmul()) {
+            return t;
+        }
+        if (tensorCoreRow != t) {
+            tensorCoreLaunch = t.withTensorCores(); // made once: a run allocates nothing
+            tensorCoreRow = t;
+        }
+        return tensorCoreLaunch;
     }
 
-    @Override
-    public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
-                       DeviceBuffer z, DeviceBuffer y) {
-        if (y == null && act != Activation.IDENTITY) {
-            throw new IllegalArgumentException("matmul: activation " + act + " needs an output y");
-        }
-        BaseBuffer ab = fbuf(a, g.aLength(), "a");
-        BaseBuffer bb = fbuf(b, g.bLength(), "b");
-        BaseBuffer biasb = bias == null ? null : fbuf(bias, g.n(), "bias");
-        BaseBuffer zb = fbuf(z, g.cLength(), "z");
-        BaseBuffer yb = y == null ? null : fbuf(y, g.cLength(), "y");
-        if (g.m() == 0 || g.n() == 0 || g.batch() == 0) {
-            return;
-        }
-        boolean plainShape = g.batch() == 1 && !g.accumulates();
-        // matmul_tf32 computes one product without accumulation: batched or accumulating calls go to
-        // the plain matmul kernel (float32 products, so within the tighter Tolerance#gemm bound)
-        if (tensorCoreMatmul() && plainShape) {
-            launch("matmul_tf32", new long[] {(g.n() + TF32_TILE - 1) / TF32_TILE * TF32_THREADS, (g.m() + TF32_TILE - 1) / TF32_TILE},
-                    new long[] {TF32_THREADS, 1}, g.m(), g.n(), g.k(), g.transA(), g.transB(),
-                    ab, bb, biasb, biasb != null, act.ordinal(), zb, yb, yb != null);
-            return;
-        }
-        long[] global = matmulGlobal(tuning(), g);
-        long[] local = matmulLocal(tuning());
-        int batchStep = Math.min(g.batch(), MAX_BATCH_GROUPS);
-        if (g.batch() > 1) {
-            // the batch on the third dimension, one work-group deep; each group z loops over its entries
-            global = new long[] {global[0], global[1], batchStep};
-            local = new long[] {local[0], local[1], 1};
-        }
-        // strides of one-entry calls are never used: pass 0 so any value fits the kernel's int
-        boolean many = g.batch() > 1;
-        launch("matmul", global, local, g.m(), g.n(), g.k(), g.transA(), g.transB(),
-                ab, bb, biasb, biasb != null, act.ordinal(), zb, yb, yb != null,
-                g.batch(), batchStep, many ? stride(g.strideA(), "strideA") : 0, many ? stride(g.strideB(), "strideB") : 0,
-                many ? stride(g.strideC(), "strideC") : 0, g.beta());
-    }
-
-    /** Work-groups along the batch dimension at most (CUDA's grid limit in z); more entries loop. */
-    static final int MAX_BATCH_GROUPS = 65535;
-
-    /** A stride as the kernel's 32-bit int; any stride of an accepted call fits (buffers hold at most 2^31-1 elements). */
-    private static int stride(long s, String name) {
-        if (s > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("matmul: " + name + " " + s + " exceeds the kernels' 32-bit indices");
-        }
-        return (int) s;
-    }
-
-    /** Edge of matmul_tf32's square block tile and its threads per block (see matmul_tf32.kernel). */
-    private static final int TF32_TILE = 128;
-    private static final int TF32_THREADS = 256;
+    private Op.Launch tensorCoreLaunch;
+    private TuningTable.Tuning tensorCoreRow;
 
     /**
-     * True when matmul runs on tensor cores with TF32 operands ({@code matmul_tf32}, CUDA only, off by
-     * default); its error bound is {@link dev.salvo.device.Tolerance#gemmTf32}.
+     * True when matmul may run on tensor cores with TF32 operands ({@code matmul_tf32}, CUDA only,
+     * off by default): {@link #launchTunables()} says so to the declaration
+     * ({@link Op.Launch#tensorCores()}), which picks the variant; its error bound is
+     * {@link dev.salvo.device.Tolerance#gemmTf32}.
      */
     protected boolean tensorCoreMatmul() {
         return false;
-    }
-
-    /** The matmul work-group shape (see matmul.kernel). */
-    public static long[] matmulLocal(TuningTable.Tuning t) {
-        if (t.mmLocal() == 2) {
-            return new long[] {16, 16};
-        }
-        return t.mmLocal() == 1 ? new long[] {t.tile(), t.tile()} : new long[] {t.mmWgx(), t.mmWgy()};
-    }
-
-    /** The matmul work-items, before rounding up to the work-group (see matmul.kernel). */
-    public static long[] matmulGlobal(TuningTable.Tuning t, Gemm g) {
-        if (t.mmLocal() == 2) { // 128 x 128 blocks of 16 x 16 items
-            return new long[] {(g.n() + 127) / 128 * 16, (g.m() + 127) / 128 * 16};
-        }
-        if (t.mmLocal() == 1) {
-            return new long[] {g.n(), g.m()};
-        }
-        boolean dot = !g.transA() && g.transB();
-        long h = dot ? t.mmDotm() : t.mmWptm();
-        long w = dot ? t.mmDotn() : t.mmWptn();
-        long gx = (g.n() + t.mmWgx() * w - 1) / (t.mmWgx() * w);
-        long gy = (g.m() + t.mmWgy() * h - 1) / (t.mmWgy() * h);
-        return new long[] {gx * t.mmWgx(), gy * t.mmWgy()};
     }
 }

@@ -15,7 +15,6 @@ public final class KernelFamilies {
 
     static {
         Map<String, List<String>> m = new LinkedHashMap<>();
-        m.put("matmul.kernel", List.of("matmul"));
         m.putAll(dev.salvo.device.ops.Ops.kernelFamilies()); // the declared ops, family by family
         ALL = java.util.Collections.unmodifiableMap(m);
     }

@@ -107,6 +107,14 @@ public final class TuningTable {
             return d;
         }
 
+        /**
+         * These tunables with {@link dev.salvo.device.Op.Launch#tensorCores()} true: what a CUDA
+         * device with {@code matmul.tf32=true} launches the declared ops with.
+         */
+        public dev.salvo.device.Op.Launch withTensorCores() {
+            return new TensorCores(this);
+        }
+
         /** The values as a CSV row for {@code glob}, in the order of {@link #COLUMNS}. */
         public String csv(String glob) {
             StringBuilder sb = new StringBuilder(glob);
@@ -118,6 +126,79 @@ public final class TuningTable {
     }
 
     private TuningTable() {
+    }
+
+    /** A tuning row with tensor cores allowed ({@link Tuning#withTensorCores()}). */
+    private record TensorCores(Tuning t) implements dev.salvo.device.Op.Launch {
+        @Override
+        public int wgElementwise() {
+            return t.wgElementwise();
+        }
+
+        @Override
+        public int wgRows() {
+            return t.wgRows();
+        }
+
+        @Override
+        public int sumWg() {
+            return t.sumWg();
+        }
+
+        @Override
+        public int colsumVw() {
+            return t.colsumVw();
+        }
+
+        @Override
+        public int ewVw() {
+            return t.ewVw();
+        }
+
+        @Override
+        public int mmLocal() {
+            return t.mmLocal();
+        }
+
+        @Override
+        public int tile() {
+            return t.tile();
+        }
+
+        @Override
+        public int mmWgx() {
+            return t.mmWgx();
+        }
+
+        @Override
+        public int mmWgy() {
+            return t.mmWgy();
+        }
+
+        @Override
+        public int mmWptm() {
+            return t.mmWptm();
+        }
+
+        @Override
+        public int mmWptn() {
+            return t.mmWptn();
+        }
+
+        @Override
+        public int mmDotm() {
+            return t.mmDotm();
+        }
+
+        @Override
+        public int mmDotn() {
+            return t.mmDotn();
+        }
+
+        @Override
+        public boolean tensorCores() {
+            return true;
+        }
     }
 
     /** What is wrong with these values (in the order of {@link #COLUMNS}), or null. */

@@ -13,6 +13,7 @@ import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.util.Rng;
+import dev.salvo.device.ops.MatmulOps;
 import org.junit.jupiter.api.Test;
 
 /** The timing decorator forwards every call unchanged and accounts each to its op and kind. */
@@ -43,8 +44,8 @@ class BenchTimingDeviceTest {
             t.upload(b, db);
             t.run(ElementwiseOps.fill(viaTiming, Double.NaN));
             cpu.run(ElementwiseOps.fill(direct, Double.NaN));
-            t.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, viaTiming, null);
-            cpu.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, direct, null);
+            t.run(MatmulOps.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, viaTiming, null));
+            cpu.run(MatmulOps.matmul(Gemm.of(m, n, k), da, db, null, Activation.IDENTITY, direct, null));
             t.run(ElementwiseOps.activationForward(Activation.RELU, viaTiming, viaTiming));
             cpu.run(ElementwiseOps.activationForward(Activation.RELU, direct, direct));
             float[] x = new float[m * n];
@@ -65,6 +66,7 @@ class BenchTimingDeviceTest {
             assertEquals(0, t.calls(TimingDevice.Op.ADAM_UPDATE));
             assertTrue(t.seconds(TimingDevice.Op.MATMUL) > 0);
             assertEquals(t.seconds(TimingDevice.Op.MATMUL), t.seconds(TimingDevice.Kind.MATMUL));
+            assertFalse(t.declaredOps().contains(MatmulOps.MATMUL), "the matmul is accounted as MATMUL, not as a declared elementwise op");
             assertEquals((t.account(ElementwiseOps.ACT_FORWARD)[0] + t.account(ElementwiseOps.FILL)[0]) / 1e9,
                     t.seconds(TimingDevice.Kind.ELEMENTWISE), 1e-12);
             assertEquals(t.seconds(TimingDevice.Op.UPLOAD) + t.seconds(TimingDevice.Op.DOWNLOAD),
@@ -89,9 +91,9 @@ class BenchTimingDeviceTest {
                 t.run(ElementwiseOps.fill(a, 1));
                 t.run(ElementwiseOps.fill(b, 1));
                 t.run(ElementwiseOps.fill(z, 0));
-                t.matmul(one, a, b, null, Activation.IDENTITY, z, null);
+                t.run(MatmulOps.matmul(one, a, b, null, Activation.IDENTITY, z, null));
                 assertEquals(2.0 * 3 * 4 * 5, t.matmulFlops());
-                t.matmul(batched, a, b, null, Activation.IDENTITY, z, null);
+                t.run(MatmulOps.matmul(batched, a, b, null, Activation.IDENTITY, z, null));
                 assertEquals(2.0 * 3 * 4 * 5 * 7, t.matmulFlops(), "6 entries more");
                 t.reset();
                 assertEquals(0.0, t.matmulFlops());

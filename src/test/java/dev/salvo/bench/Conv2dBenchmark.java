@@ -14,6 +14,7 @@ import dev.salvo.nn.Layers;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
 import dev.salvo.nn.layer.Conv2d;
+import dev.salvo.device.ops.MatmulOps;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -103,7 +104,7 @@ public class Conv2dBenchmark {
     Layer.Pass withInputGradient;
     Layer.Pass weightsOnly;
     OpCall swapDy;
-    Gemm colGrad;
+    OpCall colGrad;
     OpCall col2im;
     DeviceBuffer weight;
     DeviceBuffer t;
@@ -134,7 +135,7 @@ public class Conv2dBenchmark {
         t = alloc((long) s.oc() * cols);
         col = alloc((long) k * cols);
         swapDy = TensorOps.SWAP01.call(new DeviceBuffer[] {dy, t}, new int[] {s.n(), s.oc(), s.oh() * s.ow()});
-        colGrad = new Gemm(k, cols, s.oc(), true, false);
+        colGrad = MatmulOps.matmul(new Gemm(k, cols, s.oc(), true, false), weight, t, null, Activation.IDENTITY, col, null);
         col2im = ConvOps.COL2IM.call(new DeviceBuffer[] {col, dx},
                 new int[] {s.n(), s.c(), s.h(), s.w(), KERNEL, KERNEL, STRIDE, PAD, s.oh(), s.ow()});
         // one of each first: the backward passes read the column matrix the forward pass wrote
@@ -168,7 +169,7 @@ public class Conv2dBenchmark {
     @Benchmark
     public void backwardData() {
         dev.run(swapDy);
-        dev.matmul(colGrad, weight, t, null, Activation.IDENTITY, col, null);
+        dev.run(colGrad);
         dev.run(col2im);
         dev.synchronize();
     }

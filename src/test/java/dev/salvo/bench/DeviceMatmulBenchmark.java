@@ -5,6 +5,8 @@ import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.MatmulOps;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -43,7 +45,7 @@ public class DeviceMatmulBenchmark {
     DeviceBuffer a;
     DeviceBuffer b;
     DeviceBuffer c;
-    Gemm g;
+    OpCall call;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -53,7 +55,7 @@ public class DeviceMatmulBenchmark {
         c = dev.allocFloat((long) n * n);
         dev.upload(MatmulBenchmark.random(n * n, 1), a);
         dev.upload(MatmulBenchmark.random(n * n, 2), b);
-        g = new Gemm(n, n, n, false, false);
+        call = MatmulOps.matmul(new Gemm(n, n, n, false, false), a, b, null, Activation.IDENTITY, c, null);
     }
 
     @TearDown(Level.Trial)
@@ -63,7 +65,7 @@ public class DeviceMatmulBenchmark {
 
     @Benchmark
     public void deviceNN() {
-        dev.matmul(g, a, b, null, Activation.IDENTITY, c, null);
+        dev.run(call);
         dev.synchronize();
     }
 }

@@ -6,6 +6,8 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
 import dev.salvo.kernel.KernelDevice;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.MatmulOps;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -156,10 +158,11 @@ public final class OpenClMatmulVsClblast {
              DeviceBuffer c = d.allocFloat(g.cLength())) {
             d.upload(random(rnd, g.aLength()), a);
             d.upload(random(rnd, g.bLength()), b);
-            d.matmul(g, a, b, null, Activation.IDENTITY, c, null);
+            OpCall call = MatmulOps.matmul(g, a, b, null, Activation.IDENTITY, c, null);
+            d.run(call);
             d.synchronize();
             long t0 = System.nanoTime();
-            d.matmul(g, a, b, null, Activation.IDENTITY, c, null);
+            d.run(call);
             d.synchronize();
             double one = (System.nanoTime() - t0) / 1e9;
             int reps = (int) Math.max(1, Math.ceil(minMs / 1e3 / Math.max(one, 1e-9)));
@@ -167,7 +170,7 @@ public final class OpenClMatmulVsClblast {
             for (int s = 0; s < samples; s++) {
                 t0 = System.nanoTime();
                 for (int r = 0; r < reps; r++) {
-                    d.matmul(g, a, b, null, Activation.IDENTITY, c, null);
+                    d.run(call);
                 }
                 d.synchronize();
                 gf[s] = g.flops() * reps / ((System.nanoTime() - t0) / 1e9) / 1e9;

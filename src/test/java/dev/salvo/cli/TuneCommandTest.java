@@ -14,6 +14,7 @@ import dev.salvo.device.ReferenceOps;
 import dev.salvo.kernel.KernelDevice;
 import dev.salvo.kernel.KernelSource;
 import dev.salvo.kernel.TuningTable;
+import dev.salvo.device.ops.MatmulOps;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -140,7 +141,7 @@ class TuneCommandTest {
                 float[] nan = new float[(int) g.cLength()];
                 Arrays.fill(nan, Float.NaN);
                 d.upload(nan, z);
-                d.matmul(g, ab, bb, null, Activation.IDENTITY, z, null);
+                d.run(MatmulOps.matmul(g, ab, bb, null, Activation.IDENTITY, z, null));
                 float[] got = new float[nan.length];
                 d.download(z, got);
                 Tolerance.Worst w = Tolerance.gemm(g, a, b, null, ReferenceOps.matmul(g, a, b, null), got);

@@ -2,25 +2,21 @@ package dev.salvo.device;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.salvo.Check;
 import dev.salvo.device.ReferenceOps;
+import dev.salvo.device.ops.MatmulOps;
 import dev.salvo.util.Rng;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /**
- * The batched and accumulating matmul cases of {@link DeviceContract}, run on any device: every
- * entry against {@link ReferenceOps} within {@link Tolerance#gemm}, and the memory between
- * entries untouched.
+ * The batched and accumulating matmul behaviour that the samples of {@link MatmulOps#MATMUL} (which
+ * cover every layout, beta and the epilogue, see {@code MatmulSamples}) do not: NaN and infinities
+ * in the old z, an empty batch through buffers smaller than one matrix, bitwise reproducibility.
  *
  * <p>Inputs are fresh each run: the seed is {@code -Dsalvo.test.seed} or else the clock, and every
  * failure names it. Operands hold NaN between their entries (an element read that should not be
- * poisons a result); outputs hold {@link #SENTINEL} between entries (it must survive bit for bit)
- * and, inside them, NaN when the call overwrites (beta = 0 must never read it) or random old
- * values when it accumulates.
+ * poisons a result).
  */
 final class BatchedGemmCases {
 
@@ -31,128 +27,6 @@ final class BatchedGemmCases {
     static final long SEED = Long.getLong("salvo.test.seed", System.nanoTime());
 
     private BatchedGemmCases() {
-    }
-
-    /** One call: the shape, whether it has a bias, and its activation (IDENTITY: no y). */
-    record Case(Gemm g, boolean bias, Activation act) {
-        @Override
-        public String toString() {
-            return g.m() + "x" + g.n() + "x" + g.k() + (g.transA() ? " A^T" : "") + (g.transB() ? " B^T" : "") + " batch "
-                    + g.batch() + " strides " + g.strideA() + "/" + g.strideB() + "/" + g.strideC() + " beta " + g.beta()
-                    + (bias ? " +bias" : "") + (act == Activation.IDENTITY ? "" : " " + act);
-        }
-    }
-
-    /**
-     * Batch in {1, 3, 17} x K in {1, 7, 64, 1000} x the four transposes, shapes that are multiples
-     * of no block size, cycling through the stride layouts (dense, shared A, shared B, gaps wider
-     * than a matrix, overlapping A reads), overwrite and accumulate, and the epilogue (bias, ReLU).
-     */
-    static List<Case> cases() {
-        int[][] mn = {{5, 3}, {13, 17}, {33, 17}, {1, 20}, {19, 1}};
-        int[] ks = {1, 7, 64, 1000};
-        int[] batches = {1, 3, 17};
-        List<Case> list = new ArrayList<>();
-        int i = 0;
-        for (int k : ks) {
-            for (int t = 0; t < 4; t++) {
-                for (int batch : batches) {
-                    int[] s = mn[i % mn.length];
-                    Gemm g = new Gemm(s[0], s[1], k, (t & 1) != 0, (t & 2) != 0);
-                    g = layout(g, batch, i % 5);
-                    if ((i / 5) % 2 == 1) {
-                        g = g.accumulate();
-                    }
-                    Activation act = i % 3 == 1 ? Activation.RELU : Activation.IDENTITY;
-                    list.add(new Case(g, i % 3 != 0, act));
-                    i++;
-                }
-            }
-        }
-        return list;
-    }
-
-    /** Zero-size dimensions and K = 0, batched with gaps, overwriting and accumulating, with a bias. */
-    static List<Case> zeroSizeCases() {
-        List<Case> list = new ArrayList<>();
-        for (int beta = 0; beta <= 1; beta++) {
-            for (Gemm g : List.of(new Gemm(0, 5, 3, false, false), new Gemm(4, 0, 3, false, true),
-                    new Gemm(3, 4, 0, true, false), new Gemm(6, 2, 0, false, false))) {
-                Gemm b = layout(g, 3, 3);
-                list.add(new Case(beta == 1 ? b.accumulate() : b, true, Activation.RELU));
-            }
-        }
-        return list;
-    }
-
-    /** Layout {@code mode}: 0 dense, 1 shared A, 2 shared B, 3 gaps everywhere, 4 overlapping A and shared B. */
-    static Gemm layout(Gemm g, int batch, int mode) {
-        long a = g.aMatrixLength();
-        long b = g.bMatrixLength();
-        long c = g.cMatrixLength();
-        return switch (mode) {
-            case 0 -> g.batched(batch);
-            case 1 -> g.batched(batch, 0, b + 2, c);
-            case 2 -> g.batched(batch, a, 0, c + 5);
-            case 3 -> g.batched(batch, a + 3, b + 7, c + 11);
-            default -> g.batched(batch, Math.max(1, a / 2), 0, c + 1);
-        };
-    }
-
-    /** Runs {@code c} on {@code dev} and checks every entry, the gaps, and y. */
-    static void check(Device dev, Case c) {
-        Gemm g = c.g();
-        Rng rng = new Rng(SEED ^ (31L * c.toString().hashCode()));
-        String what = c + " (seed " + SEED + ")";
-        double[] a = operand(rng, g.aLength(), g.batch(), g.strideA(), g.aMatrixLength(), 1);
-        double[] b = operand(rng, g.bLength(), g.batch(), g.strideB(), g.bMatrixLength(), 1);
-        double[] bias = c.bias() ? Check.random(rng, g.n(), 1) : null;
-        boolean[] inC = entries(g.cLength(), g.batch(), g.strideC(), g.cMatrixLength());
-        float[] z0 = new float[(int) g.cLength()];
-        for (int i = 0; i < z0.length; i++) {
-            z0[i] = !inC[i] ? SENTINEL : g.accumulates() ? (float) (2 * rng.nextDouble() - 1) : Float.NaN;
-        }
-        float[] y0 = new float[z0.length];
-        for (int i = 0; i < y0.length; i++) {
-            y0[i] = inC[i] ? Float.NaN : SENTINEL;
-        }
-        boolean withY = c.act() != Activation.IDENTITY;
-        float[] z = new float[z0.length];
-        float[] y = new float[z0.length];
-        try (DeviceBuffer ab = upload(dev, a); DeviceBuffer bb = upload(dev, b);
-             DeviceBuffer biasb = bias == null ? null : upload(dev, bias);
-             DeviceBuffer zb = upload(dev, z0); DeviceBuffer yb = withY ? upload(dev, y0) : null) {
-            dev.matmul(g, slice(ab, a.length), slice(bb, b.length), biasb, c.act(), slice(zb, z0.length),
-                    yb == null ? null : slice(yb, y0.length));
-            download(dev, zb, z);
-            if (yb != null) {
-                download(dev, yb, y);
-            }
-        }
-        double[] z0d = new double[z0.length];
-        for (int i = 0; i < z0.length; i++) {
-            z0d[i] = z0[i];
-        }
-        for (int i = 0; i < z.length; i++) {
-            if (!inC[i] && Float.floatToRawIntBits(z[i]) != Float.floatToRawIntBits(SENTINEL)) {
-                fail(what + ": z[" + i + "], between entries, changed to " + z[i]);
-            }
-            if (withY && !inC[i] && Float.floatToRawIntBits(y[i]) != Float.floatToRawIntBits(SENTINEL)) {
-                fail(what + ": y[" + i + "], between entries, changed to " + y[i]);
-            }
-        }
-        double[] ref = ReferenceOps.matmul(g, a, b, bias, g.accumulates() ? z0d : null);
-        Tolerance.Worst w = Tolerance.gemm(g, a, b, bias, z0d, ref, z);
-        if (!w.pass()) {
-            fail(what + ": " + w.describe());
-        }
-        if (withY) {
-            double[] expect = new double[y.length];
-            for (int i = 0; i < y.length; i++) {
-                expect[i] = inC[i] ? c.act().apply(z[i]) : SENTINEL;
-            }
-            Check.elementwise(what + " epilogue " + c.act(), expect, y, y.length);
-        }
     }
 
     /**
@@ -176,7 +50,7 @@ final class BatchedGemmCases {
         float[] y = new float[z0.length];
         try (DeviceBuffer ab = upload(dev, a); DeviceBuffer bb = upload(dev, b); DeviceBuffer biasb = upload(dev, bias);
              DeviceBuffer zb = upload(dev, z0); DeviceBuffer yb = upload(dev, Check.nans(z0.length))) {
-            dev.matmul(g, ab, bb, biasb, Activation.RELU, zb, yb);
+            dev.run(MatmulOps.matmul(g, ab, bb, biasb, Activation.RELU, zb, yb));
             download(dev, zb, z);
             download(dev, yb, y);
         }
@@ -204,7 +78,7 @@ final class BatchedGemmCases {
         assertEquals(0, g.aLength());
         assertEquals(0, g.cLength());
         try (DeviceBuffer one = upload(dev, new float[] {SENTINEL}); DeviceBuffer y = upload(dev, new float[] {SENTINEL})) {
-            dev.matmul(g, one, one, null, Activation.RELU, one, y);
+            dev.run(MatmulOps.matmul(g, one, one, null, Activation.RELU, one, y));
             float[] got = new float[1];
             download(dev, one, got);
             assertEquals(SENTINEL, got[0]);
@@ -224,7 +98,7 @@ final class BatchedGemmCases {
         try (DeviceBuffer ab = upload(dev, a); DeviceBuffer bb = upload(dev, b); DeviceBuffer zb = dev.allocFloat(z0.length)) {
             for (float[] run : runs) {
                 dev.upload(z0, zb);
-                dev.matmul(g, ab, bb, null, Activation.IDENTITY, zb, null);
+                dev.run(MatmulOps.matmul(g, ab, bb, null, Activation.IDENTITY, zb, null));
                 download(dev, zb, run);
             }
         }

@@ -1,41 +1,41 @@
 package dev.salvo.device;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.salvo.device.cpu.ReferenceProvider;
+import dev.salvo.device.ops.MatmulOps;
 import dev.salvo.device.opencl.OpenClProvider;
 import dev.salvo.kernel.TuningTable;
-import java.util.stream.Stream;
+import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The batched matmul cases of the device contract on the devices no contract subclass covers:
- * the float64 reference device (the plumbing around {@code ReferenceOps}: strides, gaps, beta)
- * and OpenCL device 0 built with the local-memory tile variant of matmul.kernel
- * ({@code matmul.local=1}, the default for GPUs without a tuning row), which PoCL otherwise never
- * runs (the contract covers {@code local=0} and {@code local=2}); and on OpenCL device 0 a batch
- * longer than the 65535 work-groups the kernel launches along the batch dimension.
+ * The matmul samples ({@link MatmulOps#MATMUL}: batches, strides, gaps, beta, the epilogue) on the
+ * devices no contract subclass covers: the float64 reference device (the plumbing of its declared
+ * ops: offsets, strides, gaps) and OpenCL device 0 built with the local-memory tile variant of
+ * matmul.kernel ({@code matmul.local=1}, the default for GPUs without a tuning row), which PoCL
+ * otherwise never runs (the contract covers {@code local=0} and {@code local=2}); and on OpenCL
+ * device 0 a batch longer than the 65535 work-groups the kernel launches along the batch dimension.
  */
 class BatchedGemmOtherDevicesTest {
 
-    static Stream<BatchedGemmCases.Case> cases() {
-        return BatchedGemmCases.cases().stream();
-    }
-
-    @ParameterizedTest
-    @MethodSource("cases")
-    void referenceDevice(BatchedGemmCases.Case c) {
-        try (Device d = new ReferenceProvider().open(0)) {
-            BatchedGemmCases.check(d, c);
+    /** Every sample of the matmul declaration, and each once more with a NaN planted, on {@code d}. */
+    static void samples(Device d, long seed) {
+        Random r = new Random(seed);
+        for (Op.Sample s : MatmulOps.MATMUL.samples(r)) {
+            for (Op.Sample v : List.of(s, OpCheck.withNaN(MatmulOps.MATMUL, s, r))) {
+                for (OpCheck.Result res : OpCheck.check(d, MatmulOps.MATMUL, v)) {
+                    assertTrue(res.pass(), res.describe() + " (seed " + seed + ")");
+                }
+            }
         }
     }
 
     @Test
-    void referenceDeviceEdgeCases() {
+    void referenceDevice() {
         try (Device d = new ReferenceProvider().open(0)) {
-            for (BatchedGemmCases.Case c : BatchedGemmCases.zeroSizeCases()) {
-                BatchedGemmCases.check(d, c);
-            }
+            samples(d, BatchedGemmCases.SEED);
             BatchedGemmCases.emptyBatchTouchesNothing(d);
             BatchedGemmCases.accumulatingKeepsNonFinite(d);
         }
@@ -48,12 +48,8 @@ class BatchedGemmOtherDevicesTest {
         TuningTable.Tuning tiles = TuningTable.lookup("opencl-tuning.csv", "a GPU with no row of its own")
                 .with("matmul.local", 1);
         try (Device d = new OpenClProvider().openTuned(index, tiles)) {
-            for (BatchedGemmCases.Case c : BatchedGemmCases.cases()) {
-                BatchedGemmCases.check(d, c);
-            }
-            for (BatchedGemmCases.Case c : BatchedGemmCases.zeroSizeCases()) {
-                BatchedGemmCases.check(d, c);
-            }
+            samples(d, BatchedGemmCases.SEED);
+            BatchedGemmCases.emptyBatchTouchesNothing(d);
             BatchedGemmCases.accumulatingKeepsNonFinite(d);
             BatchedGemmCases.reproducible(d);
         }
@@ -65,7 +61,10 @@ class BatchedGemmOtherDevicesTest {
         DeviceContract.availableOrSkip("opencl");
         try (Device d = Devices.open(System.getProperty("salvo.test.opencl", "opencl:0")).device()) {
             Gemm g = Gemm.of(2, 3, 5).transposeA().batched(70_001, 11, 0, 7).accumulate();
-            BatchedGemmCases.check(d, new BatchedGemmCases.Case(g, true, Activation.RELU));
+            Op.Sample s = MatmulOps.sample(g, true, Activation.RELU, true, new Random(BatchedGemmCases.SEED));
+            for (OpCheck.Result res : OpCheck.check(d, MatmulOps.MATMUL, s)) {
+                assertTrue(res.pass(), res.describe() + " (seed " + BatchedGemmCases.SEED + ")");
+            }
         }
     }
 }

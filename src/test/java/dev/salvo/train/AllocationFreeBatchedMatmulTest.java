@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.salvo.device.Activation;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.OpCall;
 import dev.salvo.device.cpu.CpuDevice;
 import dev.salvo.device.cpu.CpuProvider;
 import dev.salvo.device.cpu.CpuSettings;
 import dev.salvo.device.ops.ElementwiseOps;
+import dev.salvo.device.ops.MatmulOps;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,6 +41,8 @@ class AllocationFreeBatchedMatmulTest {
             d.run(ElementwiseOps.fill(b, 0.02));
             d.run(ElementwiseOps.fill(bias, -0.5));
             d.run(ElementwiseOps.fill(z, 0));
+            OpCall smallCall = MatmulOps.matmul(small, a, b, bias, Activation.RELU, z, y);
+            OpCall largeCall = MatmulOps.matmul(large, a, b, bias, Activation.IDENTITY, z, null);
             AllocationMeter meter = AllocationMeter.callerAndThreads("salvo-cpu-");
             long overhead = meter.readOverhead();
             long[][] edges = new long[WINDOWS + 1][meter.threads()];
@@ -47,8 +51,8 @@ class AllocationFreeBatchedMatmulTest {
                 if (e >= 0 && e % WINDOW == 0) {
                     meter.read(edges[e / WINDOW]);
                 }
-                d.matmul(small, a, b, bias, Activation.RELU, z, y);
-                d.matmul(large, a, b, bias, Activation.IDENTITY, z, null);
+                d.run(smallCall);
+                d.run(largeCall);
             }
             d.synchronize();
             meter.read(edges[WINDOWS]);

@@ -4,7 +4,7 @@ import dev.salvo.device.Activation;
 
 /**
  * The CPU activation loops: of the activation ops ({@link ElementwiseCpu}) and of the matmul
- * epilogue ({@link MatmulEpilogue}). ReLU is branch-free (random signs made the
+ * epilogue ({@link MatmulCpu}). ReLU is branch-free (random signs made the
  * {@code v <= 0 ? 0 : v} branch mispredict on every other element): the Vector API path
  * ({@link VectorActivation}, when {@code simd}) selects with a lane mask, the scalar path uses
  * {@link Math#max(float, float)} forward and an integer bit mask backward, both of which C2

@@ -7,7 +7,6 @@ import dev.salvo.device.DType;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceException;
 import dev.salvo.device.DeviceInfo;
-import dev.salvo.device.Gemm;
 import dev.salvo.device.OpCall;
 
 /**
@@ -70,9 +69,8 @@ public final class CpuDevice extends BaseDevice {
         this.info = info;
         this.pool = new CpuPool(settings.threads());
         boolean vector = settings.simd() && CpuGemm.vectorApiAvailable();
-        this.ops = new CpuOps(pool, vector);
         this.gemm = new CpuGemm(pool, settings.mc(), settings.kc(), settings.nc(), settings.simd());
-        this.epilogue = new MatmulEpilogue(vector);
+        this.ops = new CpuOps(pool, vector, gemm);
     }
 
     @Override
@@ -212,56 +210,4 @@ public final class CpuDevice extends BaseDevice {
         ensureOpen();
     }
 
-    // ---- ops ------------------------------------------------------------------------------
-    //
-    // Every parallel op hands the pool a body object made once per device, its arguments set in
-    // fields just before dispatch and cleared after, so no op allocates (no capturing lambdas).
-    // The device is used from one thread at a time, so one body per op is enough.
-    //
-    // ---- matrix ---------------------------------------------------------------------------
-
-    private final MatmulEpilogue epilogue;
-
-    @Override
-    public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
-                       DeviceBuffer z, DeviceBuffer y) {
-        if (y == null && act != Activation.IDENTITY) {
-            throw new IllegalArgumentException("matmul: activation " + act + " needs an output y");
-        }
-        Buf ab = f(a, g.aLength(), "a");
-        Buf bb = f(b, g.bLength(), "b");
-        Buf biasb = bias == null ? null : f(bias, g.n(), "bias");
-        Buf zb = f(z, g.cLength(), "z");
-        Buf yb = y == null ? null : f(y, g.cLength(), "y");
-        countLaunch();
-        // product (added to z when g accumulates), then bias and activation per row of every entry
-        gemm.multiply(g, ab.f, ab.off(), bb.f, bb.off(), zb.f, zb.off());
-        if (biasb == null && yb == null) {
-            return;
-        }
-        int n = g.n();
-        if (n == 0) {
-            return;
-        }
-        // n > 0: the entries' rows (batch * m * n <= z's length) fit an int
-        long rows = (long) g.m() * g.batch();
-        MatmulEpilogue body = epilogue;
-        body.m = g.m();
-        body.n = n;
-        body.stride = g.strideC();
-        body.z = zb.f;
-        body.zo = zb.off();
-        body.bias = biasb == null ? null : biasb.f;
-        body.bo = biasb == null ? 0 : biasb.off();
-        body.act = act;
-        body.y = yb == null ? null : yb.f;
-        body.yo = yb == null ? 0 : yb.off();
-        try {
-            pool.forRange((int) rows, Math.max(1, GRAIN / Math.max(1, n)), body);
-        } finally {
-            body.z = null;
-            body.bias = null;
-            body.y = null;
-        }
-    }
 }

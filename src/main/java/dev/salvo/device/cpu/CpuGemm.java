@@ -90,13 +90,10 @@ public final class CpuGemm {
     private final Product[] products;
 
     // the batch split across entries, read by the pool tasks (published by CpuPool's volatile job)
-    private Gemm batchG;
-    private float[] batchA;
-    private float[] batchB;
-    private float[] batchC;
-    private int batchAOff;
-    private int batchBOff;
-    private int batchCOff;
+    private int batchCount;
+    private long batchStrideA, batchStrideB, batchStrideC;
+    private float[] batchA, batchB, batchC;
+    private int batchAOff, batchBOff, batchCOff;
     private int batchTasks;
 
     private final CpuPool.Task batchTask = this::batchTask;
@@ -155,22 +152,24 @@ public final class CpuGemm {
      * (one packed op(B) per worker). Each entry is computed in the same order either way, so the
      * results do not depend on the thread count.
      */
-    public synchronized void multiply(Gemm g, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
-        int m = g.m();
-        int n = g.n();
-        int k = g.k();
-        int batch = g.batch();
-        Objects.checkFromIndexSize(aOff, (int) Math.min(Integer.MAX_VALUE, g.aLength()), a.length);
-        Objects.checkFromIndexSize(bOff, (int) Math.min(Integer.MAX_VALUE, g.bLength()), b.length);
-        Objects.checkFromIndexSize(cOff, (int) Math.min(Integer.MAX_VALUE, g.cLength()), c.length);
+    public void multiply(Gemm g, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+        multiply(g.m(), g.n(), g.k(), g.transA(), g.transB(), g.batch(), g.strideA(), g.strideB(), g.strideC(), g.accumulates(),
+                a, aOff, b, bOff, c, cOff);
+    }
+
+    /** {@link #multiply(Gemm, float[], int, float[], int, float[], int)} of the shape's fields (no {@link Gemm} made per call). */
+    public synchronized void multiply(int m, int n, int k, boolean transA, boolean transB, int batch, long strideA, long strideB,
+                                      long strideC, boolean acc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+        Objects.checkFromIndexSize(aOff, GemmPacking.span(batch, strideA, (long) m * k), a.length);
+        Objects.checkFromIndexSize(bOff, GemmPacking.span(batch, strideB, (long) k * n), b.length);
+        Objects.checkFromIndexSize(cOff, GemmPacking.span(batch, strideC, (long) m * n), c.length);
         if (batch == 0 || m == 0 || n == 0) {
             return;
         }
-        boolean acc = g.accumulates();
         if (k == 0) {
             if (!acc) {
                 for (int e = 0; e < batch; e++) {
-                    int co = cOff + (int) (e * g.strideC());
+                    int co = cOff + (int) (e * strideC);
                     Arrays.fill(c, co, co + m * n, 0f);
                 }
             }
@@ -181,7 +180,13 @@ public final class CpuGemm {
         if (batch > 1 && volume < PARALLEL_MIN_VOLUME && threads > 1 && volume * batch >= PARALLEL_MIN_VOLUME) {
             // small products, many of them: whole products per worker, entries split over the pool
             ensureScratch(m, n, k, threads, true);
-            batchG = g;
+            for (Product p : products) {
+                p.shape(m, n, k, transA, transB, acc);
+            }
+            batchCount = batch;
+            batchStrideA = strideA;
+            batchStrideB = strideB;
+            batchStrideC = strideC;
             batchA = a;
             batchB = b;
             batchC = c;
@@ -195,17 +200,16 @@ public final class CpuGemm {
                 batchA = null;
                 batchB = null;
                 batchC = null;
-                batchG = null;
             }
             return;
         }
         boolean parallel = threads > 1 && volume >= PARALLEL_MIN_VOLUME;
         ensureScratch(m, n, k, parallel ? threads : 1, false);
         Product p = products[0];
+        p.shape(m, n, k, transA, transB, acc);
         try {
             for (int e = 0; e < batch; e++) {
-                p.set(g, a, aOff + (int) (e * g.strideA()), b, bOff + (int) (e * g.strideB()), c,
-                        cOff + (int) (e * g.strideC()));
+                p.set(a, aOff + (int) (e * strideA), b, bOff + (int) (e * strideB), c, cOff + (int) (e * strideC));
                 p.run(parallel, parallel ? pool.threads() : 1, 0);
             }
         } finally {
@@ -215,14 +219,13 @@ public final class CpuGemm {
 
     /** Entries {@code [e0, e1)} of the batch in flight, each whole, on this worker's own product and scratch. */
     private void batchTask(int task, int worker) {
-        Gemm g = batchG;
-        int e0 = CpuPool.bound(g.batch(), batchTasks, task);
-        int e1 = CpuPool.bound(g.batch(), batchTasks, task + 1);
+        int e0 = CpuPool.bound(batchCount, batchTasks, task);
+        int e1 = CpuPool.bound(batchCount, batchTasks, task + 1);
         Product p = products[worker];
         try {
             for (int e = e0; e < e1; e++) {
-                p.set(g, batchA, batchAOff + (int) (e * g.strideA()), batchB, batchBOff + (int) (e * g.strideB()), batchC,
-                        batchCOff + (int) (e * g.strideC()));
+                p.set(batchA, batchAOff + (int) (e * batchStrideA), batchB, batchBOff + (int) (e * batchStrideB), batchC,
+                        batchCOff + (int) (e * batchStrideC));
                 p.run(false, 1, worker);
             }
         } finally {
@@ -303,18 +306,10 @@ public final class CpuGemm {
         private float[] bPack = new float[0];
         private float[][] bRows = new float[0][];
 
-        private float[] curA;
-        private float[] curB;
-        private float[] curC;
-        private int curAOff;
-        private int curBOff;
-        private int curCOff;
-        private int curM;
-        private int curN;
-        private int curK;
-        private boolean curTransA;
-        private boolean curTransB;
-        private boolean curAcc;
+        private float[] curA, curB, curC;
+        private int curAOff, curBOff, curCOff;
+        private int curM, curN, curK;
+        private boolean curTransA, curTransB, curAcc;
         private int curJc;
         private int curNb;
         private int curNbPad;
@@ -361,19 +356,22 @@ public final class CpuGemm {
             }
         }
 
-        void set(Gemm g, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+        void shape(int m, int n, int k, boolean transA, boolean transB, boolean acc) {
+            curM = m;
+            curN = n;
+            curK = k;
+            curTransA = transA;
+            curTransB = transB;
+            curAcc = acc;
+        }
+
+        void set(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
             curA = a;
             curB = b;
             curC = c;
             curAOff = aOff;
             curBOff = bOff;
             curCOff = cOff;
-            curM = g.m();
-            curN = g.n();
-            curK = g.k();
-            curTransA = g.transA();
-            curTransB = g.transB();
-            curAcc = g.accumulates();
         }
 
         void clear() {

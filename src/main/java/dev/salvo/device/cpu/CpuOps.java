@@ -84,6 +84,15 @@ final class CpuOps {
         default Body body(String name, CpuPool pool, boolean simd) {
             return body(name, pool);
         }
+
+        /**
+         * As {@link #body(String, CpuPool, boolean)}, for a device whose pool, Vector API switch and
+         * matmul engine are those of {@code ops} (a family that needs the device's {@link CpuGemm}
+         * overrides this).
+         */
+        default Body body(String name, CpuOps ops) {
+            return body(name, ops.pool, ops.simd);
+        }
     }
 
     /** Resolves a call's buffer to the device's own, checking owner, type and state. */
@@ -119,20 +128,37 @@ final class CpuOps {
 
     private final CpuPool pool;
     private final boolean simd;
+    private final CpuGemm gemm;
     private final Map<Op, Body> bodies = new IdentityHashMap<>();
     private final Map<Op, Args> args = new IdentityHashMap<>();
     private final Map<String, Family> families = new java.util.HashMap<>();
 
-    /** {@code simd}: the Vector API may be used (the module is loaded and the settings allow it). */
-    CpuOps(CpuPool pool, boolean simd) {
+    /**
+     * {@code simd}: the Vector API may be used (the module is loaded and the settings allow it);
+     * {@code gemm}: the device's matrix-multiply engine.
+     */
+    CpuOps(CpuPool pool, boolean simd, CpuGemm gemm) {
         this.pool = pool;
         this.simd = simd;
+        this.gemm = gemm;
+    }
+
+    CpuPool pool() {
+        return pool;
+    }
+
+    boolean simd() {
+        return simd;
+    }
+
+    CpuGemm gemm() {
+        return gemm;
     }
 
     Body body(Op op) {
         Body b = bodies.get(op);
         if (b == null) {
-            b = family(op.family()).body(op.name(), pool, simd);
+            b = family(op.family()).body(op.name(), this);
             if (b == null) {
                 throw new UnsupportedOperationException("the cpu provider has no body for " + op);
             }

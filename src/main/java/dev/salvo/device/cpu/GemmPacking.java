@@ -10,6 +10,11 @@ final class GemmPacking {
     private GemmPacking() {
     }
 
+    /** Elements {@code batch} matrices of {@code matrix} elements at {@code stride} span, capped at an int. */
+    static int span(int batch, long stride, long matrix) {
+        return (int) Math.min(Integer.MAX_VALUE, batch == 0 ? 0 : (batch - 1) * stride + matrix);
+    }
+
     /**
      * Packs {@code op(A)[row0:row0+rows, pc:pc+kb]} into micro-panels of {@code mr} interleaved rows:
      * {@code dst[ip*kb + p*mr + i] = op(A)[row0+ip+i][pc+p]}, rows past {@code rows} zero.

@@ -7,7 +7,6 @@ import dev.salvo.device.DType;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.DeviceKind;
-import dev.salvo.device.Gemm;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ReferenceOps;
 import java.util.Arrays;
@@ -168,33 +167,6 @@ public final class ReferenceDevice extends BaseDevice {
     }
 
     // ---- ops ------------------------------------------------------------------------------
-
-    @Override
-    public void matmul(Gemm g, DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, Activation act,
-                       DeviceBuffer z, DeviceBuffer y) {
-        if (y == null && act != Activation.IDENTITY) {
-            throw new IllegalArgumentException("matmul: activation " + act + " needs an output y");
-        }
-        Buf ab = f(a, g.aLength(), "a");
-        Buf bb = f(b, g.bLength(), "b");
-        Buf biasb = bias == null ? null : f(bias, g.n(), "bias");
-        Buf zb = f(z, g.cLength(), "z");
-        Buf yb = y == null ? null : f(y, g.cLength(), "y");
-        countLaunch();
-        // the old z is handed over only when it is added (beta = 1): otherwise it is never read
-        double[] zv = ReferenceOps.matmul(g, get(ab, g.aLength()), get(bb, g.bLength()),
-                biasb == null ? null : get(biasb, g.n()), g.accumulates() ? get(zb, g.cLength()) : null);
-        double[] yv = yb == null ? null : ReferenceOps.activation(act, zv);
-        int len = (int) g.cMatrixLength();
-        for (int e = 0; e < g.batch(); e++) {
-            // entries only: elements between them stay as they were
-            int co = (int) (e * g.strideC());
-            System.arraycopy(zv, co, zb.f, zb.off() + co, len);
-            if (yb != null) {
-                System.arraycopy(yv, co, yb.f, yb.off() + co, len);
-            }
-        }
-    }
 
     /** Runs a declared op's float64 {@link dev.salvo.device.Op#reference reference}. */
     @Override

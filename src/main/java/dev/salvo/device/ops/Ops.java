@@ -30,6 +30,7 @@ public final class Ops {
         all.addAll(ReduceOps.ALL);
         all.addAll(RowsOps.ALL);
         all.addAll(OptimizerOps.ALL);
+        all.addAll(MatmulOps.ALL);
         ALL = Collections.unmodifiableList(all);
     }
 

@@ -8,6 +8,7 @@ import dev.salvo.device.Gemm;
 import dev.salvo.device.Tensor;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.ConvOps;
+import dev.salvo.device.ops.MatmulOps;
 import dev.salvo.device.ops.TensorOps;
 import dev.salvo.nn.Layer;
 
@@ -127,14 +128,14 @@ public record Conv2d(int out, int kernel, int stride, int pad, boolean bias) imp
             OpCall biasGrad = bias ? TensorOps.CHANNEL_BIAS_GRAD.call(new DeviceBuffer[] {dy, gb}, new int[] {rows, out, s}) : null;
             OpCall col2im = dx == null ? null : ConvOps.COL2IM.call(new DeviceBuffer[] {col, dx}, geo);
             // t (OC, N*S) = W (OC, K) col; dW = t col^T; dcol (K, N*S) = W^T t
-            Gemm fwd = Tensor.gemm(wm, colT, tT);
-            Gemm wGrad = Tensor.gemm(tT, colT.transpose(0, 1), gwm);
-            Gemm colGrad = Tensor.gemm(wm.transpose(0, 1), tT, colT);
+            OpCall fwd = MatmulOps.matmul(wm, colT, null, Activation.IDENTITY, tT, null);
+            OpCall wGrad = MatmulOps.matmul(tT, colT.transpose(0, 1), null, Activation.IDENTITY, gwm, null);
+            OpCall colGrad = dx == null ? null : MatmulOps.matmul(wm.transpose(0, 1), tT, null, Activation.IDENTITY, colT, null);
             return new Pass() {
                 @Override
                 public void forward() {
                     d.run(im2col);
-                    d.matmul(fwd, wt, col, null, Activation.IDENTITY, t, null);
+                    d.run(fwd);
                     d.run(toNchw);
                     if (addBias != null) {
                         d.run(addBias);
@@ -144,12 +145,12 @@ public record Conv2d(int out, int kernel, int stride, int pad, boolean bias) imp
                 @Override
                 public void backward() {
                     d.run(toCnhw);
-                    d.matmul(wGrad, t, col, null, Activation.IDENTITY, gw, null);
+                    d.run(wGrad);
                     if (biasGrad != null) {
                         d.run(biasGrad);
                     }
                     if (col2im != null) {
-                        d.matmul(colGrad, wt, t, null, Activation.IDENTITY, col, null);
+                        d.run(colGrad);
                         d.run(col2im);
                     }
                 }

@@ -8,6 +8,7 @@ import dev.salvo.device.Gemm;
 import dev.salvo.device.Tensor;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.ElementwiseOps;
+import dev.salvo.device.ops.MatmulOps;
 import dev.salvo.device.ops.ReduceOps;
 import dev.salvo.nn.Layer;
 
@@ -83,22 +84,21 @@ public record Dense(int units, Activation activation, boolean bias) implements L
         return rows -> {
             Tensor xr = b.x(0).rows(rows);
             Tensor dyr = b.dy().rows(rows);
-            // z (N,units) = x (N,in) w^T; dW (units,in) = dy^T x; dx (N,in) = dy w
-            Gemm fwd = Tensor.gemm(xr, wt.transpose(0, 1), zAll.rows(rows));
-            Gemm wGrad = Tensor.gemm(dyr.transpose(0, 1), xr, gwt);
-            Gemm xGrad = Tensor.gemm(dyr, wt, xr);
-            DeviceBuffer x = xr.data();
-            DeviceBuffer z = Rows.of(zAll, rows);
-            DeviceBuffer y = Rows.of(b.y(), rows);
+            Tensor zr = zAll.rows(rows);
+            Tensor dxr = b.dx(0) == null ? null : b.dx(0).rows(rows);
+            DeviceBuffer z = zr.data();
             DeviceBuffer dy = dyr.data();
-            DeviceBuffer dx = Rows.of(b.dx(0), rows);
             boolean act = activation != Activation.IDENTITY;
+            // z (N,units) = x (N,in) w^T; dW (units,in) = dy^T x; dx (N,in) = dy w
+            OpCall fwd = MatmulOps.matmul(xr, wt.transpose(0, 1), bb, activation, zr, act ? b.y().rows(rows) : null);
+            OpCall wGrad = MatmulOps.matmul(dyr.transpose(0, 1), xr, null, Activation.IDENTITY, gwt, null);
+            OpCall xGrad = dxr == null ? null : MatmulOps.matmul(dyr, wt, null, Activation.IDENTITY, dxr, null);
             OpCall actGrad = act ? ElementwiseOps.activationBackward(activation, z, dy, dy) : null;
             OpCall biasGrad = bias ? ReduceOps.columnSums(rows, units, dy, gb) : null;
             return new Pass() {
                 @Override
                 public void forward() {
-                    d.matmul(fwd, x, w, bb, activation, z, act ? y : null);
+                    d.run(fwd);
                 }
 
                 @Override
@@ -106,12 +106,12 @@ public record Dense(int units, Activation activation, boolean bias) implements L
                     if (actGrad != null) {
                         d.run(actGrad);
                     }
-                    d.matmul(wGrad, dy, x, null, Activation.IDENTITY, gw, null);
+                    d.run(wGrad);
                     if (biasGrad != null) {
                         d.run(biasGrad);
                     }
-                    if (dx != null) {
-                        d.matmul(xGrad, dy, w, null, Activation.IDENTITY, dx, null);
+                    if (xGrad != null) {
+                        d.run(xGrad);
                     }
                 }
             };

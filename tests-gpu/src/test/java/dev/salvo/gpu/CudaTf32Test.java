@@ -9,14 +9,23 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceException;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Gemm;
+import dev.salvo.device.Op;
+import dev.salvo.device.OpCheck;
+import dev.salvo.device.OpTolerance;
 import dev.salvo.device.Tolerance;
 import dev.salvo.device.ReferenceOps;
 import dev.salvo.device.ops.ElementwiseOps;
+import dev.salvo.device.ops.MatmulOps;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -24,7 +33,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The tensor-core matmul ({@code matmul.tf32=true}, TF32 operands, FP32 accumulation) against the
  * float64 reference within {@link Tolerance#gemmTf32}: ragged shapes that are not multiples of the
  * 128x128x16 block tile, every transpose, K up to 4097, the bias + activation epilogue, NaN-poisoned
- * outputs. Skipped with the reason where there is no CUDA device with compute capability 8.0+.
+ * outputs, and every sample of the matmul declaration. Skipped with the reason where there is no
+ * CUDA device with compute capability 8.0+.
  */
 class CudaTf32Test {
 
@@ -77,6 +87,30 @@ class CudaTf32Test {
         return b;
     }
 
+    /**
+     * Every sample of the matmul declaration (batches and beta = 1 among them, which stay on FP32
+     * products), and each once more with a NaN planted, within the TF32 bound: the declared
+     * comparison ({@link OpCheck}) with {@link Tolerance#TF32_OPERANDS} added to each product.
+     */
+    @TestFactory
+    Stream<DynamicTest> declaredSamplesWithinTheTf32Bound() {
+        Assumptions.assumeTrue(unavailable == null, unavailable);
+        long seed = System.nanoTime();
+        Random r = new Random(seed);
+        OpTolerance tf32 = new OpTolerance.MatrixProduct(MatmulOps::gemm, Tolerance.TF32_OPERANDS, "TF32 operands");
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Op.Sample s : MatmulOps.MATMUL.samples(r)) {
+            for (Op.Sample v : List.of(s, OpCheck.withNaN(MatmulOps.MATMUL, s, r))) {
+                tests.add(DynamicTest.dynamicTest(v.label(), () -> {
+                    for (OpCheck.Result res : OpCheck.check(dev, MatmulOps.MATMUL, v, tf32)) {
+                        assertTrue(res.pass(), res.describe() + " (seed " + seed + ")");
+                    }
+                }));
+            }
+        }
+        return tests.stream();
+    }
+
     @ParameterizedTest(name = "{0}x{1}x{2} transA={3} transB={4} bias={5}")
     @CsvSource({
             "1, 1, 1, false, false, false",
@@ -100,7 +134,7 @@ class CudaTf32Test {
              DeviceBuffer z = dev.allocFloat(g.cLength()); DeviceBuffer y = dev.allocFloat(g.cLength())) {
             dev.run(ElementwiseOps.fill(z, Double.NaN));
             dev.run(ElementwiseOps.fill(y, Double.NaN));
-            dev.matmul(g, da, db, dbias, Activation.RELU, z, y);
+            dev.run(MatmulOps.matmul(g, da, db, dbias, Activation.RELU, z, y));
             float[] got = new float[(int) g.cLength()];
             dev.download(z, got);
             Tolerance.Worst w = Tolerance.gemmTf32(g, a, b, bias, ref, got);

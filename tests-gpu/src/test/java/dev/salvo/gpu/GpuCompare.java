@@ -24,6 +24,8 @@ import dev.salvo.train.TrainConfig;
 import dev.salvo.train.TrainListener;
 import dev.salvo.train.Trainer;
 import dev.salvo.util.Rng;
+import dev.salvo.device.OpCall;
+import dev.salvo.device.ops.MatmulOps;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -97,12 +99,13 @@ public final class GpuCompare {
         return b;
     }
 
-    /** GFLOP/s of {@code Device.matmul} for one shape. */
+    /** GFLOP/s of the matmul op ({@link MatmulOps#MATMUL}) for one shape. */
     double matmulGflops(Gemm g) {
         Rng rng = new Rng(7);
         try (DeviceBuffer a = random(g.aLength(), rng); DeviceBuffer b = random(g.bLength(), rng);
              DeviceBuffer z = device.allocFloat(g.cLength())) {
-            Stats t = time(quick ? 3 : 20, () -> device.matmul(g, a, b, null, Activation.IDENTITY, z, null));
+            OpCall call = MatmulOps.matmul(g, a, b, null, Activation.IDENTITY, z, null);
+            Stats t = time(quick ? 3 : 20, () -> device.run(call));
             return g.flops() / t.median() / 1e9;
         }
     }
