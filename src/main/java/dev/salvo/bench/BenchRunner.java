@@ -215,16 +215,16 @@ public final class BenchRunner {
             double mm = timing.seconds(TimingDevice.Kind.MATMUL);
             double ew = timing.seconds(TimingDevice.Kind.ELEMENTWISE);
             Map<String, BenchResults.OpTime> ops = new LinkedHashMap<>();
-            for (TimingDevice.Op op : TimingDevice.Op.values()) {
-                if (timing.calls(op) > 0) {
-                    ops.put(op.jsonName(), new BenchResults.OpTime(timing.calls(op), timing.seconds(op)));
-                }
-            }
-            // declared ops by name, dashed (act_forward as act-forward), in declaration order
+            // every op by its declared name, dashed (act_forward as act-forward), in declaration order, then the copies
             for (dev.salvo.device.Op op : dev.salvo.device.ops.Ops.ALL) {
                 long[] a = timing.account(op);
                 if (a[1] > 0) {
                     ops.put(op.name().replace('_', '-'), new BenchResults.OpTime(a[1], a[0] / 1e9));
+                }
+            }
+            for (TimingDevice.Transfer tr : TimingDevice.Transfer.values()) {
+                if (timing.calls(tr) > 0) {
+                    ops.put(tr.jsonName(), new BenchResults.OpTime(timing.calls(tr), timing.seconds(tr)));
                 }
             }
             conv.addAll(convs.results(device.info().id(), model, recipe.batchSize()));

@@ -1,10 +1,11 @@
 package dev.salvo.bench;
 
-import dev.salvo.device.Activation;
 import dev.salvo.device.Counters;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceInfo;
+import dev.salvo.device.Op;
+import dev.salvo.device.OpCall;
 
 /**
  * A {@link Device} that forwards every call to another device and measures it: each op and each
@@ -24,43 +25,27 @@ public final class TimingDevice implements Device {
     public enum Kind {
         /** The matrix products: the declared ops of family {@code matmul}. */
         MATMUL,
-        /** Every other op: activations, losses, column sums, optimizer updates, fill/copy, checks. */
+        /** Every other op: activations, losses, column sums, optimizer updates, fill/copy, convolution copies... */
         ELEMENTWISE,
         /** Uploads and downloads (part of the host loop in the three-way split). */
         TRANSFER
     }
 
-    /** The calls this device accounts for, each with its kind. */
-    public enum Op {
-        MATMUL(Kind.MATMUL),
-        SOFTMAX_FORWARD(Kind.ELEMENTWISE),
-        SOFTMAX_BACKWARD(Kind.ELEMENTWISE),
-        SOFTMAX_CROSS_ENTROPY(Kind.ELEMENTWISE),
-        MEAN_SQUARED_ERROR(Kind.ELEMENTWISE),
-        ARGMAX(Kind.ELEMENTWISE),
-        GATHER_ROWS(Kind.ELEMENTWISE),
-        SGD_UPDATE(Kind.ELEMENTWISE),
-        ADAM_UPDATE(Kind.ELEMENTWISE),
-        UPLOAD(Kind.TRANSFER),
-        DOWNLOAD(Kind.TRANSFER);
+    /** The host copies, accounted beside the ops. */
+    public enum Transfer {
+        UPLOAD, DOWNLOAD;
 
-        public final Kind kind;
-
-        Op(Kind kind) {
-            this.kind = kind;
-        }
-
-        /** Lower-case name with dashes, as written in bench.json. */
+        /** Lower-case name, as written in bench.json. */
         public String jsonName() {
-            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+            return name().toLowerCase(java.util.Locale.ROOT);
         }
     }
 
-    private static final Op[] OPS = Op.values();
-
     private final Device inner;
-    private final long[] nanos = new long[OPS.length];
-    private final long[] calls = new long[OPS.length];
+    /** Per declared op: {nanos, calls}; filled on the op's first call (then a run allocates nothing). */
+    private final java.util.Map<Op, long[]> accounts = new java.util.IdentityHashMap<>();
+    private final long[] transferNanos = new long[2];
+    private final long[] transferCalls = new long[2];
     private double matmulFlops;
 
     public TimingDevice(Device inner) {
@@ -77,113 +62,86 @@ public final class TimingDevice implements Device {
 
     /** Forgets every account (call before the interval to measure). */
     public void reset() {
-        java.util.Arrays.fill(nanos, 0);
-        java.util.Arrays.fill(calls, 0);
-        declared.clear();
+        accounts.clear();
+        java.util.Arrays.fill(transferNanos, 0);
+        java.util.Arrays.fill(transferCalls, 0);
         matmulFlops = 0;
     }
 
     /**
-     * Floating-point operations of the matmuls since the last {@link #reset()}: {@link dev.salvo.device.Op#flops}
-     * of each call, which counts every entry of a batch ({@code 2 M N K batch}).
+     * Floating-point operations of the matmuls since the last {@link #reset()}: {@link Op#flops} of
+     * each call, which counts every entry of a batch ({@code 2 M N K batch}).
      */
     public double matmulFlops() {
         return matmulFlops;
     }
 
-    /** Seconds spent in {@code op} (call plus synchronize) since the last {@link #reset()}. */
-    public double seconds(Op op) {
-        return nanos[op.ordinal()] / 1e9;
-    }
-
-    /** Calls of {@code op} since the last {@link #reset()}. */
-    public long calls(Op op) {
-        return calls[op.ordinal()];
+    /** The kind an op is accounted under. */
+    public static Kind kind(Op op) {
+        return op.family().equals("matmul") ? Kind.MATMUL : Kind.ELEMENTWISE;
     }
 
     /** Seconds spent in every op of {@code kind} since the last {@link #reset()}. */
     public double seconds(Kind kind) {
         long t = 0;
-        for (Op op : OPS) {
-            if (op.kind == kind) {
-                t += nanos[op.ordinal()];
-            }
-        }
-        if (kind == Kind.ELEMENTWISE) { // declared ops: convolution copies, pooling, normalization...
-            for (long[] a : declared.values()) {
-                t += a[0];
+        if (kind == Kind.TRANSFER) {
+            t = transferNanos[0] + transferNanos[1];
+        } else {
+            for (java.util.Map.Entry<Op, long[]> e : accounts.entrySet()) {
+                if (kind(e.getKey()) == kind) {
+                    t += e.getValue()[0];
+                }
             }
         }
         return t / 1e9;
     }
 
-    private final java.util.Map<dev.salvo.device.Op, long[]> declared = new java.util.IdentityHashMap<>();
-
-    /**
-     * Seconds and calls of a declared op since the last {@link #reset()}: {@code {nanos, calls}};
-     * zeros for the ones counted under an {@link Op} of their own (softmax, losses, argmax, gather, updates).
-     */
-    public long[] account(dev.salvo.device.Op op) {
-        long[] a = declared.get(op);
+    /** Seconds and calls of {@code op} (call plus synchronize) since the last {@link #reset()}: {@code {nanos, calls}}. */
+    public long[] account(Op op) {
+        long[] a = accounts.get(op);
         return a == null ? new long[2] : a.clone();
     }
 
-    /** The declared ops called since the last {@link #reset()}. */
-    public java.util.Set<dev.salvo.device.Op> declaredOps() {
-        return java.util.Collections.unmodifiableSet(declared.keySet());
+    /** The ops called since the last {@link #reset()}. */
+    public java.util.Set<Op> calledOps() {
+        return java.util.Collections.unmodifiableSet(accounts.keySet());
+    }
+
+    /** Seconds of the host copies of one direction since the last {@link #reset()}. */
+    public double seconds(Transfer t) {
+        return transferNanos[t.ordinal()] / 1e9;
+    }
+
+    /** Host copies of one direction since the last {@link #reset()}. */
+    public long calls(Transfer t) {
+        return transferCalls[t.ordinal()];
     }
 
     @Override
-    public void run(dev.salvo.device.OpCall call) {
-        long t = start();
+    public void run(OpCall call) {
+        long t = System.nanoTime();
         inner.run(call);
-        if (call.op().family().equals("matmul")) { // the matrix products: their own kind and flops
-            end(Op.MATMUL, t);
-            matmulFlops += call.op().flops(call.ints());
-            return;
-        }
-        Op named = named(call.op());
-        if (named != null) {
-            end(named, t);
-            return;
-        }
         inner.synchronize();
-        long[] a = declared.get(call.op());
+        long[] a = accounts.get(call.op());
         if (a == null) {
             a = new long[2];
-            declared.put(call.op(), a);
+            accounts.put(call.op(), a);
         }
         a[0] += System.nanoTime() - t;
         a[1]++;
+        if (kind(call.op()) == Kind.MATMUL) {
+            matmulFlops += call.op().flops(call.ints());
+        }
     }
 
-    /**
-     * The account of a declared op that profiles have always listed under its own name (bench.json's
-     * {@code softmax-cross-entropy}, {@code gather-rows}, {@code adam-update}...), or null for one
-     * accounted as a declared op ({@link #account}).
-     */
-    private static Op named(dev.salvo.device.Op op) {
-        return switch (op.name()) {
-            case "softmax_forward" -> Op.SOFTMAX_FORWARD;
-            case "softmax_backward" -> Op.SOFTMAX_BACKWARD;
-            case "softmax_xent" -> Op.SOFTMAX_CROSS_ENTROPY;
-            case "mse" -> Op.MEAN_SQUARED_ERROR;
-            case "argmax_rows" -> Op.ARGMAX;
-            case "gather_rows_f", "gather_rows_i" -> Op.GATHER_ROWS;
-            case "sgd_update" -> Op.SGD_UPDATE;
-            case "adam_update" -> Op.ADAM_UPDATE;
-            default -> null;
-        };
-    }
-
-    private long start() {
-        return System.nanoTime();
-    }
-
-    private void end(Op op, long t0) {
+    private void end(Transfer op, long t0) {
         inner.synchronize();
-        nanos[op.ordinal()] += System.nanoTime() - t0;
-        calls[op.ordinal()]++;
+        transferNanos[op.ordinal()] += System.nanoTime() - t0;
+        transferCalls[op.ordinal()]++;
+    }
+
+    private static long start() {
+        return System.nanoTime();
     }
 
     @Override
@@ -210,42 +168,42 @@ public final class TimingDevice implements Device {
     public void upload(float[] src, DeviceBuffer dst) {
         long t = start();
         inner.upload(src, dst);
-        end(Op.UPLOAD, t);
+        end(Transfer.UPLOAD, t);
     }
 
     @Override
     public void upload(double[] src, DeviceBuffer dst) {
         long t = start();
         inner.upload(src, dst);
-        end(Op.UPLOAD, t);
+        end(Transfer.UPLOAD, t);
     }
 
     @Override
     public void upload(int[] src, DeviceBuffer dst) {
         long t = start();
         inner.upload(src, dst);
-        end(Op.UPLOAD, t);
+        end(Transfer.UPLOAD, t);
     }
 
     @Override
     public void download(DeviceBuffer src, float[] dst) {
         long t = start();
         inner.download(src, dst);
-        end(Op.DOWNLOAD, t);
+        end(Transfer.DOWNLOAD, t);
     }
 
     @Override
     public void download(DeviceBuffer src, double[] dst) {
         long t = start();
         inner.download(src, dst);
-        end(Op.DOWNLOAD, t);
+        end(Transfer.DOWNLOAD, t);
     }
 
     @Override
     public void download(DeviceBuffer src, int[] dst) {
         long t = start();
         inner.download(src, dst);
-        end(Op.DOWNLOAD, t);
+        end(Transfer.DOWNLOAD, t);
     }
 
     @Override

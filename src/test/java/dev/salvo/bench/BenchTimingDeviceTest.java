@@ -57,24 +57,26 @@ class BenchTimingDeviceTest {
                 assertFalse(Float.isNaN(v));
             }
 
-            assertEquals(1, t.calls(TimingDevice.Op.MATMUL));
-            assertEquals(1, t.account(ElementwiseOps.ACT_FORWARD)[1], "declared ops are accounted by op");
+            assertEquals(1, t.account(MatmulOps.MATMUL)[1], "every op is accounted by its declaration");
+            assertEquals(1, t.account(ElementwiseOps.ACT_FORWARD)[1]);
             assertEquals(1, t.account(ElementwiseOps.FILL)[1]);
             assertEquals(0, t.account(ElementwiseOps.SCALE)[1]);
-            assertEquals(2, t.calls(TimingDevice.Op.UPLOAD));
-            assertEquals(1, t.calls(TimingDevice.Op.DOWNLOAD));
-            assertEquals(0, t.calls(TimingDevice.Op.ADAM_UPDATE));
-            assertTrue(t.seconds(TimingDevice.Op.MATMUL) > 0);
-            assertEquals(t.seconds(TimingDevice.Op.MATMUL), t.seconds(TimingDevice.Kind.MATMUL));
-            assertFalse(t.declaredOps().contains(MatmulOps.MATMUL), "the matmul is accounted as MATMUL, not as a declared elementwise op");
+            assertEquals(2, t.calls(TimingDevice.Transfer.UPLOAD));
+            assertEquals(1, t.calls(TimingDevice.Transfer.DOWNLOAD));
+            assertEquals(0, t.account(dev.salvo.device.ops.OptimizerOps.ADAM_UPDATE)[1]);
+            assertEquals(java.util.Set.of(MatmulOps.MATMUL, ElementwiseOps.ACT_FORWARD, ElementwiseOps.FILL), t.calledOps());
+            assertTrue(t.account(MatmulOps.MATMUL)[0] > 0);
+            assertEquals(t.account(MatmulOps.MATMUL)[0] / 1e9, t.seconds(TimingDevice.Kind.MATMUL), 1e-12);
+            assertEquals(2.0 * m * n * k, t.matmulFlops());
             assertEquals((t.account(ElementwiseOps.ACT_FORWARD)[0] + t.account(ElementwiseOps.FILL)[0]) / 1e9,
                     t.seconds(TimingDevice.Kind.ELEMENTWISE), 1e-12);
-            assertEquals(t.seconds(TimingDevice.Op.UPLOAD) + t.seconds(TimingDevice.Op.DOWNLOAD),
+            assertEquals(t.seconds(TimingDevice.Transfer.UPLOAD) + t.seconds(TimingDevice.Transfer.DOWNLOAD),
                     t.seconds(TimingDevice.Kind.TRANSFER), 1e-12);
             t.reset();
-            assertEquals(0, t.calls(TimingDevice.Op.MATMUL));
+            assertEquals(0, t.account(MatmulOps.MATMUL)[1]);
             assertEquals(0, t.account(ElementwiseOps.FILL)[1]);
             assertEquals(0, t.seconds(TimingDevice.Kind.MATMUL));
+            assertEquals(0, t.matmulFlops());
             t.close();
             assertFalse(da.isClosed(), "closing the decorator leaves the inner device open");
         }
