@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.salvo.device.cpu.ReferenceProvider;
+import dev.salvo.device.ops.MatmulOps;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -141,5 +142,45 @@ class TensorTest {
         assertThrows(IllegalArgumentException.class, () -> Tensor.gemm(a, Tensor.of(b2, 7, 8), c));
         assertThrows(IllegalArgumentException.class, () -> Tensor.gemm(q.permute(0, 2, 1, 3), kt, s));
         assertThrows(IllegalArgumentException.class, () -> Tensor.gemm(a, w.transpose(0, 1), c.transpose(0, 1)));
+    }
+
+    /** Attention-style scores from views: s (B,H,T,T) = q (B,H,T,D) k^T, k read through a transposed view. */
+    @Test
+    void matmulOnViewsComputesTheBatchedProduct() {
+        int b = 2;
+        int h = 3;
+        int t = 4;
+        int d = 5;
+        Random r = new Random();
+        double[] q = new double[b * h * t * d];
+        double[] k = new double[q.length];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = r.nextDouble() - 0.5;
+            k[i] = r.nextDouble() - 0.5;
+        }
+        DeviceBuffer qb = dev.allocFloat(q.length);
+        DeviceBuffer kb = dev.allocFloat(k.length);
+        DeviceBuffer sb = dev.allocFloat((long) b * h * t * t);
+        dev.upload(q, qb);
+        dev.upload(k, kb);
+        Tensor qt = Tensor.of(qb, b, h, t, d);
+        Tensor kt = Tensor.of(kb, b, h, t, d).transpose(-1, -2);
+        Tensor st = Tensor.of(sb, b, h, t, t);
+        dev.run(MatmulOps.matmul(qt, kt, null, Activation.IDENTITY, st, null));
+        double[] got = new double[b * h * t * t];
+        dev.download(sb, got);
+        for (int e = 0; e < b * h; e++) {
+            for (int i = 0; i < t; i++) {
+                for (int j = 0; j < t; j++) {
+                    double want = 0;
+                    for (int x = 0; x < d; x++) {
+                        want += q[(e * t + i) * d + x] * k[(e * t + j) * d + x];
+                    }
+                    assertEquals(want, got[(e * t + i) * t + j], 1e-12);
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> MatmulOps.matmul(qt, kt, null, Activation.RELU, st, Tensor.of(sb, b, h, t, t - 1)));
     }
 }
