@@ -1,6 +1,5 @@
 package dev.salvo.kernel;
 
-import dev.salvo.device.Activation;
 import dev.salvo.device.BaseBuffer;
 import dev.salvo.device.BaseDevice;
 import dev.salvo.device.DType;
@@ -32,29 +31,6 @@ public abstract class KernelDevice extends BaseDevice {
     /** The tunables this device's kernels were built with and the table row they came from. */
     public final TuningTable.Tuning tuningInUse() {
         return tuning();
-    }
-
-    private int wgElementwise() {
-        return tuning().wgElementwise();
-    }
-
-    private int wgRows() {
-        return tuning().wgRows();
-    }
-
-    private BaseBuffer fbuf(DeviceBuffer b, long n, String name) {
-        return arg(b, bufferType(), DType.FLOAT, n, name);
-    }
-
-    private void launch1(String name, long n, int wg, Object... args) {
-        if (n > 0) {
-            launch(name, new long[] {n}, new long[] {wg}, args);
-        }
-    }
-
-    /** Work-items for {@code n} elements (or rows) taken {@code per} to an item. */
-    private static long perItem(long n, int per) {
-        return (n + per - 1) / per;
     }
 
     // ---- ops ------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 package dev.salvo.device.cpu;
 
-import dev.salvo.device.Activation;
 import dev.salvo.device.BaseBuffer;
 import dev.salvo.device.BaseDevice;
 import dev.salvo.device.DType;
@@ -56,9 +55,6 @@ public final class CpuDevice extends BaseDevice {
 
     /** This device's buffer behind an argument, checked (made once: running a call allocates nothing). */
     private final CpuOps.Resolver resolver = (b, intBuffer, name) -> intBuffer ? in(b, 0, name) : f(b, 0, name);
-
-    /** Elements per task below which elementwise ops stay on one thread. */
-    private static final int GRAIN = 1 << 14;
 
     private final DeviceInfo info;
     private final CpuPool pool;

@@ -1,6 +1,5 @@
 package dev.salvo.device.cpu;
 
-import dev.salvo.device.Activation;
 import dev.salvo.device.BaseBuffer;
 import dev.salvo.device.BaseDevice;
 import dev.salvo.device.DType;
