@@ -5,7 +5,7 @@ import java.util.Arrays;
 /**
  * The specification of the op set: naive loops in float64, written for clarity, never for speed.
  * Every provider is tested against these functions (see the design document, src/site/markdown/design.md, "Tolerances"), and
- * {@link ReferenceDevice} runs whole training steps with them. Arrays hold exactly the elements
+ * the reference device ({@code device.cpu.ReferenceDevice}) runs whole training steps with them. Arrays hold exactly the elements
  * of the shapes named in each javadoc.
  */
 public final class ReferenceOps {
