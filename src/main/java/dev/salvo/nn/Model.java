@@ -284,7 +284,7 @@ public final class Model implements AutoCloseable {
                 }
             }
             int c = outputs;
-            output = value[outVertex].buffer().slice(value[outVertex].offset(), (long) rows * c);
+            output = value[outVertex].rows(rows).data();
             outputGrad = grad[outVertex].slice(0, (long) rows * c);
             input = Model.this.input.slice(0, (long) rows * spec.inputs());
             labels = Model.this.labels.slice(0, rows);

@@ -37,7 +37,7 @@ final class ConvCpu implements CpuOps.Family {
      */
     private static final class Im2col extends CpuOps.Ranged {
         Im2col(CpuPool pool) {
-            super(pool);
+            super(pool, 1);
         }
 
         @Override

@@ -48,18 +48,25 @@ final class CpuOps {
      */
     abstract static class Ranged implements Body, CpuPool.RangeBody {
         private final CpuPool pool;
+        private final int grain;
         /** The call in flight; null between calls. */
         protected Args a;
 
-        Ranged(CpuPool pool) {
+        /** A body over the indices {@code [0, n[0])}, {@code grain} of them per task at least. */
+        Ranged(CpuPool pool, int grain) {
             this.pool = pool;
+            this.grain = grain;
         }
 
-        /** Indices of the call (elements, rows, planes, channels...). */
-        abstract int count(Args a);
+        /** Indices of the call (elements, rows, planes, channels...): the first int argument unless overridden. */
+        int count(Args a) {
+            return a.n[0];
+        }
 
-        /** Indices per task at least, so small calls stay on one thread. */
-        abstract int grain(Args a);
+        /** Indices per task at least, so small calls stay on one thread: the constructor's unless overridden. */
+        int grain(Args a) {
+            return grain;
+        }
 
         @Override
         public final void run(Args args) {

@@ -45,17 +45,7 @@ final class ElementwiseCpu implements CpuOps.Family {
     /** x *= (float) a, in place. */
     private static final class Scale extends CpuOps.Ranged {
         Scale(CpuPool pool) {
-            super(pool);
-        }
-
-        @Override
-        int count(CpuOps.Args a) {
-            return a.n[0];
-        }
-
-        @Override
-        int grain(CpuOps.Args a) {
-            return GRAIN;
+            super(pool, GRAIN);
         }
 
         @Override
@@ -74,18 +64,8 @@ final class ElementwiseCpu implements CpuOps.Family {
         private final boolean simd;
 
         Forward(CpuPool pool, boolean simd) {
-            super(pool);
+            super(pool, ACT_GRAIN);
             this.simd = simd;
-        }
-
-        @Override
-        int count(CpuOps.Args a) {
-            return a.n[0];
-        }
-
-        @Override
-        int grain(CpuOps.Args a) {
-            return ACT_GRAIN;
         }
 
         @Override
@@ -99,18 +79,8 @@ final class ElementwiseCpu implements CpuOps.Family {
         private final boolean simd;
 
         Backward(CpuPool pool, boolean simd) {
-            super(pool);
+            super(pool, ACT_GRAIN);
             this.simd = simd;
-        }
-
-        @Override
-        int count(CpuOps.Args a) {
-            return a.n[0];
-        }
-
-        @Override
-        int grain(CpuOps.Args a) {
-            return ACT_GRAIN;
         }
 
         @Override

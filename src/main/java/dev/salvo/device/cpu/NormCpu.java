@@ -217,7 +217,7 @@ final class NormCpu implements CpuOps.Family {
         private final boolean simd;
 
         Forward(CpuPool pool, boolean eval, boolean simd) {
-            super(pool);
+            super(pool, 1);
             this.eval = eval;
             this.simd = simd;
         }

@@ -41,7 +41,7 @@ final class PoolCpu implements CpuOps.Family {
         private final int kind;
 
         Windowed(CpuPool pool, int kind) {
-            super(pool);
+            super(pool, 1);
             this.kind = kind;
         }
 
@@ -340,7 +340,7 @@ final class PoolCpu implements CpuOps.Family {
         private final boolean forward;
 
         Global(CpuPool pool, boolean forward) {
-            super(pool);
+            super(pool, 1);
             this.forward = forward;
         }
 

@@ -26,17 +26,12 @@ final class ReduceCpu implements CpuOps.Family {
     /** out (C) = sum over the rows of x (R,C), split over the columns. */
     private static final class ColumnSums extends CpuOps.Ranged {
         ColumnSums(CpuPool pool) {
-            super(pool);
+            super(pool, 64);
         }
 
         @Override
         int count(CpuOps.Args a) {
             return a.n[1];
-        }
-
-        @Override
-        int grain(CpuOps.Args a) {
-            return 64;
         }
 
         @Override

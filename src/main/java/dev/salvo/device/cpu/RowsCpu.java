@@ -29,12 +29,7 @@ final class RowsCpu implements CpuOps.Family {
     /** A body over the rows (int 0) of rows of {@code cols} (int 1) values. */
     private abstract static class PerRow extends CpuOps.Ranged {
         PerRow(CpuPool pool) {
-            super(pool);
-        }
-
-        @Override
-        int count(CpuOps.Args a) {
-            return a.n[0];
+            super(pool, 1);
         }
 
         @Override

@@ -17,17 +17,7 @@ final class TensorCpu implements CpuOps.Family {
     /** y = a + b over n elements, split in ranges. */
     private static final class Add extends CpuOps.Ranged {
         Add(CpuPool pool) {
-            super(pool);
-        }
-
-        @Override
-        int count(CpuOps.Args a) {
-            return a.n[0];
-        }
-
-        @Override
-        int grain(CpuOps.Args a) {
-            return 1 << 15;
+            super(pool, 1 << 15);
         }
 
         @Override
@@ -47,7 +37,7 @@ final class TensorCpu implements CpuOps.Family {
     /** y (N,C,S) = x + bias (C), split over the N x C planes. */
     private static final class ChannelBias extends CpuOps.Ranged {
         ChannelBias(CpuPool pool) {
-            super(pool);
+            super(pool, 1);
         }
 
         @Override
@@ -81,17 +71,12 @@ final class TensorCpu implements CpuOps.Family {
     /** db (C) = sum over N and S of dy, per channel in batch-major order (as the kernel sums). */
     private static final class ChannelBiasGrad extends CpuOps.Ranged {
         ChannelBiasGrad(CpuPool pool) {
-            super(pool);
+            super(pool, 1);
         }
 
         @Override
         int count(CpuOps.Args a) {
             return a.n[1];
-        }
-
-        @Override
-        int grain(CpuOps.Args a) {
-            return 1;
         }
 
         @Override
@@ -116,7 +101,7 @@ final class TensorCpu implements CpuOps.Family {
     /** y (B,A,S) = x (A,B,S), split over the A x B planes of S contiguous values. */
     private static final class Swap01 extends CpuOps.Ranged {
         Swap01(CpuPool pool) {
-            super(pool);
+            super(pool, 1);
         }
 
         @Override

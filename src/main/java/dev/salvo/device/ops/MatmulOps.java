@@ -8,7 +8,6 @@ import dev.salvo.device.OpCall;
 import dev.salvo.device.Tensor;
 import dev.salvo.device.OpTolerance;
 import dev.salvo.device.ReferenceOps;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
-import dev.salvo.device.Gemm;
 import dev.salvo.device.Tensor;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.ConvOps;
@@ -104,8 +103,6 @@ public record Conv2d(int out, int kernel, int stride, int pad, boolean bias) imp
         int cap = b.capacity();
         Tensor wm = b.param("weight").flatten(1); // (OC, C*kh*kw)
         Tensor gwm = b.grad("weight").flatten(1);
-        DeviceBuffer wt = wm.data();
-        DeviceBuffer gw = gwm.data();
         DeviceBuffer bb = bias ? b.param("bias").data() : null;
         DeviceBuffer gb = bias ? b.grad("bias").data() : null;
         DeviceBuffer colAll = b.floats(k * cap * s).data();

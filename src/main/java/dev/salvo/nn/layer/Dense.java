@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
-import dev.salvo.device.Gemm;
 import dev.salvo.device.Tensor;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ops.ElementwiseOps;
@@ -76,8 +75,6 @@ public record Dense(int units, Activation activation, boolean bias) implements L
         Device d = b.device();
         Tensor wt = b.param("weight"); // (units, in)
         Tensor gwt = b.grad("weight");
-        DeviceBuffer w = wt.data();
-        DeviceBuffer gw = gwt.data();
         DeviceBuffer bb = bias ? b.param("bias").data() : null;
         DeviceBuffer gb = bias ? b.grad("bias").data() : null;
         Tensor zAll = activation == Activation.IDENTITY ? b.y() : b.floats(b.y().dims());

@@ -58,25 +58,35 @@ public record Dropout(double p) implements Layer {
             OpCall pass = ElementwiseOps.copy(x, y);
             OpCall bwd = b.dx(0) == null ? null : RandomOps.DROPOUT_BACKWARD.call(new DeviceBuffer[] {Rows.of(b.dy(), rows),
                     Rows.of(b.dx(0), rows)}, new int[] {n, seed0, seed1, 0}, p);
-            return new Pass() {
-                @Override
-                public void forward() {
-                    if (mode.training()) {
-                        fwd.setInt(3, (int) mode.step());
-                        d.run(fwd);
-                    } else {
-                        d.run(pass);
-                    }
-                }
+            return randomPass(d, mode, fwd, pass, bwd, 3);
+        };
+    }
 
-                @Override
-                public void backward() {
-                    if (bwd != null) {
-                        bwd.setInt(3, (int) mode.step());
-                        d.run(bwd);
-                    }
+    /**
+     * The pass of a layer that draws from the device RNG in training and is the identity in eval
+     * (dropout, random flip): {@code fwd} and {@code bwd} (null: no input gradient needed) get the
+     * global step in int slot {@code stepSlot} before each run, so a mask is drawn once per step and
+     * backward replays it; {@code identity} copies x to y in eval mode.
+     */
+    static Pass randomPass(Device d, Mode mode, OpCall fwd, OpCall identity, OpCall bwd, int stepSlot) {
+        return new Pass() {
+            @Override
+            public void forward() {
+                if (mode.training()) {
+                    fwd.setInt(stepSlot, (int) mode.step());
+                    d.run(fwd);
+                } else {
+                    d.run(identity);
                 }
-            };
+            }
+
+            @Override
+            public void backward() {
+                if (bwd != null) {
+                    bwd.setInt(stepSlot, (int) mode.step());
+                    d.run(bwd);
+                }
+            }
         };
     }
 }

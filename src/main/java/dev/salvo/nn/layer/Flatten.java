@@ -1,7 +1,6 @@
 package dev.salvo.nn.layer;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.salvo.device.DeviceBuffer;
 import dev.salvo.nn.Layer;
 
 /**

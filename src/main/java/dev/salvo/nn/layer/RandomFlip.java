@@ -51,25 +51,7 @@ public record RandomFlip() implements Layer {
             OpCall pass = ElementwiseOps.copy(x, y);
             OpCall bwd = b.dx(0) == null ? null : RandomOps.HFLIP.call(new DeviceBuffer[] {Rows.of(b.dy(), rows),
                     Rows.of(b.dx(0), rows)}, ints);
-            return new Pass() {
-                @Override
-                public void forward() {
-                    if (mode.training()) {
-                        fwd.setInt(6, (int) mode.step());
-                        d.run(fwd);
-                    } else {
-                        d.run(pass);
-                    }
-                }
-
-                @Override
-                public void backward() {
-                    if (bwd != null) {
-                        bwd.setInt(6, (int) mode.step());
-                        d.run(bwd);
-                    }
-                }
-            };
+            return Dropout.randomPass(d, mode, fwd, pass, bwd, 6);
         };
     }
 }
