@@ -18,7 +18,9 @@ runs at lr (s+1)/100, as Salvo's Schedule) then cosine decay to 1e-4 (--min-lr) 
 batch 12 random windows of context+1 tokens drawn from the first 90% of the text with a seeded
 torch.Generator (nanoGPT's get_batch), 2000 steps.
 
-The vocabulary is the text's distinct characters sorted by code point. Validation is the same
+The vocabulary is the text's distinct characters sorted by code point; the validation split is the
+last round(n * 0.1) characters (Salvo's TextCorpus), training random windows start in
+[0, train - T - 1]. Validation is the same
 fixed set of windows as Salvo's: consecutive non-overlapping windows of context+1 tokens starting
 at 0, T, 2T, ... of the last 10% of the text (inputs the first T tokens, labels the last T), at
 most --eval-windows of them, evenly spaced (window floor(i * count / max) for i < max) when more.
@@ -78,7 +80,8 @@ def parse_args(argv):
     p.add_argument("--eps", type=float, default=1e-8)
     p.add_argument("--weight-decay", type=float, default=0.1, help="on 2-D+ tensors only")
     p.add_argument("--clip-norm", type=float, default=1.0, help="global gradient norm bound (0: none)")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="the last fraction of the text is validation")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="the last round(n * fraction) characters of the text are validation")
     p.add_argument("--eval-windows", type=int, default=1000, help="at most this many validation windows")
     p.add_argument("--eval-batch", type=int, default=64, help="validation windows per forward pass")
     p.add_argument("--skip-steps", type=int, default=10, help="first steps left out of the timed figures")
@@ -117,7 +120,7 @@ def load_text(path, val_fraction, context):
     index = {c: i for i, c in enumerate(chars)}
     ids = [index[c] for c in text]
     n = len(ids)
-    val = int(n * val_fraction)
+    val = int(math.floor(n * val_fraction + 0.5))  # Salvo's TextCorpus: Math.round(n * fraction)
     split = n - val
     if split < context + 1 or val < context + 1:
         raise SystemExit("pytorch_gpt_bench: %s: %d characters: too short for a %d-token window in both parts"

@@ -39,6 +39,7 @@ public final class BenchReport {
     private final List<BenchResults.Training> training = new ArrayList<>();
     private final List<BenchResults.Matmul> matmul = new ArrayList<>();
     private final List<BenchResults.Conv> conv = new ArrayList<>();
+    private final List<BenchResults.Gpt> gpt = new ArrayList<>();
     private final List<Reference> references = new ArrayList<>();
     private final Map<String, String> labels = new LinkedHashMap<>();
     private boolean complete;
@@ -96,6 +97,45 @@ public final class BenchReport {
 
     public void add(BenchResults.Conv c) {
         conv.add(c);
+    }
+
+    public void add(BenchResults.Gpt g) {
+        gpt.add(g);
+    }
+
+    public List<BenchResults.Gpt> gpt() {
+        return List.copyOf(gpt);
+    }
+
+    /** The GPT reference and how it went; {@code result} null unless it ran. */
+    public void gptReference(Reference r, PyTorchReference.GptResult result) {
+        references.add(r);
+        if (result != null) {
+            gpt.add(result.gpt());
+            labels.put(PyTorchReference.SOURCE, result.description());
+        }
+    }
+
+    /** The reference's GPT row (null when it did not run). */
+    public BenchResults.Gpt pytorchGpt() {
+        for (BenchResults.Gpt g : gpt) {
+            if (g.source().equals(PyTorchReference.SOURCE)) {
+                return g;
+            }
+        }
+        return null;
+    }
+
+    /** Median tokens/s of {@code g} over the reference's (NaN when there is none). */
+    public double gptSpeedVsPyTorch(BenchResults.Gpt g) {
+        BenchResults.Gpt r = pytorchGpt();
+        return r == null || g == r ? Double.NaN : g.tokensPerSecond().median() / r.tokensPerSecond().median();
+    }
+
+    /** Validation loss of {@code g} minus the reference's (NaN when there is none). */
+    public double gptLossVsPyTorch(BenchResults.Gpt g) {
+        BenchResults.Gpt r = pytorchGpt();
+        return r == null || g == r ? Double.NaN : g.valLoss() - r.valLoss();
     }
 
     public void reference(Reference r, PyTorchReference.Result result) {
@@ -260,6 +300,54 @@ public final class BenchReport {
 
     /** The training and matmul tables. */
     public void printTables(PrintWriter out) {
+        if (!gpt.isEmpty()) {
+            printGpt(out);
+        }
+        if (!training.isEmpty() || gpt.isEmpty()) {
+            printTraining(out);
+        }
+        for (Reference r : references) {
+            if (!r.status().equals("ok")) {
+                out.println("reference " + r.name() + ": " + r.status() + ": " + r.message());
+            }
+        }
+        out.flush();
+    }
+
+    /** The GPT table: tokens/s, validation loss, against the reference, and the profile's shares. */
+    private void printGpt(PrintWriter out) {
+        out.println();
+        out.printf(Locale.ROOT, "%-10s %-26s %-11s %-9s %-8s %-11s %7s %7s %7s %7s %7s %6s%n", "source", "tokens/s",
+                "[p10-p90]", "ms/step", "val", "vs pytorch", "matmul", "attn", "lnorm", "optim", "other", "host");
+        for (BenchResults.Gpt g : gpt) {
+            double ratio = gptSpeedVsPyTorch(g);
+            double dl = gptLossVsPyTorch(g);
+            BenchResults.Spread r = g.tokensPerSecond();
+            Map<String, Double> sh = g.profile() == null ? Map.of() : g.profile().shares();
+            out.printf(Locale.ROOT, "%-10s %-26s %-11s %-9s %-8s %-11s %7s %7s %7s %7s %7s %6s%n", g.source(),
+                    String.format(Locale.ROOT, "%,.0f [%,.0f-%,.0f]", r.median(), r.min(), r.max()),
+                    String.format(Locale.ROOT, "%,.0f-%,.0f", r.p10(), r.p90()),
+                    String.format(Locale.ROOT, "%.1f", 1e3 * g.stepSeconds().median()),
+                    String.format(Locale.ROOT, "%.4f", g.valLoss()),
+                    Double.isNaN(ratio) ? "-" : String.format(Locale.ROOT, "%.2fx %+.3f", ratio, dl),
+                    share(sh, "matmul"), share(sh, "attention"), share(sh, "layernorm"), share(sh, "optimizer"),
+                    share(sh, "other"), share(sh, "host"));
+        }
+        BenchResults.Gpt first = gpt.get(0);
+        out.println(first.model() + ", batch " + first.batchSize() + ", " + first.steps() + " steps; tokens/s: batch x context"
+                + " over each timed step's seconds, median [min-max] and p10-p90, the first " + first.skippedSteps()
+                + " steps not timed; val: validation loss at the end; vs pytorch: tokens/s over PyTorch's (>1: faster) and"
+                + " the validation loss minus PyTorch's");
+        out.println("matmul/attn/lnorm/optim/other/host: shares of a separate synchronized profile pass by op family"
+                + " (attn: the attention family's ops; its q k^T and att v products are under matmul)");
+    }
+
+    private static String share(Map<String, Double> shares, String key) {
+        Double v = shares.get(key);
+        return v == null ? "-" : pct(v);
+    }
+
+    private void printTraining(PrintWriter out) {
         out.println();
         out.printf(Locale.ROOT, "%-10s %-12s %-26s %-24s %-11s %7s %7s %7s%n", "source", "model", "samples/s",
                 "s/epoch", "vs pytorch", "matmul", "elemw", "host");
@@ -329,12 +417,6 @@ public final class BenchReport {
                 out.println("(dW): the layer's input is the data, so backward computes the weight gradient only");
             }
         }
-        for (Reference r : references) {
-            if (!r.status().equals("ok")) {
-                out.println("reference " + r.name() + ": " + r.status() + ": " + r.message());
-            }
-        }
-        out.flush();
     }
 
     private static String range(Stats s, String fmt) {
@@ -375,6 +457,26 @@ public final class BenchReport {
         root.put("comparisons", cmp);
         root.put("matmul", matmul);
         root.put("conv2d", conv);
+        if (!gpt.isEmpty()) {
+            root.put("gpt", gpt);
+            List<Map<String, Object>> gcmp = new ArrayList<>();
+            for (BenchResults.Gpt g : gpt) {
+                double ratio = gptSpeedVsPyTorch(g);
+                if (!Double.isNaN(ratio)) {
+                    Map<String, Object> c = new LinkedHashMap<>();
+                    c.put("source", g.source());
+                    c.put("model", g.model());
+                    c.put("reference", PyTorchReference.SOURCE);
+                    c.put("reference_description", labels.get(PyTorchReference.SOURCE));
+                    c.put("tokens_per_second_ratio", ratio);
+                    c.put("val_loss_difference", gptLossVsPyTorch(g));
+                    c.put("meaning", "median tokens/s of the source over the reference's (above 1 the source is faster);"
+                            + " the source's validation loss minus the reference's");
+                    gcmp.add(c);
+                }
+            }
+            root.put("gpt_comparisons", gcmp);
+        }
         root.put("notes", List.of(
                 "seconds_per_epoch and samples_per_second: over the timed passes (repeat), each after an untimed warm-up",
                 "extrapolated: fewer steps than an epoch were timed; seconds_per_epoch = rows_per_epoch / samples_per_second",
@@ -383,7 +485,12 @@ public final class BenchReport {
                 "matmul: C (n,n) = A (n,n) B (n,n) through the matmul op with operands resident, gflops = 2 n^3 / s",
                 "conv2d: each conv layer of a benchmarked network (see method); forward_flops = 2 N OC OH OW C k^2 at a full"
                         + " batch, backward_flops = forward_flops per gradient computed (weights; and the input where"
-                        + " input_gradient); gflops per sample; gemm shares: the matrix products' part of the layer's time"));
+                        + " input_gradient); gflops per sample; gemm shares: the matrix products' part of the layer's time",
+                "gpt: the GPT recipe (salvo bench --gpt); tokens_per_second = batch x context / seconds of each timed step"
+                        + " (median, min, max, p10, p90; mean = timed tokens / timed seconds); profile shares by op family from"
+                        + " a separate synchronized pass: matmul (every product, attention's included), attention (the"
+                        + " attention family: embeddings, head split/merge, causal softmax), layernorm, optimizer (AdamW"
+                        + " updates), other (every other family), host (the rest of the wall time)"));
         return root;
     }
 

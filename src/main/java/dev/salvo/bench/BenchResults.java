@@ -111,4 +111,94 @@ public final class BenchResults {
      */
     public record Matmul(String source, int n, int callsPerSample, Stats gflops) {
     }
+
+    /**
+     * Median, range, 10th and 90th percentiles and mean of many measurements (one per training step),
+     * without the values themselves (thousands of steps).
+     *
+     * @param median the median (mean of the middle two for an even count)
+     * @param min    the smallest value
+     * @param max    the largest value
+     * @param p10    the 10th percentile (linear between the nearest ranks, as numpy's default)
+     * @param p90    the 90th percentile
+     * @param mean   the mean
+     * @param count  how many values
+     */
+    public record Spread(double median, double min, double max, double p10, double p90, double mean, int count) {
+
+        /** The spread of {@code values} (at least one, every one finite). */
+        public static Spread of(double[] values) {
+            if (values.length == 0) {
+                throw new IllegalArgumentException("no values");
+            }
+            double[] s = values.clone();
+            java.util.Arrays.sort(s);
+            double sum = 0;
+            for (double v : s) {
+                if (!Double.isFinite(v)) {
+                    throw new IllegalArgumentException("not a finite value: " + v);
+                }
+                sum += v;
+            }
+            return new Spread(quantile(s, 0.5), s[0], s[s.length - 1], quantile(s, 0.1), quantile(s, 0.9),
+                    sum / s.length, s.length);
+        }
+
+        /** {@code tokens / seconds} of a spread of step seconds: the same ranks, inverted (the slowest step is the min). */
+        public Spread rate(double tokens) {
+            return new Spread(tokens / median, tokens / max, tokens / min, tokens / p90, tokens / p10, tokens / mean, count);
+        }
+
+        static double quantile(double[] sorted, double q) {
+            double pos = q * (sorted.length - 1);
+            int lo = (int) Math.floor(pos);
+            int hi = Math.min(lo + 1, sorted.length - 1);
+            return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+        }
+    }
+
+    /**
+     * The GPT recipe ({@code salvo bench --gpt}) trained on one device or by the reference.
+     *
+     * @param source          device id or reference name
+     * @param sourceName      device name or reference description
+     * @param model           e.g. {@code gpt 4 layers, 4 heads, 128 wide, context 64}
+     * @param parameters      trainable values (a tied weight counted once)
+     * @param batchSize       windows per step
+     * @param context         tokens per window (T)
+     * @param steps           training steps run
+     * @param skippedSteps    first steps left out of the timed figures
+     * @param stepSeconds     seconds per timed step
+     * @param tokensPerSecond {@code batch * context} over each timed step's seconds (the mean: timed tokens
+     *                        over the timed steps' total seconds)
+     * @param trainSeconds    wall time of every training step (skipped ones included), evaluation excluded
+     * @param wallSeconds     wall time of the whole run (model building, training, evaluation)
+     * @param valLoss         mean cross-entropy over every position of the fixed validation windows
+     * @param valWindows      how many validation windows
+     * @param finalTrainLoss  mean training loss of the last steps read back
+     * @param profile         shares from a separate synchronized pass; null for the reference
+     * @param timing          how a step was timed
+     */
+    public record Gpt(String source, String sourceName, String model, long parameters, int batchSize, int context,
+                      int steps, int skippedSteps, Spread stepSeconds, Spread tokensPerSecond, double trainSeconds,
+                      double wallSeconds, double valLoss, int valWindows, double finalTrainLoss, GptProfile profile,
+                      String timing) {
+    }
+
+    /**
+     * Where a GPT step's time goes, from a separate pass through {@link TimingDevice}: shares of the
+     * pass's wall time in the declared ops grouped by family ({@code matmul}, {@code attention},
+     * {@code layernorm}, {@code optimizer}; every other family under {@code other}) and the rest
+     * ({@code host}: batching, copies, Java, synchronization gaps).
+     *
+     * @param steps    steps profiled
+     * @param seconds  wall time of the pass
+     * @param shares   group -> share of {@code seconds} (0..1), in the order matmul, attention,
+     *                 layernorm, optimizer, other, host
+     * @param families every family called -> seconds
+     * @param ops      per op (dashed name): calls and seconds, copies included
+     */
+    public record GptProfile(int steps, double seconds, Map<String, Double> shares, Map<String, Double> families,
+                             Map<String, OpTime> ops) {
+    }
 }

@@ -31,6 +31,9 @@ public final class PyTorchReference {
     public static final String RESOURCE = "salvo/bench/pytorch_bench.py";
     public static final String SCRIPT_NAME = "pytorch_bench.py";
     public static final String SOURCE = "pytorch";
+    /** The GPT recipe's script ({@code salvo bench --gpt}); it uses pytorch_bench.py's BLAS detection when beside it. */
+    public static final String GPT_RESOURCE = "salvo/bench/pytorch_gpt_bench.py";
+    public static final String GPT_SCRIPT_NAME = "pytorch_gpt_bench.py";
 
     /** What the reference measured, and how it ran. */
     public record Result(String description, Map<String, Object> info, List<BenchResults.Training> training,
@@ -113,14 +116,27 @@ public final class PyTorchReference {
 
     /** Writes the shipped script to {@code dir/pytorch_bench.py} (atomically) and returns its path. */
     public static Path extract(Path dir) throws IOException {
+        return extract(dir, RESOURCE, SCRIPT_NAME);
+    }
+
+    /**
+     * Writes the GPT script to {@code dir/pytorch_gpt_bench.py}, and pytorch_bench.py beside it (its
+     * BLAS detection), atomically; returns the GPT script's path.
+     */
+    public static Path extractGpt(Path dir) throws IOException {
+        extract(dir, RESOURCE, SCRIPT_NAME);
+        return extract(dir, GPT_RESOURCE, GPT_SCRIPT_NAME);
+    }
+
+    private static Path extract(Path dir, String resource, String name) throws IOException {
         byte[] script;
-        try (InputStream in = PyTorchReference.class.getClassLoader().getResourceAsStream(RESOURCE)) {
+        try (InputStream in = PyTorchReference.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IOException(RESOURCE + " is missing from the class path");
+                throw new IOException(resource + " is missing from the class path");
             }
             script = in.readAllBytes();
         }
-        Path target = dir.resolve(SCRIPT_NAME);
+        Path target = dir.resolve(name);
         AtomicFile.write(target, script);
         return target;
     }
@@ -131,6 +147,16 @@ public final class PyTorchReference {
      * @throws IOException when it cannot start, fails, or prints no JSON
      */
     public static Result run(String python, Path script, List<String> args, Consumer<String> log) throws IOException {
+        return parse(execute(python, script, args, log));
+    }
+
+    /** {@link #run} for the GPT script: its output read by {@link #parseGpt}. */
+    public static GptResult runGpt(String python, Path script, List<String> args, Consumer<String> log) throws IOException {
+        return parseGpt(execute(python, script, args, log));
+    }
+
+    /** Runs {@code python script args} in the {@link #referenceEnvironment}; returns its stdout. */
+    private static String execute(String python, Path script, List<String> args, Consumer<String> log) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(python);
         cmd.add(script.toString());
@@ -171,9 +197,9 @@ public final class PyTorchReference {
             synchronized (errLines) {
                 last = errLines.isEmpty() ? "(no output)" : errLines.get(errLines.size() - 1);
             }
-            throw new IOException(SCRIPT_NAME + " exited with " + code + ": " + last);
+            throw new IOException(script.getFileName() + " exited with " + code + ": " + last);
         }
-        return parse(out);
+        return out;
     }
 
     /**
@@ -239,6 +265,131 @@ public final class PyTorchReference {
             }
         }
         return new Result(description, info, training, matmul, conv);
+    }
+
+    /** What the GPT script measured, and how it ran. */
+    public record GptResult(String description, Map<String, Object> info, BenchResults.Gpt gpt) {
+    }
+
+    /** How pytorch_gpt_bench.py times a step (bench.json's {@code timing} of its row). */
+    public static final String GPT_TIMING = "each training step alone (batch gather, forward, backward, clipping, AdamW,"
+            + " loss read back), eager float32; the first skipped steps and the evaluation not timed";
+
+    /**
+     * Parses the GPT script's stdout: its last line that starts with '{' is the JSON object, whose
+     * {@code gpt} object holds the measurements (the rest is reported as the reference's info).
+     *
+     * @throws IOException naming the field when the output is not what the script writes
+     */
+    public static GptResult parseGpt(String stdout) throws IOException {
+        JsonNode root = lastJson(stdout, GPT_SCRIPT_NAME);
+        String version = text(root, "torch_version", GPT_SCRIPT_NAME);
+        int threads = integer(root, "threads", GPT_SCRIPT_NAME);
+        String blas = root.path("blas").asText("");
+        String description = "PyTorch " + version + " CPU, " + threads + " threads"
+                + (blas.isEmpty() || blas.equals("unknown") ? "" : ", BLAS " + blas);
+        Map<String, Object> info = new LinkedHashMap<>();
+        for (var it = root.fields(); it.hasNext(); ) {
+            var e = it.next();
+            if (!e.getKey().equals("gpt")) {
+                info.put(e.getKey(), new ObjectMapper().convertValue(e.getValue(), Object.class));
+            }
+        }
+        JsonNode g = field(root, "gpt", GPT_SCRIPT_NAME);
+        JsonNode m = field(root, "model", GPT_SCRIPT_NAME);
+        String model = describeGpt(integer(m, "layers", GPT_SCRIPT_NAME), integer(m, "heads", GPT_SCRIPT_NAME),
+                integer(m, "embd", GPT_SCRIPT_NAME), integer(m, "context", GPT_SCRIPT_NAME));
+        int tokens = integer(g, "tokens_per_step", GPT_SCRIPT_NAME);
+        int context = integer(m, "context", GPT_SCRIPT_NAME);
+        int batch = integer(root, "batch_size", GPT_SCRIPT_NAME);
+        if (tokens != batch * context) {
+            throw new IOException(GPT_SCRIPT_NAME + " output: tokens_per_step " + tokens + " is not batch_size " + batch
+                    + " x context " + context);
+        }
+        BenchResults.Spread step = spread(field(g, "step_seconds", GPT_SCRIPT_NAME), "step_seconds");
+        double valLoss = number(g, "val_loss", GPT_SCRIPT_NAME);
+        if (!(valLoss > 0) || !Double.isFinite(valLoss)) {
+            throw new IOException(GPT_SCRIPT_NAME + " output: val_loss is " + valLoss + ", not a positive number");
+        }
+        BenchResults.Gpt gpt = new BenchResults.Gpt(SOURCE, description, model,
+                field(m, "parameters", GPT_SCRIPT_NAME).asLong(), batch, context, integer(g, "steps", GPT_SCRIPT_NAME),
+                integer(g, "skipped_steps", GPT_SCRIPT_NAME), step, step.rate(tokens),
+                number(g, "train_seconds", GPT_SCRIPT_NAME), number(g, "wall_seconds", GPT_SCRIPT_NAME), valLoss,
+                integer(g, "val_windows", GPT_SCRIPT_NAME), number(g, "final_train_loss", GPT_SCRIPT_NAME), null,
+                GPT_TIMING);
+        return new GptResult(description, info, gpt);
+    }
+
+    /** The GPT's one-line name in bench reports, Salvo's and the reference's alike. */
+    public static String describeGpt(int layers, int heads, int embd, int context) {
+        return "gpt " + layers + "x" + heads + "x" + embd + " T" + context;
+    }
+
+    /** A spread of positive step times as the script writes it (median, min, max, p10, p90, mean, count). */
+    private static BenchResults.Spread spread(JsonNode s, String name) throws IOException {
+        double[] v = new double[6];
+        String[] keys = {"median", "min", "max", "p10", "p90", "mean"};
+        for (int i = 0; i < keys.length; i++) {
+            v[i] = number(s, keys[i], GPT_SCRIPT_NAME);
+            if (!(v[i] > 0) || !Double.isFinite(v[i])) {
+                throw new IOException(GPT_SCRIPT_NAME + " output: '" + name + "." + keys[i] + "' is " + v[i]
+                        + ", not a positive number");
+            }
+        }
+        if (!(v[1] <= v[3] && v[3] <= v[0] && v[0] <= v[4] && v[4] <= v[2])) {
+            throw new IOException(GPT_SCRIPT_NAME + " output: '" + name + "' is not ordered min <= p10 <= median <= p90"
+                    + " <= max: " + s);
+        }
+        int count = integer(s, "count", GPT_SCRIPT_NAME);
+        if (count < 1) {
+            throw new IOException(GPT_SCRIPT_NAME + " output: '" + name + ".count' is " + count);
+        }
+        return new BenchResults.Spread(v[0], v[1], v[2], v[3], v[4], v[5], count);
+    }
+
+    private static JsonNode lastJson(String stdout, String script) throws IOException {
+        String json = null;
+        for (String line : stdout.split("\n")) {
+            if (line.strip().startsWith("{")) {
+                json = line.strip();
+            }
+        }
+        if (json == null) {
+            throw new IOException(script + " printed no JSON object");
+        }
+        try {
+            return new ObjectMapper().readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IOException(script + " printed malformed JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static JsonNode field(JsonNode n, String name, String script) throws IOException {
+        JsonNode v = n.get(name);
+        if (v == null || v.isNull()) {
+            throw new IOException(script + " output: field '" + name + "' is missing");
+        }
+        return v;
+    }
+
+    private static String text(JsonNode n, String name, String script) throws IOException {
+        return field(n, name, script).asText();
+    }
+
+    private static int integer(JsonNode n, String name, String script) throws IOException {
+        JsonNode v = field(n, name, script);
+        if (!v.isIntegralNumber()) {
+            throw new IOException(script + " output: field '" + name + "' must be an integer, got " + v);
+        }
+        return v.asInt();
+    }
+
+    private static double number(JsonNode n, String name, String script) throws IOException {
+        JsonNode v = field(n, name, script);
+        if (!v.isNumber()) {
+            throw new IOException(script + " output: field '" + name + "' must be a number, got " + v);
+        }
+        return v.asDouble();
     }
 
     private static JsonNode field(JsonNode n, String name) throws IOException {
