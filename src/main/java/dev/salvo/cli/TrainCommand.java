@@ -285,6 +285,7 @@ final class TrainCommand implements Callable<Integer> {
                     model.initialSha256().substring(0, 16));
             out.printf(Locale.ROOT, "train:  %s, lr %s %s, batch %d, %d epochs, seed %d%n", opt.describe(), lr,
                     sched.describe(), batchSize, epochs, seed);
+            out.println(trainer.memoryLine());
             if (resumed != null) {
                 out.printf(Locale.ROOT, "resume: %s %d, step %d, from %s; options restored from it%s%n",
                         resumed.stepInEpoch() > 0 ? "within epoch" : "after epoch",

@@ -591,4 +591,32 @@ public final class Trainer implements AutoCloseable {
         }
         owned.clear();
     }
+    private static String bytes(long b) {
+        return b < 1024 * 1024 ? String.format(java.util.Locale.ROOT, "%.1f KiB", b / 1024.0)
+                : String.format(java.util.Locale.ROOT, "%.1f MiB", b / 1048576.0);
+    }
+
+    /** Device bytes of the optimizer state (velocity or Adam's two moments). */
+    public long optimizerStateBytes() {
+        return 4L * config.optimizer().stateBuffers() * model.layout().size();
+    }
+
+    /**
+     * The device memory this training holds, by use, e.g. {@code memory: 3.2 MiB on the device =
+     * parameters 0.8 MiB, gradients 0.8 MiB, optimizer state 1.6 MiB, activations ...}.
+     */
+    public String memoryLine() {
+        long[] b = {
+            model.memoryBytes(Model.Memory.PARAMETERS), model.memoryBytes(Model.Memory.GRADIENTS), optimizerStateBytes(),
+            model.memoryBytes(Model.Memory.ACTIVATIONS), model.memoryBytes(Model.Memory.ACTIVATION_GRADIENTS),
+            model.memoryBytes(Model.Memory.WORKSPACE), model.memoryBytes(Model.Memory.BATCH)};
+        String[] names = {"parameters", "gradients", "optimizer state", "activations", "activation gradients", "workspace", "batch"};
+        long total = 0;
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < b.length; i++) {
+            total += b[i];
+            sb.append(i == 0 ? "" : ", ").append(names[i]).append(' ').append(bytes(b[i]));
+        }
+        return "memory: " + bytes(total) + " on the device = " + sb;
+    }
 }
