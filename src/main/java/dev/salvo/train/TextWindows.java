@@ -23,7 +23,7 @@ import dev.salvo.util.Rng;
  *
  * @param name        for messages and reports
  * @param tokens      the whole stream, training split first
- * @param trainLength tokens of the training split
+ * @param trainLength tokens of the training split (training needs at least {@code context + 1}; 0 for evaluation only)
  * @param vocab       the vocabulary size: every token is in {@code [0, vocab)}
  * @param context     window length {@code T}: the network's input length
  * @param evalEvery   steps per epoch (validation after each)
@@ -46,9 +46,9 @@ public record TextWindows(String name, int[] tokens, int trainLength, int vocab,
         if (evalWindows < 1) {
             throw new IllegalArgumentException("--eval-windows must be at least 1, got " + evalWindows);
         }
-        if (trainLength < context + 1 || tokens.length - trainLength < context + 1) {
-            throw new IllegalArgumentException(name + ": each split needs at least " + (context + 1) + " tokens, the training split has "
-                    + trainLength + " and the validation split " + (tokens.length - trainLength));
+        if (trainLength < 0 || tokens.length - trainLength < context + 1) {
+            throw new IllegalArgumentException(name + ": the validation split needs at least " + (context + 1) + " tokens, it has "
+                    + (tokens.length - trainLength));
         }
     }
 

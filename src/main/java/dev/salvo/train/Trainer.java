@@ -173,6 +173,10 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException(text.name() + ": a vocabulary of " + text.vocab() + " tokens, but the network predicts "
                     + model.spec().classes());
         }
+        if (text.trainLength() < text.context() + 1) {
+            throw new IllegalArgumentException(text.name() + ": the training split holds " + text.trainLength()
+                    + " tokens, shorter than one window of " + (text.context() + 1));
+        }
         if (config.epochs() != text.epochs()) {
             throw new IllegalArgumentException(text.steps() + " steps in epochs of " + text.evalEvery() + " are " + text.epochs()
                     + " epochs, but the configuration says " + config.epochs());
