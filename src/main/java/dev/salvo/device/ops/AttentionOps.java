@@ -352,9 +352,9 @@ public final class AttentionOps {
      * kernel's sum has only positive terms, each item adding {@code L = ceil(T / WG)} of them
      * before a 7-level tree, so its relative error is at most {@code gamma(L + 7)}; {@code exp}
      * adds up to 3 ulp (OpenCL), the product {@code scale s}, the float32 scale and the
-     * subtraction of the maximum about {@code 20 u} on logits within [-4, 4] (the samples: |s| < 16,
-     * scale <= 0.25), the division one more: about {@code 42 u = 2.5e-6} relative for T = 1024
-     * (L = 8). Since p <= 1 that is within {@code 1e-5 + 1.3e-6 p} for every element with a
+     * subtraction of the maximum about {@code 20 u} on logits within [-4, 4] (the samples: {@code |s| < 16},
+     * {@code scale <= 0.25}), the division one more: about {@code 42 u = 2.5e-6} relative for T = 1024
+     * (L = 8). Since {@code p <= 1} that is within {@code 1e-5 + 1.3e-6 p} for every element with a
      * fourfold margin. The absolute part makes the bound loose for the small probabilities of a
      * long row (about 1e-3 at T = 1024), so {@code AttentionOpsTest} also holds a 1024-long row to
      * a relative bound of 1e-5.
@@ -392,8 +392,8 @@ public final class AttentionOps {
      *
      * <p>Tolerance: the default elementwise bound. The dot product is a sum of mixed signs, its
      * error at most {@code gamma(L + 8) sum |p_k dp_k| <= gamma(L + 8) max |dp|} since a softmax
-     * row sums to 1 (L = ceil(T / WG) <= 8 for the samples, |dp| < 1: under 1e-6); each ds_j adds
-     * three roundings on {@code |scale p_j (dp_j - dot)|}; with |scale| <= 1 every error is far
+     * row sums to 1 ({@code L = ceil(T / WG) <= 8} for the samples, {@code |dp| < 1}: under 1e-6); each ds_j adds
+     * three roundings on {@code |scale p_j (dp_j - dot)|}; with {@code |scale| <= 1} every error is far
      * below {@code 1e-5 + 1.3e-6 |ref|}.
      */
     public static final Op CAUSAL_SOFTMAX_BACKWARD = new CausalRows("causal_softmax_backward",
