@@ -34,7 +34,7 @@ batch * context / seconds per step. Prints one JSON object on stdout (progress o
 
 Run by hand (Debian: apt-get install python3-torch libopenblas0-pthread bible-kjv):
 
-    bible "Gen1:1-Rev22:21" > kjv.txt
+    bible -l79 "Gen1:1-Rev22:21" </dev/null > kjv.txt
     python3 pytorch_gpt_bench.py --text kjv.txt --threads 2
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the environment before torch loads (the
@@ -65,7 +65,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         description="PyTorch CPU reference for salvo bench --gpt: trains nanoGPT's baby GPT on a character text "
                     "and prints JSON (tokens/s, per-step times, validation loss) on stdout.")
-    p.add_argument("--text", required=True, help="UTF-8 text file (e.g. the KJV: bible \"Gen1:1-Rev22:21\" > kjv.txt)")
+    p.add_argument("--text", required=True, help="UTF-8 text file (e.g. the KJV: bible -l79 \"Gen1:1-Rev22:21\" </dev/null > kjv.txt)")
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--embd", type=int, default=128)

@@ -57,7 +57,7 @@ import picocli.CommandLine.Spec;
                 "--gpt instead trains the baby GPT of issue 14 (4 layers, 4 heads, 128 wide, context 64, batch 12, AdamW lr 1e-3 "
                         + "betas 0.9/0.99, weight decay 0.1 on matrices, clip 1.0, 100 warm-up steps then cosine to 1e-4, "
                         + "--steps 2000) on --text (default: the embedded kjv-genesis excerpt; the recipe's corpus is the whole "
-                        + "KJV: bible \"Gen1:1-Rev22:21\" > kjv.txt) on each device, times every step, reports tokens/s "
+                        + "KJV: bible -l79 \"Gen1:1-Rev22:21\" </dev/null > kjv.txt) on each device, times every step, reports tokens/s "
                         + "(median [min-max], p10-p90), the validation loss and the shares of matmul, attention, layer norm and "
                         + "the optimizer, and runs pytorch_gpt_bench.py on the same text in the same run."},
         exitCodeListHeading = ExitCodes.HEADING,
@@ -140,7 +140,7 @@ final class BenchCommand implements Callable<Integer> {
     boolean gpt;
 
     @Option(names = "--text", description = "--gpt: the UTF-8 text to train on (default: the embedded kjv-genesis excerpt)."
-            + " The recipe's: bible \"Gen1:1-Rev22:21\" > kjv.txt.")
+            + " The recipe's: bible -l79 \"Gen1:1-Rev22:21\" </dev/null > kjv.txt.")
     Path text;
 
     @Option(names = "--eval-windows", description = "--gpt: most validation windows of the last 10%% of the text (default 1000;"
