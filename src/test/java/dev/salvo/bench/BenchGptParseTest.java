@@ -221,4 +221,35 @@ class BenchGptParseTest {
             }
         }
     }
+
+    /** Where a Python imports torch: a tiny run of the script on the embedded excerpt prints JSON the parser reads. */
+    @Test
+    void aTinyRunPrintsJsonTheParserReads(@TempDir Path tmp) throws Exception {
+        StringBuilder why = new StringBuilder();
+        String py = PyTorchReference.findPython(null, why);
+        Assumptions.assumeTrue(py != null, () -> "no Python with torch and numpy: " + why);
+        Path script = PyTorchReference.extractGpt(tmp);
+        Path text = tmp.resolve("genesis.txt");
+        Files.write(text, dev.salvo.data.TextCorpus.genesis());
+        GptBench.Recipe tiny = new GptBench.Recipe(1, 2, 16, 8, 4, 13, 1e-3, 1e-4, 2, 0.9, 0.99, 1e-8, 0.1, 1.0, 0.1, 5, 1);
+        List<String> log = new ArrayList<>();
+        PyTorchReference.GptResult r = PyTorchReference.runGpt(py, script, tiny.pytorchArgs(text, 1, 10), log::add);
+        BenchResults.Gpt g = r.gpt();
+        assertEquals("gpt 1x2x16 T8", g.model());
+        assertEquals(13, g.steps());
+        assertEquals(3, g.stepSeconds().count(), "13 steps, the first 10 not timed");
+        assertEquals(5, g.valWindows());
+        assertTrue(g.valLoss() > 1 && g.valLoss() < 6, () -> "val loss " + g.valLoss());
+        assertTrue(r.description().contains("1 threads"), r.description());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> textInfo = (Map<String, Object>) r.info().get("text");
+        // the vocabulary and split of Salvo's TextCorpus over the same bytes
+        dev.salvo.data.TextCorpus corpus = dev.salvo.data.TextCorpus.of("genesis", dev.salvo.data.TextCorpus.genesis(), 8, 0.1);
+        assertEquals(corpus.vocabulary().size(), ((Number) textInfo.get("vocab")).intValue());
+        assertEquals(corpus.trainLength(), ((Number) textInfo.get("train_tokens")).intValue());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> env = (Map<String, Object>) r.info().get("env");
+        assertTrue(!env.containsKey("OPENBLAS_CORETYPE") && !env.containsKey("OPENBLAS_L2_SIZE"), env::toString);
+        assertTrue(log.stream().anyMatch(l -> l.contains("validation loss")), log::toString);
+    }
 }
