@@ -253,6 +253,51 @@ class ClipAndDecayTest {
         }
     }
 
+    /** With clipping (biting) and MATRICES, 50 steps + checkpoint + resume + 50 steps is bitwise 100 straight steps. */
+    @Test
+    void resumeWithClippingIsBitwise(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        TrainConfig cfg = CheckpointTest.config(Optimizer.adamW(0.1)).withClipNorm(0.3).withDecay(DecayPolicy.MATRICES);
+        List<Double> straightNorms = new ArrayList<>();
+        float[] straight = resumeRun(cfg, null, 100, null, straightNorms);
+        List<Double> first = new ArrayList<>();
+        resumeRun(cfg, dir, 50, null, first);
+        Checkpoint.Snapshot snap = Checkpoint.load(dir);
+        List<Double> second = new ArrayList<>();
+        float[] resumed = resumeRun(cfg, null, 100, snap, second);
+        assertArrayEquals(straight, resumed, "parameters after 50 + resume + 50 steps");
+        List<Double> joined = new ArrayList<>(first);
+        joined.addAll(second);
+        assertEquals(straightNorms, joined, "per-step gradient norms");
+        assertTrue(straightNorms.stream().anyMatch(x -> x > 0.3), "the clip bites: " + straightNorms);
+    }
+
+    private static float[] resumeRun(TrainConfig cfg, java.nio.file.Path dir, long stop, Checkpoint.Snapshot resume, List<Double> norms) {
+        try (Device d = cpu(); Model m = new Model(d, CheckpointTest.NET, 5, 8); Trainer t = new Trainer(m, cfg)) {
+            if (resume != null) {
+                t.resume(resume);
+            }
+            Checkpoint.Policy policy = dir == null ? null : new Checkpoint.Policy(dir, (int) stop, false);
+            try {
+                t.fit(CheckpointTest.DATA, null, new TrainListener() {
+                    @Override
+                    public void onGradNorm(long step, double norm) {
+                        norms.add(norm);
+                    }
+
+                    @Override
+                    public void onCheckpoint(java.nio.file.Path file, long step) {
+                        if (step == stop) {
+                            throw new CheckpointTest.StopHere();
+                        }
+                    }
+                }, policy);
+            } catch (CheckpointTest.StopHere e) {
+                // the first process ends here
+            }
+            return m.parametersToHost();
+        }
+    }
+
     @Test
     void networkJsonCarriesTheDecayPolicy() {
         NetworkSpec spec = NetworkSpec.input(4).dense(3).decay(DecayPolicy.MATRICES).build();

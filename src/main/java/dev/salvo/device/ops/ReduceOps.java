@@ -224,7 +224,7 @@ public final class ReduceOps {
 
     public static final List<Op> ALL = List.of(COLUMN_SUMS, SUM_ALL, SUMSQ_ALL);
 
-    /** {@code part (parts) <- sums of squares of x over {@code parts} fixed chunks}. */
+    /** {@code part (parts) <- } the sums of squares of x over {@code parts} fixed chunks. */
     public static OpCall sumSquares(DeviceBuffer x, DeviceBuffer part) {
         return SUMSQ_ALL.call(new DeviceBuffer[] {x, part},
                 new int[] {ElementwiseOps.count(x, "sumsq_all: x"), ElementwiseOps.count(part, "sumsq_all: part")});
