@@ -303,8 +303,10 @@ final class TrainCommand implements Callable<Integer> {
                     train.rows(), val.rows(), test.rows(), source.origin(), normalize);
             out.printf(Locale.ROOT, "model:  %s, %d parameters, init sha256 %s%n", net.describe(), model.layout().count(),
                     model.initialSha256().substring(0, 16));
-            out.printf(Locale.ROOT, "train:  %s, lr %s %s, batch %d, %d epochs, seed %d%n", opt.describe(), lr,
-                    sched.describe(), batchSize, epochs, seed);
+            DecayPolicy decayUsed = decayPolicy != null ? decayPolicy : net.decay();
+            out.printf(Locale.ROOT, "train:  %s%s%s, lr %s %s, batch %d, %d epochs, seed %d%n", opt.describe(),
+                    decayUsed == DecayPolicy.ALL || opt.weightDecay() == 0 ? "" : " (decay on " + decayUsed.cliName() + ")",
+                    clipNorm > 0 ? ", clip-norm " + clipNorm : "", lr, sched.describe(), batchSize, epochs, seed);
             if (resumed != null) {
                 out.printf(Locale.ROOT, "resume: %s %d, step %d, from %s; options restored from it%s%n",
                         resumed.stepInEpoch() > 0 ? "within epoch" : "after epoch",
