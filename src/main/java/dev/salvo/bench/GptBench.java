@@ -78,7 +78,8 @@ public final class GptBench {
         /** The trainer's configuration: one epoch (validation once, at the end). */
         TrainConfig config() {
             return TrainConfig.defaults().withOptimizer(optimizer()).withLearningRate(learningRate).withSchedule(schedule())
-                    .withBatchSize(batchSize).withEpochs(1).withSeed(seed);
+                    .withBatchSize(batchSize).withEpochs(1).withSeed(seed).withClipNorm(clipNorm)
+                    .withDecay(dev.salvo.nn.DecayPolicy.MATRICES);
         }
 
         /** {@link PyTorchReference#describeGpt} of this recipe. */

@@ -393,7 +393,7 @@ final class BenchCommand implements Callable<Integer> {
                 ? dev.salvo.data.TextCorpus.of(dev.salvo.data.TextCorpus.GENESIS + " (embedded)", dev.salvo.data.TextCorpus.genesis(),
                 recipe.context(), recipe.valFraction())
                 : dev.salvo.data.TextCorpus.read(text, recipe.context(), recipe.valFraction());
-        NetworkSpec net = TextTraining.gptSpec(recipe.layers(), recipe.heads(), recipe.embd(), recipe.context(),
+        NetworkSpec net = dev.salvo.nn.Gpt.spec(recipe.layers(), recipe.heads(), recipe.embd(), recipe.context(),
                 corpus.vocabulary().size());
 
         Map<String, Object> machine = BenchReport.machine();

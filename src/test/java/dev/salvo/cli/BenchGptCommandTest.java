@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -45,11 +44,6 @@ class BenchGptCommandTest {
     /** A few steps on the embedded excerpt; the reference's Python does not exist: reported as skipped, rc 0. */
     @Test
     void aTinyRunWritesTheGptReportAndAMissingReferenceIsNoFailure(@TempDir Path tmp) throws Exception {
-        try {
-            Class.forName("dev.salvo.nn.Gpt");
-        } catch (ClassNotFoundException e) {
-            Assumptions.abort("this build has no GPT layers (dev.salvo.nn.Gpt)");
-        }
         Path dir = tmp.resolve("bench");
         BenchCommandTest.Result r = BenchCommandTest.run("bench", "--gpt", "--quick", "--device", "cpu", "--steps", "12",
                 "--profile-steps", "2", "--eval-windows", "4", "--python", tmp.resolve("no-python").toString(),
