@@ -410,6 +410,8 @@ def main(argv):
             "timing": "each training step alone (batch gather, forward, backward, clip, AdamW, loss read back);"
                       " the first skipped_steps steps and the evaluation are not timed",
             "step_seconds": st,
+            "block_median_seconds": [statistics.median(step_seconds[max(b, skip):b + 100])
+                                     for b in range(0, len(step_seconds), 100) if max(b, skip) < min(b + 100, len(step_seconds))],
             "tokens_per_second": {"median": tokens / st["median"], "min": tokens / st["max"],
                                   "max": tokens / st["min"], "p10": tokens / st["p90"], "p90": tokens / st["p10"],
                                   "mean": tokens * len(timed) / sum(timed)},

@@ -317,14 +317,14 @@ public final class BenchReport {
     /** The GPT table: tokens/s, validation loss, against the reference, and the profile's shares. */
     private void printGpt(PrintWriter out) {
         out.println();
-        out.printf(Locale.ROOT, "%-10s %-26s %-11s %-9s %-8s %-11s %7s %7s %7s %7s %7s %6s%n", "source", "tokens/s",
+        out.printf(Locale.ROOT, "%-10s %-26s %-15s %-9s %-8s %-13s %7s %7s %7s %7s %7s %6s%n", "source", "tokens/s",
                 "[p10-p90]", "ms/step", "val", "vs pytorch", "matmul", "attn", "lnorm", "optim", "other", "host");
         for (BenchResults.Gpt g : gpt) {
             double ratio = gptSpeedVsPyTorch(g);
             double dl = gptLossVsPyTorch(g);
             BenchResults.Spread r = g.tokensPerSecond();
             Map<String, Double> sh = g.profile() == null ? Map.of() : g.profile().shares();
-            out.printf(Locale.ROOT, "%-10s %-26s %-11s %-9s %-8s %-11s %7s %7s %7s %7s %7s %6s%n", g.source(),
+            out.printf(Locale.ROOT, "%-10s %-26s %-15s %-9s %-8s %-13s %7s %7s %7s %7s %7s %6s%n", g.source(),
                     String.format(Locale.ROOT, "%,.0f [%,.0f-%,.0f]", r.median(), r.min(), r.max()),
                     String.format(Locale.ROOT, "%,.0f-%,.0f", r.p10(), r.p90()),
                     String.format(Locale.ROOT, "%.1f", 1e3 * g.stepSeconds().median()),

@@ -178,11 +178,33 @@ public final class BenchResults {
      * @param finalTrainLoss  mean training loss of the last steps read back
      * @param profile         shares from a separate synchronized pass; null for the reference
      * @param timing          how a step was timed
+     * @param blockMedians    median seconds per step of each block of {@link #BLOCK} steps (the skipped
+     *                        steps left out of the first): drift, warm-up and interference over the run
      */
     public record Gpt(String source, String sourceName, String model, long parameters, int batchSize, int context,
                       int steps, int skippedSteps, Spread stepSeconds, Spread tokensPerSecond, double trainSeconds,
                       double wallSeconds, double valLoss, int valWindows, double finalTrainLoss, GptProfile profile,
-                      String timing) {
+                      String timing, List<Double> blockMedians) {
+
+        /** Steps per block of {@link #blockMedians}. */
+        public static final int BLOCK = 100;
+
+        public Gpt {
+            blockMedians = List.copyOf(blockMedians);
+        }
+
+        /** Medians of each block of {@link #BLOCK} steps of {@code stepSeconds}, from {@code skip} on. */
+        public static List<Double> blockMedians(double[] stepSeconds, int skip) {
+            List<Double> out = new java.util.ArrayList<>();
+            for (int from = 0; from < stepSeconds.length; from += BLOCK) {
+                int lo = Math.max(from, skip);
+                int hi = Math.min(stepSeconds.length, from + BLOCK);
+                if (lo < hi) {
+                    out.add(Spread.of(java.util.Arrays.copyOfRange(stepSeconds, lo, hi)).median());
+                }
+            }
+            return out;
+        }
     }
 
     /**

@@ -185,14 +185,16 @@ public final class GptBench {
         List<Double> tail = losses.subList(Math.max(0, losses.size() - 100), losses.size());
         double finalLoss = tail.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
         log.accept(String.format(Locale.ROOT, "%s gpt: %d steps in %.1f s, median %.1f ms/step (%.0f tokens/s), validation loss"
-                + " %.4f", id, h.steps(), trainSeconds, 1e3 * st.median(), tokens() / st.median(), last.valLoss()));
+                + " %.4f; median ms/step per %d steps: %s", id, h.steps(), trainSeconds, 1e3 * st.median(), tokens() / st.median(),
+                last.valLoss(), BenchResults.Gpt.BLOCK, String.join(" ", BenchResults.Gpt.blockMedians(step, skip).stream()
+                        .map(v -> String.format(Locale.ROOT, "%.1f", 1e3 * v)).toList())));
         BenchResults.GptProfile profile = profile(device, net, corpus);
         log.accept(String.format(Locale.ROOT, "%s gpt: synchronized profile of %d steps: %s", id, profile.steps(),
                 String.join(", ", profile.shares().entrySet().stream()
                         .map(e -> String.format(Locale.ROOT, "%s %.0f%%", e.getKey(), 100 * e.getValue())).toList())));
         return new BenchResults.Gpt(id, device.info().name(), recipe.model(), parameters, recipe.batchSize(), recipe.context(),
                 (int) h.steps(), skip, st, st.rate(tokens()), trainSeconds, wall, last.valLoss(),
-                text.validationStarts().length, finalLoss, profile, TIMING);
+                text.validationStarts().length, finalLoss, profile, TIMING, BenchResults.Gpt.blockMedians(step, skip));
     }
 
     private int tokens() {

@@ -307,6 +307,12 @@ public final class PyTorchReference {
                     + " x context " + context);
         }
         BenchResults.Spread step = spread(field(g, "step_seconds", GPT_SCRIPT_NAME), "step_seconds");
+        List<Double> blocks = new ArrayList<>();
+        if (g.has("block_median_seconds")) { // optional
+            for (JsonNode v : array(g, "block_median_seconds")) {
+                blocks.add(v.asDouble());
+            }
+        }
         double valLoss = number(g, "val_loss", GPT_SCRIPT_NAME);
         if (!(valLoss > 0) || !Double.isFinite(valLoss)) {
             throw new IOException(GPT_SCRIPT_NAME + " output: val_loss is " + valLoss + ", not a positive number");
@@ -316,7 +322,7 @@ public final class PyTorchReference {
                 integer(g, "skipped_steps", GPT_SCRIPT_NAME), step, step.rate(tokens),
                 number(g, "train_seconds", GPT_SCRIPT_NAME), number(g, "wall_seconds", GPT_SCRIPT_NAME), valLoss,
                 integer(g, "val_windows", GPT_SCRIPT_NAME), number(g, "final_train_loss", GPT_SCRIPT_NAME), null,
-                GPT_TIMING);
+                GPT_TIMING, blocks);
         return new GptResult(description, info, gpt);
     }
 

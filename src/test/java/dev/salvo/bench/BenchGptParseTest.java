@@ -46,7 +46,8 @@ class BenchGptParseTest {
             + " \"gpt\": {\"steps\": 2000, \"skipped_steps\": 10, \"timed_steps\": 1990, \"tokens_per_step\": 768,"
             + " \"step_seconds\": {\"median\": 0.048, \"min\": 0.03, \"max\": 1.2, \"p10\": 0.04, \"p90\": 0.096, \"mean\": 0.06,"
             + " \"count\": 1990}, \"train_seconds\": 119.0, \"eval_seconds\": 1.8, \"wall_seconds\": 121.7,"
-            + " \"first_loss\": 4.3, \"final_train_loss\": 1.47, \"val_loss\": 1.6318, \"val_windows\": 1000}}\n";
+            + " \"first_loss\": 4.3, \"final_train_loss\": 1.47, \"val_loss\": 1.6318, \"val_windows\": 1000,"
+            + " \"block_median_seconds\": [0.05, 0.047]}}\n";
 
     @Test
     void readsTheScriptsJson() throws IOException {
@@ -72,6 +73,7 @@ class BenchGptParseTest {
         assertEquals(1000, g.valWindows());
         assertEquals(1.47, g.finalTrainLoss());
         assertNull(g.profile());
+        assertEquals(List.of(0.05, 0.047), g.blockMedians());
         assertEquals("baddbmm", r.info().get("attention"));
         assertFalse(r.info().containsKey("gpt"), "measurements are not repeated in the info");
     }
@@ -94,6 +96,16 @@ class BenchGptParseTest {
                 "\"tokens_per_step\": 769"))).getMessage().contains("tokens_per_step"));
         assertTrue(assertThrows(IOException.class, () -> PyTorchReference.parseGpt(SAMPLE.replace("\"steps\": 2000",
                 "\"steps\": 2000.5"))).getMessage().contains("'steps'"));
+    }
+
+    @Test
+    void blockMediansLeaveTheSkippedStepsOut() {
+        double[] steps = new double[250];
+        for (int i = 0; i < steps.length; i++) {
+            steps[i] = i < 10 ? 9.0 : i < 100 ? 1.0 : i < 200 ? 2.0 : 3.0;
+        }
+        assertEquals(List.of(1.0, 2.0, 3.0), BenchResults.Gpt.blockMedians(steps, 10));
+        assertEquals(List.of(4.0), BenchResults.Gpt.blockMedians(new double[] {1, 3, 5}, 1));
     }
 
     @Test
@@ -151,7 +163,8 @@ class BenchGptParseTest {
         BenchResults.Spread steps = BenchResults.Spread.of(new double[] {0.04, 0.05, 0.06});
         Map<Op, long[]> accounts = Map.of(MatmulOps.MATMUL, new long[] {500_000_000L, 10});
         report.add(new BenchResults.Gpt("cpu:0", "test cpu", "gpt 4x4x128 T64", 809600, 12, 64, 2000, 10, steps,
-                steps.rate(768), 100, 102, 1.65, 1000, 1.5, GptBench.profileOf(20, 1.0, accounts, new long[4]), GptBench.TIMING));
+                steps.rate(768), 100, 102, 1.65, 1000, 1.5, GptBench.profileOf(20, 1.0, accounts, new long[4]), GptBench.TIMING,
+                List.of(0.05)));
         PyTorchReference.GptResult ref = PyTorchReference.parseGpt(SAMPLE);
         report.gptReference(new BenchReport.Reference("pytorch", "ok", ref.description(), ref.info()), ref);
         report.complete();
@@ -180,7 +193,7 @@ class BenchGptParseTest {
         BenchReport report = new BenchReport(new LinkedHashMap<>());
         BenchResults.Spread steps = BenchResults.Spread.of(new double[] {0.05});
         report.add(new BenchResults.Gpt("cpu:0", "test cpu", "gpt 4x4x128 T64", 1, 12, 64, 20, 10, steps, steps.rate(768), 1, 1,
-                3.0, 10, 3.1, null, GptBench.TIMING));
+                3.0, 10, 3.1, null, GptBench.TIMING, List.of()));
         report.gptReference(new BenchReport.Reference("pytorch", "skipped", "no Python with torch and numpy (python3: not found)",
                 Map.of()), null);
         StringWriter text = new StringWriter();
