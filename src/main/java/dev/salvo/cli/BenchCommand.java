@@ -143,7 +143,7 @@ final class BenchCommand implements Callable<Integer> {
             + " The recipe's: bible -l79 \"Gen1:1-Rev22:21\" </dev/null > kjv.txt.")
     Path text;
 
-    @Option(names = "--eval-windows", description = "--gpt: most validation windows of the last 10%% of the text (default 1000;"
+    @Option(names = "--eval-windows", description = "--gpt: most validation windows of the text's last tenth (default 1000;"
             + " --quick 50).")
     Integer evalWindows;
 

@@ -27,7 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Causal multi-head self-attention, the part between {@code c_attn} and {@code c_proj}, as the
- * sequence of declared ops a causal attention layer runs, through the device interface with every
+ * sequence of declared ops {@link dev.salvo.nn.layer.CausalAttention} runs (the same calls; the layer
+ * reuses some buffers, e.g. dP in S's place), through the device interface with every
  * operand resident, each pass ended by a synchronize:
  * <ul>
  * <li>{@code forward}: {@code heads_split} of qkv {@code (B, T, 3, H, D)} into
