@@ -41,6 +41,9 @@ public final class Model implements AutoCloseable {
     private final ParamLayout stateLayout;
     private final int capacity;
     private final int outputs;
+    /** Labelled positions per row ({@link NetworkSpec#positions()}) and classes at each. */
+    private final int positions;
+    private final int classes;
     private final List<DeviceBuffer> owned = new ArrayList<>();
     private final DeviceBuffer params;
     private final DeviceBuffer grads;
@@ -92,6 +95,8 @@ public final class Model implements AutoCloseable {
         this.stateLayout = ParamLayout.stateOf(spec);
         this.capacity = batchCapacity;
         this.outputs = spec.outputs();
+        this.positions = spec.positions();
+        this.classes = spec.classes();
         this.randomSeed = seed;
         if (parameters.length != layout.size()) {
             throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + parameters.length);
@@ -116,10 +121,10 @@ public final class Model implements AutoCloseable {
             }
             state = own(device.allocFloat(Math.max(1, stateLayout.size()))).slice(0, stateLayout.size());
             input = own(device.allocFloat((long) capacity * spec.inputs()));
-            labels = own(device.allocInt(capacity));
+            labels = own(device.allocInt((long) capacity * positions));
             targets = spec.loss() == Loss.MSE ? own(device.allocFloat((long) capacity * outputs)) : null;
-            rowLoss = own(device.allocFloat(capacity));
-            predicted = own(device.allocInt(capacity));
+            rowLoss = own(device.allocFloat((long) capacity * positions));
+            predicted = own(device.allocInt((long) capacity * positions));
             for (int i = 0; i < n; i++) {
                 NetworkSpec.Vertex v = vs.get(i);
                 int[] dims = batchDims(v.shape());
@@ -284,17 +289,19 @@ public final class Model implements AutoCloseable {
                 }
             }
             int c = outputs;
+            int labelled = rows * positions;
             output = value[outVertex].rows(rows).data();
             outputGrad = grad[outVertex].slice(0, (long) rows * c);
             input = Model.this.input.slice(0, (long) rows * spec.inputs());
-            labels = Model.this.labels.slice(0, rows);
+            labels = Model.this.labels.slice(0, labelled);
             targets = Model.this.targets == null ? null : Model.this.targets.slice(0, (long) rows * c);
-            rowLoss = Model.this.rowLoss.slice(0, rows);
-            predicted = Model.this.predicted.slice(0, rows);
+            rowLoss = Model.this.rowLoss.slice(0, labelled);
+            predicted = Model.this.predicted.slice(0, labelled);
+            // cross-entropy at every position: (rows * positions) rows of `classes` logits, the mean over all of them
             loss = spec.loss() == Loss.SOFTMAX_CROSS_ENTROPY
-                    ? RowsOps.softmaxCrossEntropy(rows, c, output, labels, 1.0 / rows, rowLoss, outputGrad)
+                    ? RowsOps.softmaxCrossEntropy(labelled, classes, output, labels, 1.0 / labelled, rowLoss, outputGrad)
                     : RowsOps.meanSquaredError(rows, c, output, targets, 1.0 / rows, rowLoss, outputGrad);
-            argmax = RowsOps.argmax(rows, c, output, predicted);
+            argmax = RowsOps.argmax(labelled, classes, output, predicted);
         }
     }
 
@@ -327,6 +334,11 @@ public final class Model implements AutoCloseable {
 
     public int batchCapacity() {
         return capacity;
+    }
+
+    /** Labelled positions per row: {@code T} for a language model's {@code (T, V)} output, else 1. */
+    public int positions() {
+        return positions;
     }
 
     /** SHA-256 of the parameters this model started from (see {@link ParamLayout#sha256}). */
@@ -369,7 +381,7 @@ public final class Model implements AutoCloseable {
         return input;
     }
 
-    /** Class labels {@code (capacity)} (int). */
+    /** Class labels {@code (capacity, positions)} (int). */
     public DeviceBuffer labels() {
         return labels;
     }
@@ -379,7 +391,7 @@ public final class Model implements AutoCloseable {
         return targets;
     }
 
-    /** Per-row loss of the last {@link #loss(int)} call {@code (capacity)}. */
+    /** Per-position loss of the last {@link #loss(int)} call {@code (capacity, positions)}. */
     public DeviceBuffer rowLoss() {
         return rowLoss;
     }
@@ -394,7 +406,7 @@ public final class Model implements AutoCloseable {
         return plan(rows).input;
     }
 
-    /** The first {@code rows} of {@link #labels()} (a view made once per row count). */
+    /** The labels of the first {@code rows} rows of {@link #labels()}, {@code rows * positions} (a view made once per row count). */
     public DeviceBuffer labels(int rows) {
         return plan(rows).labels;
     }
@@ -404,7 +416,7 @@ public final class Model implements AutoCloseable {
         return plan(rows).targets;
     }
 
-    /** The first {@code rows} of {@link #rowLoss()} (a view made once per row count). */
+    /** The losses of the first {@code rows} rows, {@code rows * positions} (a view made once per row count). */
     public DeviceBuffer rowLoss(int rows) {
         return plan(rows).rowLoss;
     }
@@ -503,7 +515,7 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** Argmax of the output rows into the host array {@code dst (rows)}; downloads rows ints. */
+    /** Argmax at every position of the output rows into the host array {@code dst (rows * positions)}; downloads that many ints. */
     public void predict(int rows, int[] dst) {
         Plan p = plan(rows);
         device.run(p.argmax);
@@ -533,7 +545,7 @@ public final class Model implements AutoCloseable {
             }
         }
         loss(rows);
-        if (!finite(rowLoss, rows)) {
+        if (!finite(rowLoss, (long) rows * positions)) {
             return "the loss (" + spec.loss().cliName() + ") of finite outputs";
         }
         for (int i = active - 1; i >= 0; i--) {

@@ -114,6 +114,20 @@ public final class NetworkSpec {
         return vertices.get(vertices.size() - 1).size();
     }
 
+    /**
+     * Positions per sample that each get a label: {@code T} for a cross-entropy network whose
+     * output is {@code (T, V)} (a language model: a class distribution at every position), else 1.
+     */
+    public int positions() {
+        int[] out = vertices.get(vertices.size() - 1).shape();
+        return loss == Loss.SOFTMAX_CROSS_ENTROPY && out.length == 2 ? out[0] : 1;
+    }
+
+    /** Classes per position: the last axis of a {@code (T, V)} output, else {@link #outputs()}. */
+    public int classes() {
+        return outputs() / positions();
+    }
+
     public List<Vertex> vertices() {
         return vertices;
     }

@@ -200,7 +200,7 @@ public final class Trainer implements AutoCloseable {
                 if (pending == k || s == steps - 1 || checkpointDue || stopping) {
                     readLosses(pending);
                     for (int j = 0; j < pending; j++) {
-                        double loss = slotHost[j] / slotRows[j];
+                        double loss = slotHost[j] / ((double) slotRows[j] * model.positions()); // the mean over every labelled position
                         if (!Double.isFinite(loss)) {
                             int badStep = (int) (slotStep[j] - (long) p.epoch * steps);
                             feed.load(badStep * batch, slotRows[j]);
