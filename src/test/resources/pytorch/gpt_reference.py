@@ -53,6 +53,7 @@ LAYERS, HEADS, EMBD, CONTEXT = 2, 2, 32, 16
 BATCH = 4
 LN_EPS = 1e-5
 STEPS = 10
+HOT = 16
 ADAMW = dict(lr=1e-3, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.1)
 CLIP = 1.0
 
@@ -188,6 +189,12 @@ def fresh(vocab, init, dtype):
     return m
 
 
+def forward_backward(m, x, y):
+    logits, loss = m(x, y)
+    loss.backward()
+    return logits.detach(), loss.detach(), {n: p.grad.detach().clone() for n, p in m.named()}
+
+
 def train(m, x, y):
     opt = m.optimizer()
     losses, norms = [], []
@@ -228,12 +235,10 @@ def main():
     tensors = [("init." + n, t) for n, t in init.items()]
     tensors += [("x", x.to(torch.float64)), ("y", y.to(torch.float64))]
 
+    hot = {n: t * HOT if t.dim() >= 2 else t for n, t in init.items()}
     results = {}
     for dtype in (torch.float64, torch.float32):
-        m = fresh(vocab, init, dtype)
-        logits, loss = m(x, y)
-        loss.backward()
-        grads = {n: p.grad.detach().clone() for n, p in m.named()}
+        logits, loss, grads = forward_backward(fresh(vocab, init, dtype), x, y)
         losses, norms = train(fresh(vocab, init, dtype), x, y)
         results[dtype] = (logits.detach(), loss.detach(), grads, losses, norms)
 
@@ -245,17 +250,23 @@ def main():
     tensors.append(("adamw.grad_norms", torch.tensor(norms, dtype=torch.float64)))
     l32, loss32, g32, losses32, _ = results[torch.float32]
     tensors.append(("adamw.losses_f32", torch.tensor(losses32, dtype=torch.float64)))
+    hot_logits, hot_loss, hot_grads = forward_backward(fresh(vocab, hot, torch.float64), x, y)
+    hot32_logits, _, hot32_grads = forward_backward(fresh(vocab, hot, torch.float32), x, y)
+    tensors.append(("hot.logits", hot_logits))
+    tensors.append(("hot.loss", hot_loss.reshape(1)))
+    tensors += [("hot.grad." + n, g) for n, g in hot_grads.items()]
     assert abs(losses[0] - loss.item()) < 1e-12
 
     f32 = {"logits": rel_dist(l32, logits), "loss": rel_dist(loss32, loss),
            "grad_max": max(rel_dist(g32[n], grads[n]) for n in grads),
-           "adamw_losses_max_rel": max(abs(a - b) / abs(b) for a, b in zip(losses32, losses))}
+           "adamw_losses_max_rel": max(abs(a - b) / abs(b) for a, b in zip(losses32, losses)),
+           "hot_logits": rel_dist(hot32_logits, hot_logits), "hot_grad_max": max(rel_dist(hot32_grads[n], hot_grads[n]) for n in hot_grads)}
     config = {"layers": LAYERS, "heads": HEADS, "embd": EMBD, "context": CONTEXT, "vocab": len(vocab), "bias": True,
               "dropout": 0.0, "layernorm_eps": LN_EPS, "gelu": "tanh", "tied": True, "batch": BATCH, "seed": SEED}
     meta = {"config": json.dumps(config), "vocab": vocab, "starts": json.dumps(starts),
             "text_source": source, "text_sha256": hashlib.sha256(raw).hexdigest(), "text_chars": str(len(text)),
             "steps": str(STEPS), "adamw": json.dumps(ADAMW), "decay": "every tensor of 2+ dimensions (wte, wpe, linear weights)",
-            "clip_norm": str(CLIP), "losses": "adamw.losses[k] is the loss before update k+1; adamw.losses[0] == loss",
+            "clip_norm": str(CLIP), "hot": str(HOT), "losses": "adamw.losses[k] is the loss before update k+1; adamw.losses[0] == loss",
             "f32_vs_f64": json.dumps(f32), "torch": torch.__version__,
             "note": "written by src/test/resources/pytorch/gpt_reference.py; float64 from float32 weights, stored as F32"}
     write_safetensors(out, tensors, meta)
