@@ -30,6 +30,14 @@ adamw.losses (10): the loss of step k computed on the batch before update k, k =
 adamw.losses[0] equals loss; adamw.grad_norms (10): the global gradient norm before clipping at
 each step (clipping bites when it is above 1); adamw.losses_f32 (10): the same in float32 PyTorch.
 
+Hot weights: at nanoGPT's initialization the activations are small (GELU's inputs have a standard
+deviation of about 0.1, attention is nearly uniform), where tanh-GELU and erf-GELU differ by 2e-6
+of the logits: no bound a float32 test can keep would notice. So the file also holds hot.logits,
+hot.loss and hot.grad.<name> for the same model and batch with every tensor of 2 or more
+dimensions multiplied by HOT = 16 (exact in float32; layer-norm parameters and biases unchanged):
+GELU's inputs reach about 2, attention scores about 3, the logits about 7. There erf-GELU moves
+the logits by 2.5e-4 and the gradients by 9e-4 of their largest.
+
 Text: any UTF-8 file; the vocabulary is the sorted distinct characters of the whole text; the
 batch is B windows of T+1 characters at fixed evenly spaced starts (metadata "starts").
 
