@@ -35,6 +35,21 @@ public interface Layer {
     default void declare(int[][] in, Declarations d) {
     }
 
+    /**
+     * Full names of earlier layers' parameters this layer uses as its own (weight tying, e.g. a
+     * language model's output projection on {@code wte.weight}); it declares no copy of them. Its
+     * backward runs first (the graph's order) and overwrites their gradient; the owner adds its
+     * own use ({@link Binding#gradShared}), so the gradient is the sum of both uses.
+     */
+    default java.util.List<String> ties() {
+        return java.util.List.of();
+    }
+
+    /** The shape this layer needs of the tied parameter {@code name} for these input shapes. */
+    default int[] tiedShape(String name, int[][] in) {
+        throw new UnsupportedOperationException(type() + " ties to nothing");
+    }
+
     /** True when the output is the input's memory under another shape (flatten, reshape): no copy, no op. */
     default boolean isView() {
         return false;
@@ -72,6 +87,10 @@ public interface Layer {
     sealed interface ParamInit {
         /** Drawn from the host RNG: He normal or Xavier uniform by the network's {@link Init} and this activation. */
         record Weights(int fanIn, int fanOut, dev.salvo.device.Activation activation) implements ParamInit {
+        }
+
+        /** Drawn from the host RNG: normal with mean 0 and standard deviation {@code std} (GPT-2's 0.02). */
+        record Normal(double std) implements ParamInit {
         }
 
         /** Every element equal to {@code value} (biases 0, batch-norm scales 1). */
@@ -118,6 +137,18 @@ public interface Layer {
 
         /** The gradient of a parameter, shaped like it. */
         Tensor grad(String name);
+
+        /** A parameter of another (earlier) layer by its full name, one this layer {@link #ties} to. */
+        Tensor sharedParam(String fullName);
+
+        /** The gradient of a {@link #sharedParam}. */
+        Tensor sharedGrad(String fullName);
+
+        /**
+         * True when a later layer ties to this layer's parameter {@code name}: its backward runs
+         * first and writes the gradient, so this layer must add to it rather than overwrite it.
+         */
+        boolean gradShared(String name);
 
         /** A state tensor by its declared name, in its declared shape. */
         Tensor state(String name);

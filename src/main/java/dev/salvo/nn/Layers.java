@@ -8,6 +8,7 @@ import dev.salvo.nn.layer.AvgPool;
 import dev.salvo.nn.layer.BatchNorm;
 import dev.salvo.nn.layer.Conv2d;
 import dev.salvo.nn.layer.Dense;
+import dev.salvo.nn.layer.PositionEmbedding;
 import dev.salvo.nn.layer.Dropout;
 import dev.salvo.nn.layer.Flatten;
 import dev.salvo.nn.layer.GlobalAvgPool;
@@ -167,6 +168,19 @@ public final class Layers {
             }
         }
 
+        /** An optional string field (null when absent). */
+        public String text(String f) {
+            read.add(f);
+            JsonNode v = n.get(f);
+            if (v == null) {
+                return null;
+            }
+            if (!v.isTextual() || v.textValue().isBlank()) {
+                throw new NetworkSpec.Invalid(at + "." + f, "expected a non-empty string, got " + NetworkJson.describe(v));
+            }
+            return v.textValue();
+        }
+
         public int[] shape(String f) {
             read.add(f);
             return NetworkJson.shape(at + "." + f, n.get(f));
@@ -194,7 +208,9 @@ public final class Layers {
     private static final Map<String, Reader> TYPES = new LinkedHashMap<>();
 
     static {
-        TYPES.put("dense", f -> new Dense(f.positiveInt("units", null), f.activation("activation"), f.bool("bias", true)));
+        TYPES.put("dense", f -> new Dense(f.positiveInt("units", null), f.activation("activation"), f.bool("bias", true),
+                f.number("init_std", 0, 0, 1e6), f.text("tie")));
+
         TYPES.put("conv2d", f -> new Conv2d(f.positiveInt("out", null), f.positiveInt("kernel", null), f.positiveInt("stride", 1),
                 f.nonNegativeInt("padding", 0), f.bool("bias", true)));
         TYPES.put("maxpool", f -> {
@@ -213,6 +229,7 @@ public final class Layers {
         TYPES.put("reshape", f -> new Reshape(f.shape("shape")));
         TYPES.put("add", f -> new Add());
         TYPES.put("softmax", f -> new Softmax());
+        TYPES.put("position_embedding", f -> new PositionEmbedding(f.number("init_std", 0.02, 1e-30, 1e6)));
         for (Activation a : Activation.values()) {
             if (a != Activation.IDENTITY) {
                 TYPES.put(a.cliName(), f -> new Act(a));

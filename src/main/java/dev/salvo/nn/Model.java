@@ -227,6 +227,28 @@ public final class Model implements AutoCloseable {
         }
 
         @Override
+        public Tensor sharedParam(String fullName) {
+            ParamLayout.Tensor t = layout.tensor(fullName);
+            return Tensor.of(params.slice(t.offset(), t.length()), t.shape());
+        }
+
+        @Override
+        public Tensor sharedGrad(String fullName) {
+            ParamLayout.Tensor t = layout.tensor(fullName);
+            return Tensor.of(grads.slice(t.offset(), t.length()), t.shape());
+        }
+
+        @Override
+        public boolean gradShared(String name) {
+            for (NetworkSpec.Vertex u : spec.vertices()) {
+                if (u.index() > v.index() && u.layer().ties().contains(prefix + name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
         public Tensor state(String name) {
             ParamLayout.Tensor t = stateLayout.tensor(prefix + name);
             return Tensor.of(state.slice(t.offset(), t.length()), t.shape());

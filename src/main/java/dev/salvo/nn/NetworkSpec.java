@@ -244,6 +244,34 @@ public final class NetworkSpec {
         return describe();
     }
 
+    /** Every tie names a parameter of an earlier layer, of the shape the tying layer needs. */
+    private static void checkTies(NetworkSpec spec) {
+        ParamLayout params = ParamLayout.of(spec);
+        for (Vertex v : spec.vertices) {
+            for (String name : v.layer().ties()) {
+                ParamLayout.Tensor t = params.tensors().stream().filter(x -> x.name().equals(name)).findFirst().orElse(null);
+                String at = "layers[" + v.index() + "].tie";
+                if (t == null) {
+                    throw new Invalid(at, v.label() + ": no parameter named \"" + name + "\" (a tie names an earlier layer's"
+                            + " parameter, e.g. wte.weight)");
+                }
+                Vertex owner = spec.vertices.stream().filter(u -> name.startsWith(u.name() + ".")).findFirst().orElseThrow();
+                if (owner.index() >= v.index()) {
+                    throw new Invalid(at, v.label() + ": \"" + name + "\" belongs to a later layer; a tie must name an earlier one");
+                }
+                int[][] in = new int[v.inputs().length][];
+                for (int k = 0; k < in.length; k++) {
+                    in[k] = v.inputs()[k] == INPUT ? spec.inputShape() : spec.vertices.get(v.inputs()[k]).shape();
+                }
+                int[] want = v.layer().tiedShape(name, in);
+                if (!Arrays.equals(want, t.shape())) {
+                    throw new Invalid(at, v.label() + " needs \"" + name + "\" of shape " + shapeText(want, ",") + ", it has "
+                            + shapeText(t.shape(), ","));
+                }
+            }
+        }
+    }
+
     /** Fluent builder; {@link #build()} defaults to softmax cross-entropy and {@link Init#AUTO}. */
     public static final class Builder {
         private final int[] shape;
@@ -370,10 +398,12 @@ public final class NetworkSpec {
                 throw new Invalid("layers", "the network has no parameters to train: add a dense or conv2d layer");
             }
             int[] last = vs.get(vs.size() - 1).shape();
-            if (last.length != 1) {
-                throw new Invalid("layers[" + (vs.size() - 1) + "]", "the network's output must be features (F) for the loss, got "
-                        + shapeText(last, ",") + ": end with flatten and dense");
+            boolean sequence = last.length == 2 && loss == Loss.SOFTMAX_CROSS_ENTROPY;
+            if (last.length != 1 && !sequence) {
+                throw new Invalid("layers[" + (vs.size() - 1) + "]", "the network's output must be features (F) for the loss"
+                        + " (or (T, V) for cross-entropy at every position), got " + shapeText(last, ",") + ": end with flatten and dense");
             }
+            checkTies(built);
             return built;
         }
     }

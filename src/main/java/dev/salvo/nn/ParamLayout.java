@@ -96,6 +96,10 @@ public record ParamLayout(List<Tensor> tensors, int size) {
                     double v = init == Init.HE ? std * rng.nextGaussian() : limit * (2 * rng.nextDouble() - 1);
                     p[t.offset() + k] = (float) v;
                 }
+            } else if (t.init() instanceof Layer.ParamInit.Normal nrm) {
+                for (int k = 0; k < t.length(); k++) {
+                    p[t.offset() + k] = (float) (nrm.std() * rng.nextGaussian());
+                }
             } else if (t.init() instanceof Layer.ParamInit.Constant c) {
                 java.util.Arrays.fill(p, t.offset(), t.offset() + t.length(), (float) c.value());
             }

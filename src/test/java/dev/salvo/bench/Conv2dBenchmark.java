@@ -261,6 +261,21 @@ public class Conv2dBenchmark {
         }
 
         @Override
+        public Tensor sharedParam(String fullName) {
+            throw new UnsupportedOperationException("a lone conv2d ties to nothing");
+        }
+
+        @Override
+        public Tensor sharedGrad(String fullName) {
+            throw new UnsupportedOperationException("a lone conv2d ties to nothing");
+        }
+
+        @Override
+        public boolean gradShared(String name) {
+            return false;
+        }
+
+        @Override
         public Tensor state(String name) {
             throw new IllegalArgumentException("conv2d has no state");
         }
