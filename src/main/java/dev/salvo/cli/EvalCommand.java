@@ -6,7 +6,10 @@ import dev.salvo.device.Devices;
 import dev.salvo.util.InputFiles;
 import dev.salvo.io.ModelFile;
 import dev.salvo.nn.Model;
+import dev.salvo.train.Evaluation;
 import dev.salvo.train.Evaluator;
+import dev.salvo.train.TrainConfig;
+import dev.salvo.train.Trainer;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +34,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model file written by salvo train (safetensors).")
     Path modelFile;
 
-    @Option(names = "--data", description = {"digits, fashion-mnist, mnist or csv:PATH (every row of the file).",
+    @Option(names = "--data", description = {"digits, fashion-mnist, mnist or csv:PATH (every row of the file); for a language"
+            + " model text:PATH or kjv-genesis (its last --val-fraction, through the model's vocabulary).",
             "Default: the test split of the dataset the model was trained on (for a CSV: the rows held out in training)."})
     String data;
 
@@ -49,6 +53,14 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = {"-b", "--batch-size"}, defaultValue = "256", description = "Rows per evaluation batch. Default: ${DEFAULT-VALUE}.")
     int batchSize;
+
+    @Option(names = "--val-fraction", defaultValue = "0.1",
+            description = "Text: the share at the end of the text that is scored, in (0, 1] (1: all of it). Default: ${DEFAULT-VALUE}.")
+    double valFraction;
+
+    @Option(names = "--eval-windows", defaultValue = "1000",
+            description = "Text: most windows scored (consecutive, non-overlapping, evenly spaced when there are more). Default: ${DEFAULT-VALUE}.")
+    int evalWindows;
 
     /** Model metadata written by {@code salvo train} for a CSV dataset: what eval needs to score the same test split. */
     static final String DATA_PATH = "data_path";
@@ -69,6 +81,9 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         }
         ModelFile.Loaded m = loadModel(modelFile);
+        if (m.metadata().containsKey(dev.salvo.data.Vocabulary.METADATA_KEY) || (data != null && TextTraining.isText(data))) {
+            return evalText(m, out);
+        }
         Scored scored = evaluationData(data, dataDir, labelColumn, header, m, modelFile);
         if (scored.warning() != null) {
             PrintWriter err = spec.commandLine().getErr();
@@ -106,6 +121,49 @@ final class EvalCommand implements Callable<Integer> {
                 }
                 out.println(row);
             }
+        }
+        return 0;
+    }
+
+    /**
+     * A character language model on {@code --data text:PATH} (or {@code kjv-genesis}), mapped
+     * through the model's vocabulary: the mean cross-entropy and next-character accuracy over the
+     * windows of the last {@code --val-fraction} of the text, as training's validation counts them.
+     */
+    private int evalText(ModelFile.Loaded m, PrintWriter out) {
+        dev.salvo.data.Vocabulary vocab = TextTraining.vocabulary(modelFile, m.metadata());
+        if (data == null) {
+            throw new IllegalArgumentException("--data text:PATH is needed to evaluate the language model " + modelFile);
+        }
+        if (!TextTraining.isText(data)) {
+            throw new IllegalArgumentException("--data " + data + ": the model " + modelFile + " is a character language model;"
+                    + " give text:PATH or " + dev.salvo.data.TextCorpus.GENESIS);
+        }
+        if (!(valFraction > 0 && valFraction <= 1)) {
+            throw new IllegalArgumentException("--val-fraction must be in (0, 1], got " + valFraction);
+        }
+        if (evalWindows < 1) {
+            throw new IllegalArgumentException("--eval-windows must be at least 1, got " + evalWindows);
+        }
+        int t = m.spec().inputs();
+        if (m.spec().positions() != t || m.spec().classes() != vocab.size()) {
+            throw new IllegalArgumentException("--model " + modelFile + ": not a character language model over its vocabulary of "
+                    + vocab.size() + " characters");
+        }
+        dev.salvo.data.TextCorpus corpus = TextTraining.load(data, vocab, t, valFraction);
+        dev.salvo.train.TextWindows text = new dev.salvo.train.TextWindows(corpus.name(), corpus.tokens(), corpus.trainLength(),
+                vocab.size(), t, 1, 1, evalWindows);
+        int windows = text.validationStarts().length;
+        Devices.Selection sel = Devices.open(device);
+        int capacity = Math.max(1, Math.min(batchSize, windows));
+        try (Device dev = sel.device(); Model model = m.open(dev, capacity);
+             Trainer trainer = new Trainer(model, TrainConfig.defaults()
+                     .withBatchSize(capacity).withEpochs(1))) {
+            Evaluation e = trainer.evaluateText(text);
+            out.printf(Locale.ROOT, "model %s (%s) on %s, device %s%n", modelFile, m.spec().describe(), corpus.name(), dev.info().id());
+            out.printf(Locale.ROOT, "data: the last %d of %d characters (--val-fraction %s), %d windows of %d%n",
+                    corpus.validationLength(), corpus.length(), valFraction, windows, t);
+            out.printf(Locale.ROOT, "loss %.4f  next-character accuracy %s%n", e.loss(), Format.percent(e.accuracy()));
         }
         return 0;
     }

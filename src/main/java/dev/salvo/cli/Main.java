@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE, ExitCodes.DIVERGED,
                 ExitCodes.INTERRUPTED},
-        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, PlotCommand.class, DevicesCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, GenerateCommand.class, PlotCommand.class, DevicesCommand.class,
                 CheckCommand.class, BenchCommand.class, TuneCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -29,9 +29,9 @@ final class ResumeOptions {
     static final List<String> RESTORED = List.of("--data", "--label-column", "--header", "--test-fraction", "--normalize",
             "--val-fraction", "--layers", "--net", "--activation", "--loss", "--init", "--optimizer", "--lr", "--momentum",
             "--weight-decay", "--schedule", "--warmup", "--lr-step-epochs", "--lr-gamma", "--lr-min-factor",
-            "--batch-size", "--seed", "--patience");
+            "--batch-size", "--seed", "--patience", "--gpt", "--context", "--eval-every", "--eval-windows");
     /** Options a resumed run takes from its checkpoint when not given, and that may change. */
-    static final List<String> RESTORED_OR_CHANGED = List.of("--epochs", "--data-dir", "--checkpoint-every");
+    static final List<String> RESTORED_OR_CHANGED = List.of("--epochs", "--data-dir", "--checkpoint-every", "--steps");
     static final String OPTION_KEY = "option:";
     static final String RUN_DIR_KEY = "run_dir";
     static final String DATA_KEY = "data_sha256";
@@ -130,6 +130,9 @@ final class ResumeOptions {
         if (name.equals("--data")) {
             String d = v.toString().trim();
             String path = d.startsWith("csv:") ? d.substring(4) : d;
+            if (d.startsWith("text:")) {
+                return "text:" + Path.of(d.substring(5)).toAbsolutePath().normalize();
+            }
             if (d.startsWith("csv:") || path.endsWith(".csv") || path.endsWith(".csv.gz")) {
                 return "csv:" + Path.of(path).toAbsolutePath().normalize();
             }

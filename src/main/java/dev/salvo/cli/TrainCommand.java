@@ -53,8 +53,29 @@ final class TrainCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--data", defaultValue = "digits",
-            description = "digits (embedded), fashion-mnist, mnist, or csv:PATH. Default: ${DEFAULT-VALUE}.")
+            description = "digits (embedded), fashion-mnist, mnist, csv:PATH, or text for a character language model: text:PATH"
+                    + " (a UTF-8 file) or kjv-genesis (embedded: the book of Genesis, KJV). Default: ${DEFAULT-VALUE}.")
     String data;
+
+    @Option(names = "--gpt", split = ",", paramLabel = "L,H,C",
+            description = "Text: a GPT of L layers, H heads, C wide over the data's character vocabulary and --context.")
+    List<Integer> gpt;
+
+    @Option(names = "--context", description = "Text: window length T in characters (default: the --net's input length, or "
+            + TextTraining.DEFAULT_CONTEXT + " for --gpt).")
+    Integer context;
+
+    @Option(names = "--steps", defaultValue = "2000",
+            description = "Text: training steps in all (in epochs of --eval-every steps; the last may be shorter). Default: ${DEFAULT-VALUE}.")
+    long steps;
+
+    @Option(names = "--eval-every", defaultValue = "250",
+            description = "Text: steps between validations (an epoch's steps, a row of metrics.csv). Default: ${DEFAULT-VALUE}.")
+    int evalEvery;
+
+    @Option(names = "--eval-windows", defaultValue = "1000",
+            description = "Text: most validation windows (consecutive, non-overlapping, evenly spaced when there are more). Default: ${DEFAULT-VALUE}.")
+    int evalWindows;
 
     @Option(names = "--data-dir", description = "Directory of the IDX files of fashion-mnist/mnist (default: /usr/share/datasets/<name>).")
     Path dataDir;
@@ -182,6 +203,15 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private int train(Interrupts interrupts) {
+        if (TextTraining.isText(data)) {
+            return TextTraining.train(this, interrupts);
+        }
+        for (String o : new String[] {"--gpt", "--context", "--steps", "--eval-every", "--eval-windows"}) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                throw new IllegalArgumentException(o + " applies to text data only (--data text:PATH or " + dev.salvo.data.TextCorpus.GENESIS
+                        + "), not " + data);
+            }
+        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
 
@@ -285,6 +315,7 @@ final class TrainCommand implements Callable<Integer> {
                     model.initialSha256().substring(0, 16));
             out.printf(Locale.ROOT, "train:  %s, lr %s %s, batch %d, %d epochs, seed %d%n", opt.describe(), lr,
                     sched.describe(), batchSize, epochs, seed);
+            out.println(trainer.memoryLine());
             if (resumed != null) {
                 out.printf(Locale.ROOT, "resume: %s %d, step %d, from %s; options restored from it%s%n",
                         resumed.stepInEpoch() > 0 ? "within epoch" : "after epoch",
@@ -368,7 +399,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** Where a run writes, checked before any work. */
-    private record Outputs(Path runDir, RunFolder.Mode mode) {
+    record Outputs(Path runDir, RunFolder.Mode mode) {
     }
 
     /**
@@ -377,7 +408,7 @@ final class TrainCommand implements Callable<Integer> {
      * run, or a later one than the run resumed, unless {@code --overwrite}) and the run folder
      * ({@code --out}, or the resumed run's own folder, or a new {@code runs/<timestamp>}).
      */
-    private Outputs outputs(Checkpoint.Snapshot resumed, Path resumeFile) {
+    Outputs outputs(Checkpoint.Snapshot resumed, Path resumeFile) {
         if (save != null) {
             Path target = OutputPaths.file("--save", save);
             if (Files.exists(target) && !overwrite) {
@@ -548,7 +579,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** Runs a parser and prefixes its error with the option's name. */
-    private static <T> T opt(String name, Supplier<T> parse) {
+    static <T> T opt(String name, Supplier<T> parse) {
         try {
             return parse.get();
         } catch (dev.salvo.util.InputFiles.Unusable e) {

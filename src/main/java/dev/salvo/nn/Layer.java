@@ -156,6 +156,13 @@ public interface Layer {
         /** A float workspace of shape {@code dims}, owned by the model. */
         Tensor floats(int... dims);
 
+        /**
+         * A float scratch tensor of shape {@code dims} shared by every layer that asks for the same
+         * {@code key}: for values that live only within one layer's forward or backward pass (an
+         * attention's scores), never across passes.
+         */
+        Tensor scratch(String key, int... dims);
+
         /** An int workspace of shape {@code dims}, owned by the model. */
         Tensor ints(int... dims);
 

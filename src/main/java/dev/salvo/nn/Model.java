@@ -45,6 +45,9 @@ public final class Model implements AutoCloseable {
     private final int positions;
     private final int classes;
     private final List<DeviceBuffer> owned = new ArrayList<>();
+    private final long[] bytes = new long[Memory.values().length];
+    /** Scratch buffers shared between layers ({@link Layer.Binding#scratch}), by key. */
+    private final java.util.Map<String, DeviceBuffer> scratch = new java.util.HashMap<>();
     private final DeviceBuffer params;
     private final DeviceBuffer grads;
     private final DeviceBuffer state;
@@ -114,24 +117,24 @@ public final class Model implements AutoCloseable {
         accumulate = new boolean[n][];
         runtimes = new Layer.Runtime[n];
         try {
-            params = own(device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
-            grads = own(device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
+            params = own(Memory.PARAMETERS, device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
+            grads = own(Memory.GRADIENTS, device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
             if (layout.size() > 0) {
                 device.run(ElementwiseOps.fill(grads, 0));
             }
-            state = own(device.allocFloat(Math.max(1, stateLayout.size()))).slice(0, stateLayout.size());
-            input = own(device.allocFloat((long) capacity * spec.inputs()));
-            labels = own(device.allocInt((long) capacity * positions));
-            targets = spec.loss() == Loss.MSE ? own(device.allocFloat((long) capacity * outputs)) : null;
-            rowLoss = own(device.allocFloat((long) capacity * positions));
-            predicted = own(device.allocInt((long) capacity * positions));
+            state = own(Memory.PARAMETERS, device.allocFloat(Math.max(1, stateLayout.size()))).slice(0, stateLayout.size());
+            input = own(Memory.BATCH, device.allocFloat((long) capacity * spec.inputs()));
+            labels = own(Memory.BATCH, device.allocInt((long) capacity * positions));
+            targets = spec.loss() == Loss.MSE ? own(Memory.BATCH, device.allocFloat((long) capacity * outputs)) : null;
+            rowLoss = own(Memory.BATCH, device.allocFloat((long) capacity * positions));
+            predicted = own(Memory.BATCH, device.allocInt((long) capacity * positions));
             for (int i = 0; i < n; i++) {
                 NetworkSpec.Vertex v = vs.get(i);
                 int[] dims = batchDims(v.shape());
                 value[i] = v.layer().isView() ? valueOf(v.inputs()[0]).reshape(dims)
-                        : Tensor.of(own(device.allocFloat((long) capacity * v.size())), dims);
+                        : Tensor.of(own(Memory.ACTIVATIONS, device.allocFloat((long) capacity * v.size())), dims);
             }
-            GradientPlan g = GradientPlan.of(spec, active, outVertex, capacity, len -> own(device.allocFloat(len)));
+            GradientPlan g = GradientPlan.of(spec, active, outVertex, capacity, len -> own(Memory.ACTIVATION_GRADIENTS, device.allocFloat(len)));
             System.arraycopy(g.grad(), 0, grad, 0, n);
             System.arraycopy(g.dxTarget(), 0, dxTarget, 0, n);
             System.arraycopy(g.accumulate(), 0, accumulate, 0, n);
@@ -168,9 +171,31 @@ public final class Model implements AutoCloseable {
         return vertex == NetworkSpec.INPUT ? spec.inputShape() : spec.vertices().get(vertex).shape();
     }
 
-    private DeviceBuffer own(DeviceBuffer b) {
+    private DeviceBuffer own(Memory kind, DeviceBuffer b) {
         owned.add(b);
+        bytes[kind.ordinal()] += 4 * b.length();
         return b;
+    }
+
+    /** What the model's device memory holds, by use. */
+    public enum Memory {
+        /** Parameters and non-trainable state (running statistics). */
+        PARAMETERS,
+        /** Parameter gradients. */
+        GRADIENTS,
+        /** Every layer's output for a batch of the capacity. */
+        ACTIVATIONS,
+        /** The gradients of layer outputs, shared where lifetimes allow. */
+        ACTIVATION_GRADIENTS,
+        /** What layers keep for backward or use as scratch (attention's scores, normalisation statistics...). */
+        WORKSPACE,
+        /** The batch: inputs, labels, per-position losses and predictions. */
+        BATCH
+    }
+
+    /** Bytes of device memory this model holds for {@code kind}. */
+    public long memoryBytes(Memory kind) {
+        return bytes[kind.ordinal()];
     }
 
     /** What vertex {@code v} is given on this device. */
@@ -257,13 +282,24 @@ public final class Model implements AutoCloseable {
         @Override
         public Tensor floats(int... dims) {
             long length = Tensor.numel(dims);
-            return Tensor.of(own(device.allocFloat(Math.max(1, length))), dims);
+            return Tensor.of(own(Memory.WORKSPACE, device.allocFloat(Math.max(1, length))), dims);
+        }
+
+        @Override
+        public Tensor scratch(String key, int... dims) {
+            long length = Math.max(1, Tensor.numel(dims));
+            DeviceBuffer b = scratch.get(key);
+            if (b == null || b.length() < length) {
+                b = own(Memory.WORKSPACE, device.allocFloat(length));
+                scratch.put(key, b);
+            }
+            return Tensor.of(b, dims);
         }
 
         @Override
         public Tensor ints(int... dims) {
             long length = Tensor.numel(dims);
-            return Tensor.of(own(device.allocInt(Math.max(1, length))), dims);
+            return Tensor.of(own(Memory.WORKSPACE, device.allocInt(Math.max(1, length))), dims);
         }
 
         @Override

@@ -24,9 +24,10 @@ import java.util.Arrays;
  * </ul>
  *
  * Both put bitwise the same values into the model. Neither allocates per batch once the batch
- * sizes it sees are known.
+ * sizes it sees are known. A language model's windows of a token stream come from a third kind,
+ * {@link Windows} (no dataset: the order holds window starts).
  */
-abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, Batcher.Resident {
+abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, Batcher.Resident, Batcher.Windows {
 
     /**
      * Share of the device's memory a resident dataset may take when {@link TrainConfig.ResidentData#AUTO}
@@ -269,6 +270,95 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
             orderBuf.close();
             if (eye != null) {
                 eye.close();
+            }
+        }
+    }
+
+    /**
+     * Windows of a token stream resident on the device ({@link TextWindows}): the order holds
+     * window starts, uploaded once per order ({@code 4 * starts} bytes; an epoch's, or the fixed
+     * validation windows once); each batch is gathered on the device by
+     * {@link RowsOps#gatherWindows} into {@link Model#input(int)} (ids as floats) and
+     * {@link Model#labels(int)} (the next tokens). A step copies nothing in.
+     */
+    static final class Windows extends Batcher {
+        private final DeviceBuffer tokens;
+        private final boolean ownsTokens;
+        private final DeviceBuffer startsAlloc;
+        private final DeviceBuffer starts;
+        private final int context;
+        private final int batch;
+        /** The gather of each whole batch {@code [s*batch, (s+1)*batch)} of the starts, made once. */
+        private final OpCall[] gathers;
+        private int[] uploaded;
+
+        /**
+         * @param tokens     the stream on the device (int); closed with this feed when {@code ownsTokens}
+         * @param count      window starts per order (the length of every order given)
+         * @param batch      the batch size most loads use
+         */
+        Windows(Model model, DeviceBuffer tokens, boolean ownsTokens, int count, int batch) {
+            super(model, null);
+            if (batch < 1 || batch > model.batchCapacity()) {
+                throw new IllegalArgumentException("batch " + batch + " outside [1, " + model.batchCapacity() + "]");
+            }
+            this.tokens = tokens;
+            this.ownsTokens = ownsTokens;
+            this.context = model.spec().inputs();
+            this.batch = batch;
+            this.startsAlloc = device.allocInt(Math.max(1, count));
+            this.starts = startsAlloc.slice(0, count);
+            gathers = new OpCall[count / batch];
+            for (int s = 0; s < gathers.length; s++) {
+                gathers[s] = gather(s * batch, batch);
+            }
+        }
+
+        /** Uploads {@code tokens} (the whole stream) to a new device buffer. */
+        static DeviceBuffer upload(Model model, int[] tokens) {
+            DeviceBuffer b = model.device().allocInt(tokens.length);
+            try {
+                model.device().upload(tokens, b);
+            } catch (RuntimeException e) {
+                b.close();
+                throw e;
+            }
+            return b;
+        }
+
+        DeviceBuffer tokens() {
+            return tokens;
+        }
+
+        @Override
+        void order(int[] order) {
+            if (order == null || order.length != starts.length()) {
+                throw new IllegalArgumentException("window starts: expected " + starts.length() + ", got "
+                        + (order == null ? "none" : order.length));
+            }
+            super.order(order);
+            uploaded = null; // the same array again is a new epoch's draws: up it goes with the next batch
+        }
+
+        @Override
+        void put(int from, int n) {
+            int[] o = currentOrder();
+            if (uploaded != o) {
+                device.upload(o, starts);
+                uploaded = o;
+            }
+            device.run(from % batch == 0 && n == batch && from / batch < gathers.length ? gathers[from / batch] : gather(from, n));
+        }
+
+        private OpCall gather(int from, int n) {
+            return RowsOps.gatherWindows(n, context, tokens, starts.slice(from, n), model.input(n), model.labels(n));
+        }
+
+        @Override
+        public void close() {
+            startsAlloc.close();
+            if (ownsTokens) {
+                tokens.close();
             }
         }
     }

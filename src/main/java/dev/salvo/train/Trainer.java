@@ -62,6 +62,11 @@ public final class Trainer implements AutoCloseable {
     private Progress progress;
     private Batcher trainFeed;
     private Batcher evalFeed;
+    /** A language model's feeds: training windows and the fixed validation windows, sharing one token buffer. */
+    private TextWindows textData;
+    private Batcher.Windows textFeed;
+    private Batcher.Windows textValFeed;
+    private int[] textValStarts;
     private DeviceBuffer best;
     private int benchCursor;
     private long benchStep;
@@ -146,24 +151,68 @@ public final class Trainer implements AutoCloseable {
         if (model.spec().loss() == Loss.SOFTMAX_CROSS_ENTROPY && train.distinctLabels() < 2) {
             throw new IllegalArgumentException(train.name() + ": every training row has the same label; a classifier needs at least 2 classes");
         }
-        int rows = train.rows();
+        int steps = stepsPerEpoch(train.rows());
+        Batcher feed = trainFeed(train, validation);
+        return fit(train.rows(), epoch -> steps, shuffleRng::shuffle, feed, validation == null ? null : () -> evaluate(validation),
+                "training rows", listener, checkpoints);
+    }
+
+    /**
+     * Trains a language model on windows of a token stream (see {@link TextWindows}): epochs of
+     * {@link TextWindows#evalEvery()} steps of random windows, the validation windows evaluated
+     * after each, {@link TextWindows#steps()} steps in all; the configuration's epochs must be
+     * {@link TextWindows#epochs()}. Checkpoints, resume, the health check and early stopping work
+     * as for a dataset; an epoch's window starts are its row order.
+     */
+    public History fit(TextWindows text, TrainListener listener, Checkpoint.Policy checkpoints) {
+        if (model.spec().inputs() != text.context() || model.positions() != text.context()) {
+            throw new IllegalArgumentException(text.name() + ": windows of " + text.context() + " tokens, but the network takes "
+                    + model.spec().inputs() + " inputs and labels " + model.positions() + " positions");
+        }
+        if (model.spec().classes() < text.vocab()) {
+            throw new IllegalArgumentException(text.name() + ": a vocabulary of " + text.vocab() + " tokens, but the network predicts "
+                    + model.spec().classes());
+        }
+        if (text.trainLength() < text.context() + 1) {
+            throw new IllegalArgumentException(text.name() + ": the training split holds " + text.trainLength()
+                    + " tokens, shorter than one window of " + (text.context() + 1));
+        }
+        if (config.epochs() != text.epochs()) {
+            throw new IllegalArgumentException(text.steps() + " steps in epochs of " + text.evalEvery() + " are " + text.epochs()
+                    + " epochs, but the configuration says " + config.epochs());
+        }
+        Batcher feed = textFeed(text);
+        return fit(text.evalEvery() * config.batchSize(), text::stepsIn, order -> text.drawStarts(shuffleRng, order), feed,
+                () -> evaluateText(text), "window starts per epoch", listener, checkpoints);
+    }
+
+    /**
+     * The training loop over epochs of {@code stepsIn(epoch)} steps; each epoch starts with
+     * {@code newEpoch} on the progress's order of {@code rows} (a shuffle, or an epoch's window
+     * starts), and ends with {@code validate} (null: no validation).
+     */
+    private History fit(int rows, java.util.function.IntUnaryOperator stepsIn, java.util.function.Consumer<int[]> newEpoch,
+                        Batcher feed, java.util.function.Supplier<Evaluation> validate, String rowsAre, TrainListener listener,
+                        Checkpoint.Policy checkpoints) {
         int batch = config.batchSize();
-        int steps = stepsPerEpoch(rows);
-        long total = (long) steps * config.epochs();
+        long total = 0;
+        for (int e = 0; e < config.epochs(); e++) {
+            total += stepsIn.applyAsInt(e);
+        }
         int k = config.lossEvery();
         Progress p = progress;
         if (p == null) {
             p = new Progress(rows);
         } else if (p.order.length != rows) {
-            throw new IllegalArgumentException("the checkpoint was taken on " + p.order.length + " training rows, this data has " + rows);
+            throw new IllegalArgumentException("the checkpoint was taken on " + p.order.length + " " + rowsAre + ", this data has " + rows);
         }
         progress = p;
-        boolean early = config.patience() > 0 && validation != null;
+        boolean early = config.patience() > 0 && validate != null;
         if (early && best == null) {
             best = own(device.allocFloat(model.layout().size()));
             device.run(ElementwiseOps.copy(model.parameters(), best));
         }
-        Batcher feed = trainFeed(train, validation);
+        int steps = stepsIn.applyAsInt(0); // the first epoch's, which every epoch but a shorter last one has
         long start = System.nanoTime();
         long startSamples = p.samples;
         device.run(calls.clearHealth);
@@ -176,7 +225,7 @@ public final class Trainer implements AutoCloseable {
                 break;
             }
             if (p.stepInEpoch == 0) {
-                shuffleRng.shuffle(p.order);
+                newEpoch.accept(p.order);
                 p.lossSum = 0;
                 p.lossCount = 0;
                 p.epochSeconds = 0;
@@ -184,7 +233,8 @@ public final class Trainer implements AutoCloseable {
             feed.order(p.order); // resident data: the epoch's order goes up once, with its first batch
             long epochStart = System.nanoTime();
             int pending = 0;
-            for (int s = p.stepInEpoch; s < steps; s++) {
+            int epochSteps = stepsIn.applyAsInt(p.epoch);
+            for (int s = p.stepInEpoch; s < epochSteps; s++) {
                 int from = s * batch;
                 int n = Math.min(batch, rows - from);
                 p.lr = config.schedule().lr(config.learningRate(), p.step, total, p.epoch);
@@ -196,8 +246,8 @@ public final class Trainer implements AutoCloseable {
                 p.samples += n;
                 p.stepInEpoch = s + 1;
                 boolean checkpointDue = checkpoints != null && p.step % checkpoints.everySteps() == 0;
-                boolean stopping = stopRequested && s < steps - 1;
-                if (pending == k || s == steps - 1 || checkpointDue || stopping) {
+                boolean stopping = stopRequested && s < epochSteps - 1;
+                if (pending == k || s == epochSteps - 1 || checkpointDue || stopping) {
                     readLosses(pending);
                     for (int j = 0; j < pending; j++) {
                         double loss = slotHost[j] / ((double) slotRows[j] * model.positions()); // the mean over every labelled position
@@ -221,7 +271,7 @@ public final class Trainer implements AutoCloseable {
                 if (checkpointDue) {
                     p.epochSeconds += (System.nanoTime() - epochStart) / 1e9;
                     epochStart = System.nanoTime();
-                    if (p.stepInEpoch == steps) {
+                    if (p.stepInEpoch == epochSteps) {
                         break; // the epoch's end (validation, early stopping) happens below, then is checkpointed again
                     }
                     Checkpoint.save(checkpoints.file(), snapshot());
@@ -232,9 +282,10 @@ public final class Trainer implements AutoCloseable {
             if (interrupted) {
                 break; // mid-epoch: the epoch's figures stay in the progress (and its checkpoint)
             }
-            Evaluation val = validation == null ? null : evaluate(validation);
+            Evaluation val = validate == null ? null : validate.get();
+            long epochRows = Math.min((long) epochSteps * batch, rows);
             EpochStats es = new EpochStats(p.epoch + 1, p.lossSum / p.lossCount, val == null ? Double.NaN : val.loss(),
-                    val == null ? Double.NaN : val.accuracy(), p.lr, p.epochSeconds, rows / p.epochSeconds);
+                    val == null ? Double.NaN : val.accuracy(), p.lr, p.epochSeconds, epochRows / p.epochSeconds);
             p.history.add(es);
             p.devices.add(device.info().id());
             listener.onEpoch(es);
@@ -317,6 +368,79 @@ public final class Trainer implements AutoCloseable {
         trainFeed = Batcher.chooseResident(config.residentData(), model, train, validationBytes)
                 ? Batcher.resident(model, train, config.batchSize()) : Batcher.staged(model, train);
         return trainFeed;
+    }
+
+    /**
+     * The feeds for {@code text}: the stream goes up once (made once per {@link TextWindows} and
+     * kept), the epoch's starts with each epoch, the validation starts once.
+     */
+    private Batcher.Windows textFeed(TextWindows text) {
+        if (textFeed != null && textData == text) {
+            return textFeed;
+        }
+        closeTextFeeds();
+        DeviceBuffer tokens = Batcher.Windows.upload(model, text.tokens());
+        try {
+            textFeed = new Batcher.Windows(model, tokens, true, text.evalEvery() * config.batchSize(), config.batchSize());
+        } catch (RuntimeException e) {
+            tokens.close();
+            throw e;
+        }
+        textValStarts = text.validationStarts();
+        int valBatch = Math.min(model.batchCapacity(), Math.max(1, textValStarts.length));
+        textValFeed = new Batcher.Windows(model, tokens, false, textValStarts.length, valBatch);
+        textValFeed.order(textValStarts);
+        textData = text;
+        return textFeed;
+    }
+
+    private void closeTextFeeds() {
+        if (textValFeed != null) {
+            textValFeed.close();
+            textValFeed = null;
+        }
+        if (textFeed != null) {
+            textFeed.close(); // and the token stream it owns
+            textFeed = null;
+        }
+        textData = null;
+    }
+
+    /**
+     * The mean cross-entropy and next-token accuracy over every position of {@code text}'s
+     * validation windows ({@link TextWindows#validationStarts()}), in batches of the model's
+     * capacity; copies back only the per-position losses and predictions.
+     */
+    public Evaluation evaluateText(TextWindows text) {
+        textFeed(text);
+        model.eval(); // dropout off
+        int t = text.context();
+        int cap = model.batchCapacity();
+        float[] loss = new float[cap * t];
+        int[] pred = new int[cap * t];
+        int[] tokens = text.tokens();
+        int windows = textValStarts.length;
+        double lossSum = 0;
+        long correct = 0;
+        for (int from = 0; from < windows; from += cap) {
+            int n = Math.min(cap, windows - from);
+            textValFeed.load(from, n);
+            model.forward(n);
+            model.loss(n);
+            device.download(model.rowLoss(n), loss);
+            model.predict(n, pred);
+            for (int r = 0; r < n; r++) {
+                int s = textValStarts[from + r];
+                for (int j = 0; j < t; j++) {
+                    lossSum += loss[r * t + j];
+                    if (pred[r * t + j] == tokens[s + j + 1]) {
+                        correct++;
+                    }
+                }
+            }
+        }
+        long positions = (long) windows * t;
+        return new Evaluation(lossSum / positions, (double) correct / positions, windows);
     }
 
     /** True when the training data of the last {@link #fit} (or {@link #runSteps}) is resident on the device. */
@@ -578,6 +702,7 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
+        closeTextFeeds();
         if (trainFeed != null) {
             trainFeed.close();
             trainFeed = null;
@@ -590,5 +715,33 @@ public final class Trainer implements AutoCloseable {
             b.close();
         }
         owned.clear();
+    }
+    private static String bytes(long b) {
+        return b < 1024 * 1024 ? String.format(java.util.Locale.ROOT, "%.1f KiB", b / 1024.0)
+                : String.format(java.util.Locale.ROOT, "%.1f MiB", b / 1048576.0);
+    }
+
+    /** Device bytes of the optimizer state (velocity or Adam's two moments). */
+    public long optimizerStateBytes() {
+        return 4L * config.optimizer().stateBuffers() * model.layout().size();
+    }
+
+    /**
+     * The device memory this training holds, by use, e.g. {@code memory: 3.2 MiB on the device =
+     * parameters 0.8 MiB, gradients 0.8 MiB, optimizer state 1.6 MiB, activations ...}.
+     */
+    public String memoryLine() {
+        long[] b = {
+            model.memoryBytes(Model.Memory.PARAMETERS), model.memoryBytes(Model.Memory.GRADIENTS), optimizerStateBytes(),
+            model.memoryBytes(Model.Memory.ACTIVATIONS), model.memoryBytes(Model.Memory.ACTIVATION_GRADIENTS),
+            model.memoryBytes(Model.Memory.WORKSPACE), model.memoryBytes(Model.Memory.BATCH)};
+        String[] names = {"parameters", "gradients", "optimizer state", "activations", "activation gradients", "workspace", "batch"};
+        long total = 0;
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < b.length; i++) {
+            total += b[i];
+            sb.append(i == 0 ? "" : ", ").append(names[i]).append(' ').append(bytes(b[i]));
+        }
+        return "memory: " + bytes(total) + " on the device = " + sb;
     }
 }

@@ -271,6 +271,11 @@ public class Conv2dBenchmark {
         }
 
         @Override
+        public Tensor scratch(String key, int... dims) {
+            return floats(dims);
+        }
+
+        @Override
         public boolean gradShared(String name) {
             return false;
         }

@@ -31,6 +31,7 @@ class HelpTextTest {
         EXIT_CODES.put("train", List.of(0, 1, 2, 3, 4, 130));
         EXIT_CODES.put("eval", List.of(0, 1, 2, 3));
         EXIT_CODES.put("predict", List.of(0, 1, 2, 3));
+        EXIT_CODES.put("generate", List.of(0, 1, 2, 3));
         EXIT_CODES.put("plot", List.of(0, 1, 2));
         EXIT_CODES.put("devices", List.of(0, 1));
         EXIT_CODES.put("check", List.of(0, 1, 2, 3));

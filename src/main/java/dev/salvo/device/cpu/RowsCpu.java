@@ -22,6 +22,7 @@ final class RowsCpu implements CpuOps.Family {
             case "argmax_rows" -> new Argmax(pool);
             case "gather_rows_f" -> new Gather(pool, false);
             case "gather_rows_i" -> new Gather(pool, true);
+            case "gather_windows" -> new GatherWindows(pool);
             default -> null;
         };
     }
@@ -196,6 +197,41 @@ final class RowsCpu implements CpuOps.Family {
                 } else {
                     System.arraycopy(a.f[0], a.off[0] + k * cols, a.f[2], a.off[2] + r * cols, cols);
                 }
+            }
+        }
+    }
+
+    /** Windows of a token stream: x = tokens[s .. s+T) as floats, y = tokens[s+1 .. s+T+1); ints rows, T, length. */
+    private static final class GatherWindows extends CpuOps.Ranged {
+        GatherWindows(CpuPool pool) {
+            super(pool, 1);
+        }
+
+        @Override
+        int grain(CpuOps.Args a) {
+            return Math.max(1, GRAIN / Math.max(1, a.n[1]));
+        }
+
+        @Override
+        public void run(int r0, int r1) {
+            int t = a.n[1];
+            int last = a.n[2] - t - 1;
+            int[] tokens = a.i[0];
+            int[] starts = a.i[1];
+            float[] x = a.f[2];
+            int[] y = a.i[3];
+            for (int r = r0; r < r1; r++) {
+                int s = starts[a.off[1] + r];
+                if (s < 0 || s > last) {
+                    throw new IndexOutOfBoundsException("gather_windows: start " + s + " of row " + r + " outside [0," + last + "]");
+                }
+                int src = a.off[0] + s;
+                int xo = a.off[2] + r * t;
+                int yo = a.off[3] + r * t;
+                for (int j = 0; j < t; j++) {
+                    x[xo + j] = tokens[src + j];
+                }
+                System.arraycopy(tokens, src + 1, y, yo, t);
             }
         }
     }

@@ -31,6 +31,7 @@ public final class Ops {
         all.addAll(RowsOps.ALL);
         all.addAll(OptimizerOps.ALL);
         all.addAll(MatmulOps.ALL);
+        all.addAll(AttentionOps.ALL);
         ALL = Collections.unmodifiableList(all);
     }
 

@@ -317,8 +317,69 @@ public final class RowsOps {
         }
     };
 
+    /**
+     * Windows of a token stream ({@code kernels/rows.kernel} {@code gather_windows}): for row r and
+     * position t, {@code x[r*T + t] = (float) tokens[starts[r] + t]} and
+     * {@code y[r*T + t] = tokens[starts[r] + t + 1]}: a language model's inputs (token ids as exact
+     * floats, so ids below 2^24) and its next-token labels. Ints {@code rows, T, length} (the
+     * stream's tokens); a start must lie in {@code [0, length - T - 1]} (the kernels write NaN /
+     * -1 for the row's values otherwise, the CPU provider and the reference throw). One work-item
+     * per element, groups of {@code wg.elementwise}.
+     */
+    public static final Op GATHER_WINDOWS = new Op("rows", "gather_windows",
+            "int rows, int T, int length, iin tokens, iin starts, out x, iout y") {
+        @Override
+        public long[] lengths(int[] n) {
+            return new long[] {n[2], n[0], (long) n[0] * n[1], (long) n[0] * n[1]};
+        }
+
+        @Override
+        public long work(int[] n) {
+            return (long) n[0] * n[1];
+        }
+
+        @Override
+        public OpTolerance tolerance() {
+            return new OpTolerance.Exact("a copy");
+        }
+
+        /** Tokens in [0, 5000); starts in [0, length - T - 1]. */
+        @Override
+        public int[] intInput(int b, int length, int[] n, Random r) {
+            int[] v = new int[length];
+            for (int i = 0; i < length; i++) {
+                v[i] = b == 0 ? r.nextInt(5000) : r.nextInt(n[2] - n[1]);
+            }
+            return v;
+        }
+
+        @Override
+        public void reference(RefArgs a) {
+            int t = a.n[1];
+            for (int row = 0; row < a.n[0]; row++) {
+                int s = a.i[1][a.off[1] + row];
+                if (s < 0 || s > a.n[2] - t - 1) {
+                    throw new IndexOutOfBoundsException("gather_windows: start " + s + " of row " + row + " outside [0,"
+                            + (a.n[2] - t - 1) + "]");
+                }
+                for (int j = 0; j < t; j++) {
+                    a.f[2][a.off[2] + row * t + j] = a.i[0][a.off[0] + s + j];
+                    a.i[3][a.off[3] + row * t + j] = a.i[0][a.off[0] + s + j + 1];
+                }
+            }
+        }
+
+        @Override
+        public List<Sample> samples(Random r) {
+            return List.of(sample("12 windows of 16 in 100", r, new int[] {12, 16, 100}),
+                    sample("5 windows of 1 in 2", r, new int[] {5, 1, 2}),
+                    sample("33 windows of 7 in 8", r, new int[] {33, 7, 8}),
+                    sample("no rows", r, new int[] {0, 4, 9}));
+        }
+    };
+
     public static final List<Op> ALL = List.of(SOFTMAX_FORWARD, SOFTMAX_BACKWARD, SOFTMAX_XENT, MSE, ARGMAX_ROWS,
-            GATHER_ROWS_F, GATHER_ROWS_I);
+            GATHER_ROWS_F, GATHER_ROWS_I, GATHER_WINDOWS);
 
     // ---- calls ------------------------------------------------------------------------------
 
@@ -358,5 +419,14 @@ public final class RowsOps {
         int srcRows = cols == 0 ? 0 : Math.toIntExact(src.length() / cols);
         Op op = src.dtype() == DType.INT ? GATHER_ROWS_I : GATHER_ROWS_F;
         return op.call(new DeviceBuffer[] {src, index, dst}, new int[] {rows, cols, srcRows});
+    }
+
+    /**
+     * Windows of {@code T} tokens of {@code tokens} (int, the whole stream) from {@code starts[r]}
+     * into {@code x (rows, T)} (float ids) and {@code y (rows, T)} (the next tokens, int)
+     * ({@link #GATHER_WINDOWS}).
+     */
+    public static OpCall gatherWindows(int rows, int t, DeviceBuffer tokens, DeviceBuffer starts, DeviceBuffer x, DeviceBuffer y) {
+        return GATHER_WINDOWS.call(new DeviceBuffer[] {tokens, starts, x, y}, new int[] {rows, t, Math.toIntExact(tokens.length())});
     }
 }
