@@ -43,8 +43,11 @@ batch is B windows of T+1 characters at fixed evenly spaced starts (metadata "st
 
 Run on the CPU with Debian's PyTorch:
   /usr/bin/python3 gpt_reference.py TEXT OUT.safetensors [TEXT_SOURCE]
-TEXT_SOURCE (optional) is recorded in the metadata to say where TEXT came from, e.g.
-"command:bible Gen1:1-Gen50:26" or "resource:/salvo/data/....txt".
+TEXT_SOURCE (optional) is recorded in the metadata to say where TEXT came from:
+"resource:/salvo/data/kjv-genesis.txt" (a classpath resource) or "command:bible Gen1:1-Gen50:26";
+GptReferenceScriptTest fetches the text from it to run the script again. The committed file:
+  /usr/bin/python3 src/test/resources/pytorch/gpt_reference.py src/main/resources/salvo/data/kjv-genesis.txt \
+      src/test/resources/pytorch/gpt_reference.safetensors resource:/salvo/data/kjv-genesis.txt
 """
 import hashlib
 import json
