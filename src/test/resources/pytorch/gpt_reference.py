@@ -29,6 +29,9 @@ loss (1), grad.<name> (the tied weight's gradient is the sum of both uses, as au
 adamw.losses (10): the loss of step k computed on the batch before update k, k = 1..10, so
 adamw.losses[0] equals loss; adamw.grad_norms (10): the global gradient norm before clipping at
 each step (clipping bites when it is above 1); adamw.losses_f32 (10): the same in float32 PyTorch.
+trainer.losses (10): the same 10 steps on a batch of B copies of window TRAINER_ROW (x[1], y[1]):
+the batch Salvo's Trainer.fit(TextWindows) draws when the training split is that one window
+(every window start it can draw is 0), so the Java test runs the trainer's own loop on it.
 
 Hot weights: at nanoGPT's initialization the activations are small (GELU's inputs have a standard
 deviation of about 0.1, attention is nearly uniform), where tanh-GELU and erf-GELU differ by 2e-6
@@ -65,6 +68,7 @@ BATCH = 4
 LN_EPS = 1e-5
 STEPS = 10
 HOT = 16
+TRAINER_ROW = 1
 ADAMW = dict(lr=1e-3, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.1)
 CLIP = 1.0
 
@@ -261,6 +265,10 @@ def main():
     tensors.append(("adamw.grad_norms", torch.tensor(norms, dtype=torch.float64)))
     l32, loss32, g32, losses32, _ = results[torch.float32]
     tensors.append(("adamw.losses_f32", torch.tensor(losses32, dtype=torch.float64)))
+    xr, yr = x[TRAINER_ROW:TRAINER_ROW + 1].repeat(BATCH, 1), y[TRAINER_ROW:TRAINER_ROW + 1].repeat(BATCH, 1)
+    trainer_losses, trainer_norms = train(fresh(vocab, init, torch.float64), xr, yr)
+    tensors.append(("trainer.losses", torch.tensor(trainer_losses, dtype=torch.float64)))
+    tensors.append(("trainer.grad_norms", torch.tensor(trainer_norms, dtype=torch.float64)))
     hot_logits, hot_loss, hot_grads = forward_backward(fresh(vocab, hot, torch.float64), x, y)
     hot32_logits, _, hot32_grads = forward_backward(fresh(vocab, hot, torch.float32), x, y)
     tensors.append(("hot.logits", hot_logits))
@@ -277,13 +285,15 @@ def main():
     meta = {"config": json.dumps(config), "vocab": vocab, "starts": json.dumps(starts),
             "text_source": source, "text_sha256": hashlib.sha256(raw).hexdigest(), "text_chars": str(len(text)),
             "steps": str(STEPS), "adamw": json.dumps(ADAMW), "decay": "every tensor of 2+ dimensions (wte, wpe, linear weights)",
-            "clip_norm": str(CLIP), "hot": str(HOT), "losses": "adamw.losses[k] is the loss before update k+1; adamw.losses[0] == loss",
+            "clip_norm": str(CLIP), "hot": str(HOT), "trainer_row": str(TRAINER_ROW), "losses": "adamw.losses[k] is the loss before update k+1; adamw.losses[0] == loss",
             "f32_vs_f64": json.dumps(f32), "torch": torch.__version__,
             "note": "written by src/test/resources/pytorch/gpt_reference.py; float64 from float32 weights, stored as F32"}
     write_safetensors(out, tensors, meta)
     print("wrote", out, "vocab", len(vocab), "loss", loss.item())
     print("losses", " ".join("%.6f" % v for v in losses))
     print("grad norms", " ".join("%.4f" % v for v in norms))
+    print("trainer losses", " ".join("%.6f" % v for v in trainer_losses))
+    print("trainer grad norms", " ".join("%.4f" % v for v in trainer_norms))
     print("float32 vs float64", json.dumps(f32))
 
 
