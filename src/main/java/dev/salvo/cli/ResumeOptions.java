@@ -29,7 +29,8 @@ final class ResumeOptions {
     static final List<String> RESTORED = List.of("--data", "--label-column", "--header", "--test-fraction", "--normalize",
             "--val-fraction", "--layers", "--net", "--activation", "--loss", "--init", "--optimizer", "--lr", "--momentum",
             "--weight-decay", "--schedule", "--warmup", "--lr-step-epochs", "--lr-gamma", "--lr-min-factor",
-            "--batch-size", "--seed", "--patience", "--gpt", "--context", "--eval-every", "--eval-windows");
+            "--batch-size", "--seed", "--patience", "--gpt", "--context", "--eval-every", "--eval-windows", "--beta1", "--beta2",
+            "--eps", "--clip-norm", "--decay-params");
     /** Options a resumed run takes from its checkpoint when not given, and that may change. */
     static final List<String> RESTORED_OR_CHANGED = List.of("--epochs", "--data-dir", "--checkpoint-every", "--steps");
     static final String OPTION_KEY = "option:";

@@ -17,6 +17,7 @@ import dev.salvo.train.RunFolder;
 import dev.salvo.train.Schedule;
 import dev.salvo.train.TextWindows;
 import dev.salvo.train.TrainConfig;
+import dev.salvo.nn.DecayPolicy;
 import dev.salvo.train.Trainer;
 import dev.salvo.train.TrainingDivergedException;
 import java.io.PrintWriter;
@@ -158,10 +159,13 @@ final class TextTraining {
             throw new IllegalArgumentException("--checkpoint-every needs --checkpoint-dir");
         }
         int epochs = Math.toIntExact((c.steps + c.evalEvery - 1) / c.evalEvery);
-        Optimizer opt = TrainCommand.opt("--optimizer", () -> Optimizer.parse(c.optimizer, c.momentum, c.weightDecay));
+        Optimizer opt = TrainCommand.opt("--optimizer", () -> Optimizer.parse(c.optimizer, c.momentum, c.weightDecay, c.beta1, c.beta2,
+                c.eps));
+        DecayPolicy decayPolicy = c.decayParams == null ? null : TrainCommand.opt("--decay-params", () -> DecayPolicy.parse(c.decayParams));
         Schedule sched = TrainCommand.opt("--schedule", () -> Schedule.parse(c.schedule, c.warmup, c.stepEpochs, c.gamma, c.minFactor));
         TrainConfig.ResidentData placement = TrainCommand.opt("--resident-data", () -> TrainConfig.ResidentData.parse(c.residentData));
-        TrainConfig config = new TrainConfig(opt, c.lr, sched, c.batchSize, epochs, c.seed, c.lossEvery, c.patience, placement);
+        TrainConfig config = new TrainConfig(opt, c.lr, sched, c.batchSize, epochs, c.seed, c.lossEvery, c.patience, placement,
+                c.clipNorm, decayPolicy);
         if (resumed != null && resumed.step() >= c.steps) {
             out.printf(Locale.ROOT, "nothing to do: the checkpoint %s has finished its training (step %d of --steps %d);"
                     + " give --steps N (more than %d) to train further%n", resumeFile, resumed.step(), c.steps, resumed.step());
@@ -179,7 +183,7 @@ final class TextTraining {
             }
             net = fromFile;
         } else {
-            net = TrainCommand.opt("--gpt", () -> gptSpec(c.gpt.get(0), c.gpt.get(1), c.gpt.get(2), context, vocab.size()));
+            net = TrainCommand.opt("--gpt", () -> dev.salvo.nn.Gpt.spec(c.gpt.get(0), c.gpt.get(1), c.gpt.get(2), context, vocab.size()));
         }
         TextWindows text = new TextWindows(corpus.name(), corpus.tokens(), corpus.trainLength(), vocab.size(), context, c.evalEvery,
                 c.steps, c.evalWindows);
@@ -221,8 +225,11 @@ final class TextTraining {
                     corpus.validationLength(), c.valFraction, context, text.validationStarts().length);
             out.printf(Locale.ROOT, "model:  %s, %d parameters, init sha256 %s%n", net.describe(), model.layout().count(),
                     model.initialSha256().substring(0, 16));
-            out.printf(Locale.ROOT, "train:  %s, lr %s %s, batch %d, %d steps (validation every %d), seed %d%n", opt.describe(), c.lr,
-                    sched.describe(), c.batchSize, c.steps, c.evalEvery, c.seed);
+            DecayPolicy decayUsed = decayPolicy != null ? decayPolicy : net.decay();
+            out.printf(Locale.ROOT, "train:  %s%s%s, lr %s %s, batch %d, %d steps (validation every %d), seed %d%n", opt.describe(),
+                    decayUsed == DecayPolicy.ALL || opt.weightDecay() == 0 ? "" : " (decay on " + decayUsed.cliName() + ")",
+                    c.clipNorm > 0 ? ", clip-norm " + c.clipNorm : "", c.lr, sched.describe(), c.batchSize, c.steps, c.evalEvery, c.seed);
+            out.println(trainer.memoryLine());
             if (resumed != null) {
                 out.printf(Locale.ROOT, "resume: step %d, from %s; options restored from it%s%n", resumed.step(), resumeFile,
                         restored.isEmpty() ? " (all defaults)" : ": " + String.join(" ", restored));
@@ -337,29 +344,6 @@ final class TextTraining {
             }
         }
         return 0;
-    }
-
-    /**
-     * {@code dev.salvo.nn.Gpt.spec(layers, heads, embd, context, vocab)}, called by name so this
-     * branch builds before the GPT layers are merged (then a direct call replaces it).
-     */
-    static NetworkSpec gptSpec(int layers, int heads, int embd, int context, int vocab) {
-        java.lang.reflect.Method m;
-        try {
-            m = Class.forName("dev.salvo.nn.Gpt").getMethod("spec", int.class, int.class, int.class, int.class, int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("this build has no GPT (dev.salvo.nn.Gpt)", e);
-        }
-        try {
-            return (NetworkSpec) m.invoke(null, layers, heads, embd, context, vocab);
-        } catch (java.lang.reflect.InvocationTargetException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IllegalStateException(e.getCause());
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** SHA-256 of the vocabulary, the split point and every token: a resume must see the same text. */

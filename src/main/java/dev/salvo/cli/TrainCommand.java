@@ -19,6 +19,7 @@ import dev.salvo.train.History;
 import dev.salvo.train.Optimizer;
 import dev.salvo.train.Schedule;
 import dev.salvo.train.TrainConfig;
+import dev.salvo.nn.DecayPolicy;
 import dev.salvo.train.Trainer;
 import dev.salvo.train.TrainingDivergedException;
 import java.io.PrintWriter;
@@ -126,6 +127,23 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--weight-decay", description = "Weight decay (L2 for sgd/adam, decoupled for adamw; adamw default 0.01, others 0).")
     Double weightDecay;
+
+    @Option(names = "--beta1", description = "adam/adamw: the first moment's decay, in [0, 1) (default 0.9).")
+    Double beta1;
+
+    @Option(names = "--beta2", description = "adam/adamw: the second moment's decay, in [0, 1) (default 0.999; GPT-2 recipes use 0.95).")
+    Double beta2;
+
+    @Option(names = "--eps", description = "adam/adamw: the denominator's epsilon, positive (default 1e-8).")
+    Double eps;
+
+    @Option(names = "--clip-norm", defaultValue = "0",
+            description = "Clip the gradients to this global L2 norm before each update (PyTorch's clip_grad_norm_; 0 = off). Default: ${DEFAULT-VALUE}.")
+    double clipNorm;
+
+    @Option(names = "--decay-params",
+            description = "Which parameters weight decay applies to: all, or matrices (tensors of 2 or more dimensions: no biases or norm parameters, as nanoGPT). Default: the network's \"decay\" (all).")
+    String decayParams;
 
     @Option(names = "--schedule", defaultValue = "cosine", description = "constant, step or cosine. Default: ${DEFAULT-VALUE}.")
     String schedule;
@@ -236,10 +254,12 @@ final class TrainCommand implements Callable<Integer> {
         Activation act = opt("--activation", () -> Activation.parse(activation));
         Loss lossKind = opt("--loss", () -> Loss.parse(loss));
         Init initKind = opt("--init", () -> Init.parse(init));
-        Optimizer opt = opt("--optimizer", () -> Optimizer.parse(optimizer, momentum, weightDecay));
+        Optimizer opt = opt("--optimizer", () -> Optimizer.parse(optimizer, momentum, weightDecay, beta1, beta2, eps));
+        DecayPolicy decayPolicy = decayParams == null ? null : opt("--decay-params", () -> DecayPolicy.parse(decayParams));
         Schedule sched = opt("--schedule", () -> Schedule.parse(schedule, warmup, stepEpochs, gamma, minFactor));
         TrainConfig.ResidentData placement = opt("--resident-data", () -> TrainConfig.ResidentData.parse(residentData));
-        TrainConfig config = new TrainConfig(opt, lr, sched, batchSize, epochs, seed, lossEvery, patience, placement);
+        TrainConfig config = new TrainConfig(opt, lr, sched, batchSize, epochs, seed, lossEvery, patience, placement, clipNorm,
+                decayPolicy);
         if (!(valFraction > 0 && valFraction <= 0.5)) {
             throw new IllegalArgumentException("--val-fraction must be in (0, 0.5], got " + valFraction);
         }
@@ -313,8 +333,10 @@ final class TrainCommand implements Callable<Integer> {
                     train.rows(), val.rows(), test.rows(), source.origin(), normalize);
             out.printf(Locale.ROOT, "model:  %s, %d parameters, init sha256 %s%n", net.describe(), model.layout().count(),
                     model.initialSha256().substring(0, 16));
-            out.printf(Locale.ROOT, "train:  %s, lr %s %s, batch %d, %d epochs, seed %d%n", opt.describe(), lr,
-                    sched.describe(), batchSize, epochs, seed);
+            DecayPolicy decayUsed = decayPolicy != null ? decayPolicy : net.decay();
+            out.printf(Locale.ROOT, "train:  %s%s%s, lr %s %s, batch %d, %d epochs, seed %d%n", opt.describe(),
+                    decayUsed == DecayPolicy.ALL || opt.weightDecay() == 0 ? "" : " (decay on " + decayUsed.cliName() + ")",
+                    clipNorm > 0 ? ", clip-norm " + clipNorm : "", lr, sched.describe(), batchSize, epochs, seed);
             out.println(trainer.memoryLine());
             if (resumed != null) {
                 out.printf(Locale.ROOT, "resume: %s %d, step %d, from %s; options restored from it%s%n",

@@ -7,7 +7,10 @@ import dev.salvo.nn.layer.Add;
 import dev.salvo.nn.layer.AvgPool;
 import dev.salvo.nn.layer.BatchNorm;
 import dev.salvo.nn.layer.Conv2d;
+import dev.salvo.nn.layer.CausalAttention;
 import dev.salvo.nn.layer.Dense;
+import dev.salvo.nn.layer.Embedding;
+import dev.salvo.nn.layer.LayerNorm;
 import dev.salvo.nn.layer.PositionEmbedding;
 import dev.salvo.nn.layer.Dropout;
 import dev.salvo.nn.layer.Flatten;
@@ -229,7 +232,11 @@ public final class Layers {
         TYPES.put("reshape", f -> new Reshape(f.shape("shape")));
         TYPES.put("add", f -> new Add());
         TYPES.put("softmax", f -> new Softmax());
+        TYPES.put("embedding", f -> new Embedding(f.positiveInt("vocab", null), f.positiveInt("dim", null),
+                f.number("init_std", 0.02, 1e-30, 1e6)));
         TYPES.put("position_embedding", f -> new PositionEmbedding(f.number("init_std", 0.02, 1e-30, 1e6)));
+        TYPES.put("layernorm", f -> new LayerNorm(f.number("eps", 1e-5, 1e-12, 1)));
+        TYPES.put("causal_attention", f -> new CausalAttention(f.positiveInt("heads", null)));
         for (Activation a : Activation.values()) {
             if (a != Activation.IDENTITY) {
                 TYPES.put(a.cliName(), f -> new Act(a));

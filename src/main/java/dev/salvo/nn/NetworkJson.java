@@ -45,8 +45,8 @@ public final class NetworkJson {
         }
         for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
             String f = it.next();
-            if (!Set.of("input", "inputs", "layers", "loss", "init").contains(f)) {
-                throw new NetworkSpec.Invalid(f, "unknown field (a network has input, layers, loss and init)");
+            if (!Set.of("input", "inputs", "layers", "loss", "init", "decay").contains(f)) {
+                throw new NetworkSpec.Invalid(f, "unknown field (a network has input, layers, loss, init and decay)");
             }
         }
         int[] shape;
@@ -67,6 +67,9 @@ public final class NetworkJson {
         }
         if (root.has("init")) {
             b.init(enumField("init", root.get("init"), "he, xavier or auto", Init::parse));
+        }
+        if (root.has("decay")) {
+            b.decay(enumField("decay", root.get("decay"), "all or matrices", DecayPolicy::parse));
         }
         JsonNode layers = root.get("layers");
         if (layers == null || !layers.isArray() || layers.isEmpty()) {
@@ -140,6 +143,9 @@ public final class NetworkJson {
         }
         root.put("loss", spec.loss().cliName());
         root.put("init", spec.init().name().toLowerCase(Locale.ROOT));
+        if (spec.decay() != DecayPolicy.ALL) {
+            root.put("decay", spec.decay().cliName());
+        }
         return root.toString();
     }
 

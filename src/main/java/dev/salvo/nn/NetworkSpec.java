@@ -74,12 +74,14 @@ public final class NetworkSpec {
     private final List<Vertex> vertices;
     private final Loss loss;
     private final Init init;
+    private final DecayPolicy decay;
 
-    private NetworkSpec(int[] inputShape, List<Vertex> vertices, Loss loss, Init init) {
+    private NetworkSpec(int[] inputShape, List<Vertex> vertices, Loss loss, Init init, DecayPolicy decay) {
         this.inputShape = inputShape;
         this.vertices = List.copyOf(vertices);
         this.loss = loss;
         this.init = init;
+        this.decay = decay;
     }
 
     public static String defaultName(int index) {
@@ -143,6 +145,11 @@ public final class NetworkSpec {
 
     public Loss loss() {
         return loss;
+    }
+
+    /** Which parameters weight decay applies to unless the trainer is told otherwise; {@link DecayPolicy#ALL} by default. */
+    public DecayPolicy decay() {
+        return decay;
     }
 
     public Init init() {
@@ -280,6 +287,7 @@ public final class NetworkSpec {
         private final List<String[]> inputs = new ArrayList<>();
         private Loss loss = Loss.SOFTMAX_CROSS_ENTROPY;
         private Init init = Init.AUTO;
+        private DecayPolicy decay = DecayPolicy.ALL;
 
         private Builder(int[] shape) {
             this.shape = shape.clone();
@@ -321,6 +329,12 @@ public final class NetworkSpec {
 
         public Builder init(Init i) {
             this.init = i;
+            return this;
+        }
+
+        /** Which parameters weight decay applies to (default {@link DecayPolicy#ALL}). */
+        public Builder decay(DecayPolicy d) {
+            this.decay = java.util.Objects.requireNonNull(d, "decay");
             return this;
         }
 
@@ -393,7 +407,7 @@ public final class NetworkSpec {
                 byName.put(name, i);
                 vs.add(new Vertex(i, name, l, in, out));
             }
-            NetworkSpec built = new NetworkSpec(shape, vs, loss, init);
+            NetworkSpec built = new NetworkSpec(shape, vs, loss, init, decay);
             if (ParamLayout.of(built).tensors().isEmpty()) {
                 throw new Invalid("layers", "the network has no parameters to train: add a dense or conv2d layer");
             }

@@ -3,6 +3,7 @@ package dev.salvo.train;
 import dev.salvo.device.AdamStep;
 import dev.salvo.device.SgdStep;
 import java.util.Locale;
+import java.util.Set;
 
 /** Optimizers with PyTorch semantics; weight decay applies to every parameter, biases included. */
 public sealed interface Optimizer {
@@ -62,7 +63,7 @@ public sealed interface Optimizer {
 
         @Override
         public String describe() {
-            return (decoupled ? "adamw" : "adam") + " betas (" + beta1 + ", " + beta2 + ")"
+            return (decoupled ? "adamw" : "adam") + " betas (" + beta1 + ", " + beta2 + ")" + (eps == 1e-8 ? "" : " eps " + eps)
                     + (weightDecay == 0 ? "" : " wd " + weightDecay);
         }
     }
@@ -95,13 +96,43 @@ public sealed interface Optimizer {
      * (AdamW defaults to 0.01 like PyTorch).
      */
     static Optimizer parse(String name, Double momentum, Double weightDecay) {
+        return parse(name, momentum, weightDecay, null, null, null);
+    }
+
+    /**
+     * As {@link #parse(String, Double, Double)}, with Adam's {@code beta1}, {@code beta2} and
+     * {@code eps} (null: 0.9, 0.999, 1e-8; given for an SGD variant: an error naming the option).
+     */
+    static Optimizer parse(String name, Double momentum, Double weightDecay, Double beta1, Double beta2, Double eps) {
+        String kind = name.trim().toLowerCase(Locale.ROOT);
+        boolean adam = kind.equals("adam") || kind.equals("adamw");
+        String[] names = {"--beta1", "--beta2", "--eps"};
+        Double[] given = {beta1, beta2, eps};
+        for (int i = 0; i < 3; i++) {
+            if (given[i] == null) {
+                continue;
+            }
+            if (!adam && Set.of("sgd", "momentum", "nesterov").contains(kind)) {
+                throw new IllegalArgumentException(names[i] + " applies to adam and adamw only, not --optimizer " + kind);
+            }
+            double v = given[i];
+            if (i < 2 && !(Double.isFinite(v) && v >= 0 && v < 1)) {
+                throw new IllegalArgumentException(names[i] + " must be a finite number in [0, 1), got " + v);
+            }
+            if (i == 2 && !(v > 0 && Double.isFinite(v))) {
+                throw new IllegalArgumentException("--eps must be a positive finite number, got " + v);
+            }
+        }
+        double b1 = beta1 == null ? 0.9 : beta1;
+        double b2 = beta2 == null ? 0.999 : beta2;
+        double e = eps == null ? 1e-8 : eps;
         double wd = weightDecay == null ? 0 : weightDecay;
         return switch (name.trim().toLowerCase(Locale.ROOT)) {
             case "sgd" -> new Sgd(momentum == null ? 0 : momentum, false, wd);
             case "momentum" -> new Sgd(momentum == null ? 0.9 : momentum, false, wd);
             case "nesterov" -> new Sgd(momentum == null ? 0.9 : momentum, true, wd);
-            case "adam" -> new Adam(0.9, 0.999, 1e-8, wd, false);
-            case "adamw" -> new Adam(0.9, 0.999, 1e-8, weightDecay == null ? 0.01 : wd, true);
+            case "adam" -> new Adam(b1, b2, e, wd, false);
+            case "adamw" -> new Adam(b1, b2, e, weightDecay == null ? 0.01 : wd, true);
             default -> throw new IllegalArgumentException("unknown optimizer '" + name
                     + "' (expected sgd, momentum, nesterov, adam or adamw)");
         };

@@ -3,11 +3,14 @@ package dev.salvo.train;
 /**
  * How to train: optimizer, base learning rate and schedule, batch size, epochs, seed, how often
  * the loss is read back ({@code lossEvery} steps; the device keeps the others in a small buffer),
- * early stopping ({@code patience} epochs without a better validation loss; 0 = off) and where the
- * dataset lives ({@link ResidentData}).
+ * early stopping ({@code patience} epochs without a better validation loss; 0 = off), where the
+ * dataset lives ({@link ResidentData}), gradient clipping by global norm ({@code clipNorm}, 0 = off;
+ * PyTorch's {@code clip_grad_norm_}) and which parameters weight decay applies to ({@code decay};
+ * null: the network's {@link dev.salvo.nn.NetworkSpec#decay()}).
  */
 public record TrainConfig(Optimizer optimizer, double learningRate, Schedule schedule, int batchSize,
-                          int epochs, long seed, int lossEvery, int patience, ResidentData residentData) {
+                          int epochs, long seed, int lossEvery, int patience, ResidentData residentData,
+                          double clipNorm, dev.salvo.nn.DecayPolicy decay) {
 
     /**
      * Where the training (and validation) rows live during {@link Trainer#fit}.
@@ -30,6 +33,12 @@ public record TrainConfig(Optimizer optimizer, double learningRate, Schedule sch
                 default -> throw new IllegalArgumentException("--resident-data must be auto, on or off, got '" + name + "'");
             };
         }
+    }
+
+    /** Without clipping, weight decay as the network says. */
+    public TrainConfig(Optimizer optimizer, double learningRate, Schedule schedule, int batchSize,
+                       int epochs, long seed, int lossEvery, int patience, ResidentData residentData) {
+        this(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience, residentData, 0, null);
     }
 
     /** With {@link ResidentData#AUTO}. */
@@ -57,6 +66,9 @@ public record TrainConfig(Optimizer optimizer, double learningRate, Schedule sch
         if (patience < 0) {
             throw new IllegalArgumentException("--patience must be 0 (off) or more epochs, got " + patience);
         }
+        if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
+            throw new IllegalArgumentException("--clip-norm must be 0 (off) or a positive finite number, got " + clipNorm);
+        }
     }
 
     /** Adam at 1e-3, constant rate, batch 32, 10 epochs, seed 1, loss read every step, no early stopping. */
@@ -65,38 +77,47 @@ public record TrainConfig(Optimizer optimizer, double learningRate, Schedule sch
     }
 
     public TrainConfig withOptimizer(Optimizer o) {
-        return new TrainConfig(o, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience, residentData);
+        return new TrainConfig(o, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience, residentData, clipNorm, decay);
     }
 
     public TrainConfig withLearningRate(double lr) {
-        return new TrainConfig(optimizer, lr, schedule, batchSize, epochs, seed, lossEvery, patience, residentData);
+        return new TrainConfig(optimizer, lr, schedule, batchSize, epochs, seed, lossEvery, patience, residentData, clipNorm, decay);
     }
 
     public TrainConfig withSchedule(Schedule s) {
-        return new TrainConfig(optimizer, learningRate, s, batchSize, epochs, seed, lossEvery, patience, residentData);
+        return new TrainConfig(optimizer, learningRate, s, batchSize, epochs, seed, lossEvery, patience, residentData, clipNorm, decay);
     }
 
     public TrainConfig withBatchSize(int b) {
-        return new TrainConfig(optimizer, learningRate, schedule, b, epochs, seed, lossEvery, patience, residentData);
+        return new TrainConfig(optimizer, learningRate, schedule, b, epochs, seed, lossEvery, patience, residentData, clipNorm, decay);
     }
 
     public TrainConfig withEpochs(int e) {
-        return new TrainConfig(optimizer, learningRate, schedule, batchSize, e, seed, lossEvery, patience, residentData);
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, e, seed, lossEvery, patience, residentData, clipNorm, decay);
     }
 
     public TrainConfig withSeed(long s) {
-        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, s, lossEvery, patience, residentData);
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, s, lossEvery, patience, residentData, clipNorm, decay);
     }
 
     public TrainConfig withLossEvery(int k) {
-        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, k, patience, residentData);
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, k, patience, residentData, clipNorm, decay);
     }
 
     public TrainConfig withPatience(int p) {
-        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, p, residentData);
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, p, residentData, clipNorm, decay);
     }
 
     public TrainConfig withResidentData(ResidentData r) {
-        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience, r);
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience, r, clipNorm, decay);
+    }
+
+    public TrainConfig withClipNorm(double c) {
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience, residentData, c, decay);
+    }
+
+    /** {@code d} null: the network's policy. */
+    public TrainConfig withDecay(dev.salvo.nn.DecayPolicy d) {
+        return new TrainConfig(optimizer, learningRate, schedule, batchSize, epochs, seed, lossEvery, patience, residentData, clipNorm, d);
     }
 }

@@ -15,6 +15,10 @@ public interface TrainListener {
     default void onLoss(long step, double loss) {
     }
 
+    /** With gradient clipping on, when losses were read back: the global gradient norm (before clipping) of step {@code step}. */
+    default void onGradNorm(long step, double norm) {
+    }
+
     /** After a checkpoint was written (atomically) to {@code file} at global step {@code step}. */
     default void onCheckpoint(java.nio.file.Path file, long step) {
     }

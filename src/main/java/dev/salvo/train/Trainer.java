@@ -8,8 +8,11 @@ import dev.salvo.device.OpCall;
 import dev.salvo.device.SgdStep;
 import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.device.ops.OptimizerOps;
+import dev.salvo.device.ops.ReduceOps;
+import dev.salvo.nn.DecayPolicy;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
+import dev.salvo.nn.ParamLayout;
 import dev.salvo.util.Rng;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,8 +59,22 @@ public final class Trainer implements AutoCloseable {
     /** The optimizer step, reused: its rate (and Adam's step number) move every step. */
     private final SgdStep sgdStep;
     private final AdamStep adamStep;
-    /** The update over all parameters, built once; {@link #update} moves its rate and step. */
-    private final OpCall update;
+    /**
+     * The updates, built once; {@link #update} moves their rate and step: one over all parameters,
+     * or under {@link DecayPolicy#MATRICES} one per maximal run of tensors that are all decayed or
+     * all not ({@code decays[k]}), each run's slices from its first tensor to the next run's.
+     */
+    private final OpCall[] updates;
+    private final boolean[] decays;
+    /** Gradient clipping (null when off): partial sums of squares, the factor, per-slot norm calls. */
+    private final DeviceBuffer clipParts;
+    private final DeviceBuffer clipScale;
+    private final DeviceBuffer normSlots;
+    private final DeviceBuffer[] normPrefix;
+    private final float[] normHost;
+    private final OpCall sumSquares;
+    private final OpCall[] clipCalls;
+    private double lastGradNorm = Double.NaN;
     private Rng shuffleRng;
     private Progress progress;
     private Batcher trainFeed;
@@ -101,9 +118,73 @@ public final class Trainer implements AutoCloseable {
         calls = new StepCalls(model, slots, health, config.batchSize());
         sgdStep = config.optimizer() instanceof Optimizer.Sgd sgd ? sgd.step(config.learningRate()) : null;
         adamStep = config.optimizer() instanceof Optimizer.Adam adam ? adam.step(config.learningRate(), 1) : null;
-        update = sgdStep != null ? OptimizerOps.sgd(model.parameters(), model.gradients(), velocity, sgdStep, health)
-                : OptimizerOps.adam(model.parameters(), model.gradients(), m1, m2, adamStep, health);
+        if (config.clipNorm() > 0) {
+            clipParts = own(device.allocFloat(ReduceOps.SUMSQ_PARTS));
+            clipScale = own(device.allocFloat(1));
+            normSlots = own(device.allocFloat(k));
+            normPrefix = new DeviceBuffer[k + 1];
+            normPrefix[k] = normSlots;
+            normHost = new float[k];
+            sumSquares = ReduceOps.sumSquares(model.gradients(), clipParts);
+            clipCalls = new OpCall[k];
+            for (int j = 0; j < k; j++) {
+                clipCalls[j] = OptimizerOps.clipScale(clipParts, config.clipNorm(), normSlots.slice(j, 1), clipScale);
+            }
+        } else {
+            clipParts = null;
+            clipScale = null;
+            normSlots = null;
+            normPrefix = null;
+            normHost = null;
+            sumSquares = null;
+            clipCalls = null;
+        }
+        DecayPolicy policy = config.decay() != null ? config.decay() : model.spec().decay();
+        List<int[]> runs = decayRuns(model.layout(), policy); // {start, decayed}
+        updates = new OpCall[runs.size()];
+        decays = new boolean[runs.size()];
+        for (int r = 0; r < runs.size(); r++) {
+            int from = runs.get(r)[0];
+            int to = r + 1 < runs.size() ? runs.get(r + 1)[0] : n;
+            decays[r] = runs.get(r)[1] != 0;
+            boolean whole = runs.size() == 1;
+            DeviceBuffer w = whole ? model.parameters() : model.parameters().slice(from, to - from);
+            DeviceBuffer g = whole ? model.gradients() : model.gradients().slice(from, to - from);
+            updates[r] = sgdStep != null ? OptimizerOps.sgd(w, g, part(velocity, from, to, whole), sgdStep, clipScale, health)
+                    : OptimizerOps.adam(w, g, part(m1, from, to, whole), part(m2, from, to, whole), adamStep, clipScale, health);
+        }
         shuffleRng = new Rng(config.seed() * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
+    }
+
+    /** {@code b}'s elements {@code [from, to)}, or {@code b} itself for the whole buffer; null stays null. */
+    private static DeviceBuffer part(DeviceBuffer b, int from, int to, boolean whole) {
+        return b == null || whole ? b : b.slice(from, to - from);
+    }
+
+    /**
+     * The maximal runs of parameter tensors (layout order) that {@code policy} decays alike, as
+     * {@code {first element, 1 if decayed}}; the first run starts at 0. One run when every tensor
+     * is treated alike (always under {@link DecayPolicy#ALL}).
+     */
+    static List<int[]> decayRuns(ParamLayout layout, DecayPolicy policy) {
+        List<int[]> runs = new ArrayList<>();
+        for (ParamLayout.Tensor t : layout.tensors()) {
+            boolean d = policy.decays(t.shape());
+            if (runs.isEmpty()) {
+                runs.add(new int[] {0, d ? 1 : 0});
+            } else if ((runs.get(runs.size() - 1)[1] != 0) != d) {
+                runs.add(new int[] {t.offset(), d ? 1 : 0});
+            }
+        }
+        if (runs.isEmpty()) {
+            runs.add(new int[] {0, 1});
+        }
+        return runs;
+    }
+
+    /** The global gradient norm (before clipping) of the last step whose losses were read back; NaN when clipping is off. */
+    public double lastGradNorm() {
+        return lastGradNorm;
     }
 
     private DeviceBuffer own(DeviceBuffer b) {
@@ -260,6 +341,10 @@ public final class Trainer implements AutoCloseable {
                         p.lossSum += loss;
                         p.lossCount++;
                         listener.onLoss(slotStep[j], loss);
+                        if (normHost != null) {
+                            lastGradNorm = normHost[j];
+                            listener.onGradNorm(slotStep[j], lastGradNorm);
+                        }
                     }
                     pending = 0;
                 }
@@ -332,6 +417,10 @@ public final class Trainer implements AutoCloseable {
         model.backward(n);
         device.run(calls.gradientCheck(slot));
         device.run(calls.slotCheck(slot));
+        if (sumSquares != null) {
+            device.run(sumSquares);
+            device.run(clipCalls[slot]);
+        }
         update(lr, t);
     }
 
@@ -343,6 +432,14 @@ public final class Trainer implements AutoCloseable {
             slotPrefix[pending] = prefix;
         }
         device.download(prefix, slotHost);
+        if (normSlots != null) {
+            DeviceBuffer np = normPrefix[pending];
+            if (np == null) {
+                np = normSlots.slice(0, pending);
+                normPrefix[pending] = np;
+            }
+            device.download(np, normHost);
+        }
         for (int j = 0; j < pending; j++) {
             if (!Float.isFinite(slotHost[j])) {
                 return j;
@@ -671,12 +768,16 @@ public final class Trainer implements AutoCloseable {
 
     /** One optimizer step; {@code t} (1-based) is the global step, Adam's bias-correction count. */
     private void update(double lr, long t) {
-        if (sgdStep != null) {
-            OptimizerOps.set(update, sgdStep.withRate(lr));
-        } else {
-            OptimizerOps.set(update, adamStep.at(lr, t));
+        SgdStep sgd = sgdStep != null ? sgdStep.withRate(lr) : null;
+        AdamStep adam = sgdStep == null ? adamStep.at(lr, t) : null;
+        for (int r = 0; r < updates.length; r++) {
+            if (sgd != null) {
+                OptimizerOps.set(updates[r], sgd, decays[r]);
+            } else {
+                OptimizerOps.set(updates[r], adam, decays[r]);
+            }
+            device.run(updates[r]);
         }
-        device.run(update);
     }
 
     /**

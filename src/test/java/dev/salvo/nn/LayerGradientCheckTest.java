@@ -37,6 +37,8 @@ class LayerGradientCheckTest {
                         NetworkSpec.input(2, 5, 5).add("a", Layers.conv2d(3, 3).pad(1)).add(Layers.activation(Activation.TANH))
                                 .add("b", Layers.conv2d(3, 3).pad(1)).add(null, Layers.add(), "a", "b")
                                 .add(Layers.globalAvgPool()).add(Layers.dense(3)).build()),
+                Arguments.of("GPT: token and position embeddings, layer norms, causal attention, GELU MLP, residuals, tied output",
+                        1e-6, Gpt.spec(2, 2, 8, 5, 7)),
                 Arguments.of("dropout between dense layers, reshape", 1e-7,
                         NetworkSpec.of(new int[] {6}, Layers.dense(8, Activation.TANH), Layers.dropout(0.4),
                                 Layers.reshape(2, 2, 2), Layers.flatten(), Layers.dense(3))));
@@ -60,13 +62,14 @@ class LayerGradientCheckTest {
             }
             d.upload(p, m.parameters());
             double[] x = new double[rows * spec.inputs()];
+            int vocab = tokenVocab(spec);
             for (int i = 0; i < x.length; i++) {
-                x[i] = rng.nextGaussian();
+                x[i] = vocab > 0 ? rng.nextInt(vocab) : rng.nextGaussian(); // token ids for a language model
             }
             d.upload(x, m.input().slice(0, x.length));
-            int[] labels = new int[rows];
-            for (int r = 0; r < rows; r++) {
-                labels[r] = rng.nextInt(spec.outputs());
+            int[] labels = new int[rows * spec.positions()];
+            for (int r = 0; r < labels.length; r++) {
+                labels[r] = rng.nextInt(spec.classes());
             }
             d.upload(labels, m.labels());
             m.train(3); // the same dropout mask in every pass
@@ -101,15 +104,26 @@ class LayerGradientCheckTest {
         }
     }
 
+    /** The vocabulary of a network whose input is token ids (an embedding takes the input), else 0. */
+    private static int tokenVocab(NetworkSpec spec) {
+        for (NetworkSpec.Vertex v : spec.vertices()) {
+            if (v.inputs()[0] == NetworkSpec.INPUT && v.layer().type().equals("embedding")) {
+                return ((dev.salvo.nn.layer.Embedding) v.layer()).vocab();
+            }
+        }
+        return 0;
+    }
+
     private static double loss(Model m, Device d, int rows) {
         m.forward(rows);
         m.loss(rows);
-        double[] l = new double[rows];
-        d.download(m.rowLoss().slice(0, rows), l);
+        int n = rows * m.positions();
+        double[] l = new double[n];
+        d.download(m.rowLoss().slice(0, n), l);
         double s = 0;
         for (double v : l) {
             s += v;
         }
-        return s / rows;
+        return s / n;
     }
 }

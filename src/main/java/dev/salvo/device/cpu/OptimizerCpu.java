@@ -21,6 +21,7 @@ final class OptimizerCpu implements CpuOps.Family {
         return switch (name) {
             case "sgd_update" -> new Sgd(pool);
             case "adam_update" -> new Adam(pool, simd);
+            case "clip_scale" -> new ClipScale();
             default -> null;
         };
     }
@@ -29,10 +30,31 @@ final class OptimizerCpu implements CpuOps.Family {
         return !Float.isFinite(a.f[flag][a.off[flag]]);
     }
 
+    /** The gradient scale {@code gscale[0]} (buffer {@code slot}) when {@code hasScale}, else 1. */
+    private static float scale(CpuOps.Args a, int hasScale, int slot) {
+        return hasScale != 0 ? a.f[slot][a.off[slot]] : 1f;
+    }
+
+    /** norm = sqrt of the float64 sum of the parts in order; scale = min(1, maxNorm / (norm + 1e-6)) in float32, NaN kept. */
+    static final class ClipScale implements CpuOps.Body {
+        @Override
+        public void run(CpuOps.Args a) {
+            double s = 0;
+            for (int p = 0; p < a.n[0]; p++) {
+                s += a.f[0][a.off[0] + p];
+            }
+            float norm = (float) Math.sqrt(s);
+            float c = (float) a.r[0] / (norm + 1e-6f);
+            a.f[1][a.off[1]] = norm;
+            a.f[2][a.off[2]] = c >= 1f ? 1f : c;
+        }
+    }
+
     /**
      * SGD (momentum, Nesterov, L2 weight decay) over {@code w, g, v}: float64 arithmetic rounded
-     * once per stored value. Buffers w, g, v (optional), flag; ints n, hasV, nesterov; reals lr,
-     * momentum, weightDecay.
+     * once per stored value. Buffers w, g, v (optional), gscale (optional), flag; ints n, hasV,
+     * nesterov, hasScale; reals lr, momentum, weightDecay. With hasScale the gradient is multiplied
+     * by gscale[0] in float32 first.
      */
     static final class Sgd implements CpuOps.Body, CpuPool.RangeBody {
         private final CpuPool pool;
@@ -46,6 +68,8 @@ final class OptimizerCpu implements CpuOps.Family {
         double mu;
         double wd;
         boolean nesterov;
+        boolean hasScale;
+        float gs;
 
         Sgd(CpuPool pool) {
             this.pool = pool;
@@ -53,9 +77,11 @@ final class OptimizerCpu implements CpuOps.Family {
 
         @Override
         public void run(CpuOps.Args a) {
-            if (skip(a, 3)) {
+            if (skip(a, 4)) {
                 return;
             }
+            hasScale = a.n[3] != 0;
+            gs = scale(a, a.n[3], 3);
             w = a.f[0];
             wo = a.off[0];
             g = a.f[1];
@@ -83,7 +109,8 @@ final class OptimizerCpu implements CpuOps.Family {
             float[] vv = v;
             for (int k = from; k < to; k++) {
                 int wi = wo + k;
-                double d = gv[go + k] + wd * wv[wi];
+                float gk = hasScale ? gv[go + k] * gs : gv[go + k];
+                double d = gk + wd * wv[wi];
                 if (vv != null) {
                     int vi = vo + k;
                     float nv = (float) (mu * vv[vi] + d);
@@ -106,7 +133,8 @@ final class OptimizerCpu implements CpuOps.Family {
      * with the per-step constants (the call's float64 reals) rounded to float once, and the
      * division by {@code sqrt(1 - b2^t)} done as a multiplication by its rounded inverse. The
      * Vector API path ({@link VectorAdam}) and {@link #scalar} compute the same operations in the
-     * same order. Buffers w, g, m, v, flag; ints n, decoupled; reals beta1, oneMinusBeta1, beta2,
+     * same order. Buffers w, g, m, v, gscale (optional), flag; ints n, decoupled, hasScale (the
+     * gradient multiplied by gscale[0] first); reals beta1, oneMinusBeta1, beta2,
      * oneMinusBeta2, eps, weightDecay, decay, stepSize, sqrtBc2.
      */
     static final class Adam implements CpuOps.Body, CpuPool.RangeBody {
@@ -130,6 +158,8 @@ final class OptimizerCpu implements CpuOps.Family {
         float stepSize;
         float invSqrtBc2;
         float eps;
+        boolean hasScale;
+        float gs;
 
         Adam(CpuPool pool, boolean simd) {
             this.pool = pool;
@@ -152,9 +182,11 @@ final class OptimizerCpu implements CpuOps.Family {
 
         @Override
         public void run(CpuOps.Args a) {
-            if (skip(a, 4)) {
+            if (skip(a, 5)) {
                 return;
             }
+            hasScale = a.n[2] != 0;
+            gs = scale(a, a.n[2], 4);
             w = a.f[0];
             wo = a.off[0];
             g = a.f[1];
@@ -187,6 +219,9 @@ final class OptimizerCpu implements CpuOps.Family {
             for (int k = from; k < to; k++) {
                 float wv = w[wo + k];
                 float d = g[go + k];
+                if (hasScale) {
+                    d = d * gs;
+                }
                 if (decoupled) {
                     wv = wv * decay;
                 } else {

@@ -19,6 +19,7 @@ final class ReduceCpu implements CpuOps.Family {
         return switch (name) {
             case "column_sums" -> new ColumnSums(pool);
             case "sum_all" -> new SumAll(pool);
+            case "sumsq_all" -> new SumSquares(pool);
             default -> null;
         };
     }
@@ -89,6 +90,55 @@ final class ReduceCpu implements CpuOps.Family {
                 s += xv[xo + k];
             }
             partials[task] = s;
+        }
+    }
+
+    /** part (P) = float64 sums of squares of the P fixed chunks of x, each rounded once; split over the parts. */
+    private static final class SumSquares extends CpuOps.Ranged {
+        SumSquares(CpuPool pool) {
+            super(pool, 1);
+        }
+
+        @Override
+        int count(CpuOps.Args a) {
+            return a.n[1];
+        }
+
+        @Override
+        int grain(CpuOps.Args a) {
+            return Math.max(1, (1 << 16) / Math.max(1, a.n[0] / a.n[1]));
+        }
+
+        @Override
+        public void run(int p0, int p1) {
+            int n = a.n[0];
+            int parts = a.n[1];
+            float[] x = a.f[0];
+            int xo = a.off[0];
+            for (int p = p0; p < p1; p++) {
+                int from = xo + dev.salvo.device.ops.ReduceOps.chunk(n, parts, p);
+                int to = xo + dev.salvo.device.ops.ReduceOps.chunk(n, parts, p + 1);
+                double s0 = 0;
+                double s1 = 0;
+                double s2 = 0;
+                double s3 = 0;
+                int k = from;
+                for (; k + 3 < to; k += 4) {
+                    double v0 = x[k];
+                    double v1 = x[k + 1];
+                    double v2 = x[k + 2];
+                    double v3 = x[k + 3];
+                    s0 += v0 * v0;
+                    s1 += v1 * v1;
+                    s2 += v2 * v2;
+                    s3 += v3 * v3;
+                }
+                for (; k < to; k++) {
+                    double v = x[k];
+                    s0 += v * v;
+                }
+                a.f[1][a.off[1] + p] = (float) ((s0 + s1) + (s2 + s3));
+            }
         }
     }
 }

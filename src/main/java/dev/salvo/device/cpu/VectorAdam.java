@@ -29,9 +29,13 @@ final class VectorAdam {
         FloatVector step = FloatVector.broadcast(S, r.stepSize);
         FloatVector inv = FloatVector.broadcast(S, r.invSqrtBc2);
         FloatVector eps = FloatVector.broadcast(S, r.eps);
+        FloatVector gs = FloatVector.broadcast(S, r.gs);
         for (; k < upper; k += S.length()) {
             FloatVector w = FloatVector.fromArray(S, r.w, r.wo + k);
             FloatVector d = FloatVector.fromArray(S, r.g, r.go + k);
+            if (r.hasScale) {
+                d = d.mul(gs);
+            }
             if (r.decoupled) {
                 w = w.mul(decay);
             } else {

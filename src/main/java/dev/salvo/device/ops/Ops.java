@@ -25,6 +25,7 @@ public final class Ops {
         all.addAll(ConvOps.ALL);
         all.addAll(PoolOps.ALL);
         all.addAll(NormOps.ALL);
+        all.addAll(LayerNormOps.ALL);
         all.addAll(RandomOps.ALL);
         all.addAll(ElementwiseOps.ALL);
         all.addAll(ReduceOps.ALL);

@@ -4,6 +4,8 @@ import dev.salvo.device.AdamStep;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.Op;
 import dev.salvo.device.OpCall;
+import dev.salvo.device.OpTolerance;
+import dev.salvo.device.Tolerance;
 import dev.salvo.device.SgdStep;
 import java.util.List;
 import java.util.Random;
@@ -41,6 +43,11 @@ public final class OptimizerOps {
             return bufferCount() - 1;
         }
 
+        /** The gradient scale: {@code gscale[0]} (buffer {@code slot}) when {@code hasScale}, else 1. */
+        static double scale(RefArgs a, int hasScale, int slot) {
+            return hasScale != 0 ? a.f[slot][a.off[slot]] : 1;
+        }
+
         static boolean skip(RefArgs a, int flag) {
             return !Double.isFinite(a.f[flag][a.off[flag]]);
         }
@@ -67,10 +74,22 @@ public final class OptimizerOps {
             }
         }
 
-        /** A finite flag (0): the update runs. */
+        /** A finite flag (0): the update runs; a gradient scale in [0.3, 1), as clipping leaves it. */
         @Override
         public double[] input(int b, int length, int[] n, Random r) {
+            if (buffer(b).name().equals("gscale")) {
+                double[] x = new double[length];
+                java.util.Arrays.fill(x, 0.3 + 0.7 * r.nextDouble());
+                return x;
+            }
             return b == flagSlot() ? new double[length] : super.input(b, length, n, r);
+        }
+
+        /** {@code s} with its {@code hasScale} int (slot {@code k}) set: a gradient scale is drawn. */
+        Sample scaled(String what, Random r, int[] n, int k, double[] reals) {
+            int[] m = n.clone();
+            m[k] = 1;
+            return sample(what + ", gradient scaled", r, m, reals);
         }
 
         /** The sample with a NaN health flag: the update must leave everything as it was. */
@@ -87,10 +106,10 @@ public final class OptimizerOps {
      * absent: null).
      */
     public static final Op SGD_UPDATE = new Update("sgd_update",
-            "int n, inout w, in g, inout? v, int hasV, real lr, real momentum, int nesterov, real weightDecay, in flag") {
+            "int n, inout w, in g, inout? v, int hasV, real lr, real momentum, int nesterov, real weightDecay, int hasScale, in? gscale, in flag") {
         @Override
         public long[] lengths(int[] n) {
-            return new long[] {n[0], n[0], n[1] != 0 ? n[0] : 0, 1};
+            return new long[] {n[0], n[0], n[1] != 0 ? n[0] : 0, n[3] != 0 ? 1 : 0, 1};
         }
 
         @Override
@@ -98,6 +117,7 @@ public final class OptimizerOps {
             super.validate(n, r);
             checkFlag(name(), "hasV", n[1]);
             checkFlag(name(), "nesterov", n[2]);
+            checkFlag(name(), "hasScale", n[3]);
             checkFinite(name(), "lr", r[0]);
             checkFinite(name(), "momentum", r[1]);
             checkFinite(name(), "weightDecay", r[2]);
@@ -105,9 +125,10 @@ public final class OptimizerOps {
 
         @Override
         public void reference(RefArgs a) {
-            if (skip(a, 3)) {
+            if (skip(a, 4)) {
                 return;
             }
+            double gs = scale(a, a.n[3], 3);
             boolean hasV = a.n[1] != 0;
             boolean nesterov = a.n[2] != 0;
             double lr = a.r[0];
@@ -118,7 +139,7 @@ public final class OptimizerOps {
             double[] v = a.f[2];
             for (int i = 0; i < a.n[0]; i++) {
                 int wi = a.off[0] + i;
-                double d = g[a.off[1] + i] + wd * w[wi];
+                double d = g[a.off[1] + i] * gs + wd * w[wi];
                 if (hasV) {
                     int vi = a.off[2] + i;
                     v[vi] = mu * v[vi] + d;
@@ -147,7 +168,10 @@ public final class OptimizerOps {
                     sgdSample("sgd nesterov", r, 3001, new SgdStep(0.05, 0.9, true, 1e-3)),
                     sgdSample("sgd momentum", r, 1, new SgdStep(0.5, 0.5, false, 0.1)),
                     sgdSample("sgd", r, 0, new SgdStep(0.1, 0.9, false, 0)),
-                    skipped(sgdSample("sgd momentum", r, 1037, new SgdStep(0.1, 0.9, false, 0))));
+                    skipped(sgdSample("sgd momentum", r, 1037, new SgdStep(0.1, 0.9, false, 0))),
+                    scaled("sgd momentum n=3001", r, sgdInts(3001, new SgdStep(0.05, 0.9, false, 1e-2)), 3,
+                            sgdReals(new SgdStep(0.05, 0.9, false, 1e-2))),
+                    scaled("sgd n=17", r, sgdInts(17, new SgdStep(0.1, 0, false, 0)), 3, sgdReals(new SgdStep(0.1, 0, false, 0))));
         }
 
         private Sample sgdSample(String what, Random r, int n, SgdStep s) {
@@ -164,16 +188,17 @@ public final class OptimizerOps {
      */
     public static final Op ADAM_UPDATE = new Update("adam_update",
             "int n, inout w, in g, inout m, inout v, real beta1, real oneMinusBeta1, real beta2, real oneMinusBeta2, real eps, "
-                    + "real weightDecay, int decoupled, real decay, real stepSize, real sqrtBc2, in flag") {
+                    + "real weightDecay, int decoupled, real decay, real stepSize, real sqrtBc2, int hasScale, in? gscale, in flag") {
         @Override
         public long[] lengths(int[] n) {
-            return new long[] {n[0], n[0], n[0], n[0], 1};
+            return new long[] {n[0], n[0], n[0], n[0], n[2] != 0 ? 1 : 0, 1};
         }
 
         @Override
         public void validate(int[] n, double[] r) {
             super.validate(n, r);
             checkFlag(name(), "decoupled", n[1]);
+            checkFlag(name(), "hasScale", n[2]);
             for (int k = 0; k < r.length; k++) {
                 checkFinite(name(), realName(k), r[k]);
             }
@@ -181,9 +206,10 @@ public final class OptimizerOps {
 
         @Override
         public void reference(RefArgs a) {
-            if (skip(a, 4)) {
+            if (skip(a, 5)) {
                 return;
             }
+            double gs = scale(a, a.n[2], 4);
             boolean decoupled = a.n[1] != 0;
             double b1 = a.r[0];
             double omb1 = a.r[1];
@@ -201,7 +227,7 @@ public final class OptimizerOps {
                 int wi = a.off[0] + i;
                 int mi = a.off[2] + i;
                 int vi = a.off[3] + i;
-                double d = a.f[1][a.off[1] + i];
+                double d = a.f[1][a.off[1] + i] * gs;
                 if (decoupled) {
                     w[wi] *= decay;
                 } else {
@@ -239,20 +265,99 @@ public final class OptimizerOps {
                     adamSample("adamw", r, 2999, new AdamStep(3e-3, 0.8, 0.99, 1e-6, 0.05, true, 123)),
                     adamSample("adamw", r, 1, new AdamStep(1e-3, 0.9, 0.999, 1e-8, 0.01, true, 2)),
                     adamSample("adam", r, 0, new AdamStep(1e-3, 0.9, 0.999, 1e-8, 0, false, 1)),
-                    skipped(adamSample("adamw", r, 1037, new AdamStep(0.1, 0.9, 0.999, 1e-8, 0.1, true, 1))));
+                    skipped(adamSample("adamw", r, 1037, new AdamStep(0.1, 0.9, 0.999, 1e-8, 0.1, true, 1))),
+                    scaled("adamw n=2999 t=5", r, new int[] {2999, 1, 0}, 2, adamReals(new AdamStep(3e-3, 0.9, 0.95, 1e-8, 0.1, true, 5))),
+                    scaled("adam n=33 t=1", r, new int[] {33, 0, 0}, 2, adamReals(new AdamStep(1e-3, 0.9, 0.999, 1e-8, 0, false, 1))));
         }
 
         private Sample adamSample(String what, Random r, int n, AdamStep s) {
-            return sample(what + " n=" + n + " t=" + s.t(), r, new int[] {n, s.decoupled() ? 1 : 0}, adamReals(s));
+            return sample(what + " n=" + n + " t=" + s.t(), r, new int[] {n, s.decoupled() ? 1 : 0, 0}, adamReals(s));
         }
     };
 
-    public static final List<Op> ALL = List.of(SGD_UPDATE, ADAM_UPDATE);
+    /**
+     * Gradient clipping's factor, as {@code torch.nn.utils.clip_grad_norm_} computes it:
+     * {@code norm (1) = sqrt(sum of part (parts))} (the partial sums of squares of
+     * {@link ReduceOps#SUMSQ_ALL}, added in order) and {@code scale (1) = min(1, maxNorm / (norm + 1e-6))};
+     * a NaN norm gives a NaN scale (the health check then stops the step). One work-item.
+     */
+    public static final Op CLIP_SCALE = new Op("optimizer", "clip_scale", "int parts, real maxNorm, in part, out norm, out scale") {
+        @Override
+        public long[] lengths(int[] n) {
+            return new long[] {n[0], 1, 1};
+        }
+
+        @Override
+        public long work(int[] n) {
+            return 1;
+        }
+
+        @Override
+        public long[] local(int[] n, int wg) {
+            return new long[] {1};
+        }
+
+        @Override
+        public void validate(int[] n, double[] r) {
+            super.validate(n, r);
+            if (n[0] < 1) {
+                throw new IllegalArgumentException(name() + ": parts must be at least 1, got " + n[0]);
+            }
+            if (!(r[0] > 0) || !Double.isFinite(r[0])) {
+                throw new IllegalArgumentException(name() + ": maxNorm must be a positive finite number, got " + r[0]);
+            }
+        }
+
+        @Override
+        public void reference(RefArgs a) {
+            double s = 0;
+            for (int p = 0; p < a.n[0]; p++) {
+                s += a.f[0][a.off[0] + p];
+            }
+            double norm = Math.sqrt(s);
+            double c = a.r[0] / (norm + 1e-6);
+            a.f[1][a.off[1]] = norm;
+            a.f[2][a.off[2]] = Double.isNaN(c) ? c : Math.min(1, c);
+        }
+
+        /** Partial sums of squares: non-negative. */
+        @Override
+        public double[] input(int b, int length, int[] n, Random r) {
+            double[] x = super.input(b, length, n, r);
+            for (int i = 0; i < length; i++) {
+                x[i] = Math.abs(x[i]);
+            }
+            return x;
+        }
+
+        /** A float32 sum of at most 64 non-negative partials: relative gamma(63) ~ 3.8e-6, halved by the sqrt, plus 3 roundings. */
+        @Override
+        public OpTolerance tolerance() {
+            return new OpTolerance.Elementwise(Tolerance.ATOL, 2.5e-6, "a float32 sum of at most 64 non-negative partials,"
+                    + " then sqrt: gamma(63) / 2 + 3u");
+        }
+
+        @Override
+        public List<Sample> samples(Random r) {
+            return List.of(sample("1 part, clipped", r, new int[] {1}, 0.1), sample("64 parts, clipped", r, new int[] {64}, 0.5),
+                    sample("16 parts, not clipped", r, new int[] {16}, 1e3), sample("7 parts", r, new int[] {7}, 1.0));
+        }
+    };
+
+    public static final List<Op> ALL = List.of(SGD_UPDATE, ADAM_UPDATE, CLIP_SCALE);
+
+    /**
+     * {@code norm (1)} and {@code scale (1)} of gradient clipping at {@code maxNorm} from the
+     * partial sums of squares {@code part} of {@link ReduceOps#sumSquares}.
+     */
+    public static OpCall clipScale(DeviceBuffer part, double maxNorm, DeviceBuffer norm, DeviceBuffer scale) {
+        return CLIP_SCALE.call(new DeviceBuffer[] {part, norm, scale}, new int[] {ElementwiseOps.count(part, "clip_scale: part")}, maxNorm);
+    }
 
     // ---- calls ------------------------------------------------------------------------------
 
     private static int[] sgdInts(int n, SgdStep s) {
-        return new int[] {n, s.momentum() != 0 ? 1 : 0, s.nesterov() ? 1 : 0};
+        return new int[] {n, s.momentum() != 0 ? 1 : 0, s.nesterov() ? 1 : 0, 0};
     }
 
     private static double[] sgdReals(SgdStep s) {
@@ -269,8 +374,18 @@ public final class OptimizerOps {
      * when the momentum is not 0 (it may be null then). Skipped when {@code flag (1)} is non-finite.
      */
     public static OpCall sgd(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer flag) {
+        return sgd(w, g, velocity, s, null, flag);
+    }
+
+    /**
+     * As {@link #sgd(DeviceBuffer, DeviceBuffer, DeviceBuffer, SgdStep, DeviceBuffer)}, the gradient
+     * multiplied by {@code gscale[0]} first when {@code gscale (1)} is not null (gradient clipping).
+     */
+    public static OpCall sgd(DeviceBuffer w, DeviceBuffer g, DeviceBuffer velocity, SgdStep s, DeviceBuffer gscale, DeviceBuffer flag) {
         int n = Math.toIntExact(w.length());
-        return SGD_UPDATE.call(new DeviceBuffer[] {w, g, s.momentum() != 0 ? velocity : null, flag}, sgdInts(n, s), sgdReals(s));
+        int[] ints = sgdInts(n, s);
+        ints[3] = gscale != null ? 1 : 0;
+        return SGD_UPDATE.call(new DeviceBuffer[] {w, g, s.momentum() != 0 ? velocity : null, gscale, flag}, ints, sgdReals(s));
     }
 
     /**
@@ -278,6 +393,14 @@ public final class OptimizerOps {
      * momentum must stay 0 or non-zero and Nesterov as it was. Allocates nothing.
      */
     public static OpCall set(OpCall call, SgdStep s) {
+        return set(call, s, true);
+    }
+
+    /**
+     * As {@link #set(OpCall, SgdStep)}, with the step's weight decay when {@code decay} and none
+     * otherwise (the parameters a decay policy exempts). Allocates nothing.
+     */
+    public static OpCall set(OpCall call, SgdStep s, boolean decay) {
         if (call.op() != SGD_UPDATE) {
             throw new IllegalArgumentException("not an sgd_update call: " + call.op());
         }
@@ -285,13 +408,24 @@ public final class OptimizerOps {
             throw new IllegalArgumentException("sgd_update: a call made for " + (call.intArg(1) != 0 ? "" : "no ")
                     + "momentum, nesterov " + (call.intArg(2) != 0) + " cannot take " + s + "; make a new call");
         }
-        return call.setReal(0, s.lr()).setReal(1, s.momentum()).setReal(2, s.weightDecay());
+        return call.setReal(0, s.lr()).setReal(1, s.momentum()).setReal(2, decay ? s.weightDecay() : 0);
     }
 
     /** One Adam/AdamW step over {@code w, g, m, v (N)}, N = {@code w.length()}; skipped when {@code flag (1)} is non-finite. */
     public static OpCall adam(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer flag) {
+        return adam(w, g, m, v, s, null, flag);
+    }
+
+    /**
+     * As {@link #adam(DeviceBuffer, DeviceBuffer, DeviceBuffer, DeviceBuffer, AdamStep, DeviceBuffer)},
+     * the gradient multiplied by {@code gscale[0]} first when {@code gscale (1)} is not null
+     * (gradient clipping).
+     */
+    public static OpCall adam(DeviceBuffer w, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, AdamStep s, DeviceBuffer gscale,
+                              DeviceBuffer flag) {
         int n = Math.toIntExact(w.length());
-        return ADAM_UPDATE.call(new DeviceBuffer[] {w, g, m, v, flag}, new int[] {n, s.decoupled() ? 1 : 0}, adamReals(s));
+        return ADAM_UPDATE.call(new DeviceBuffer[] {w, g, m, v, gscale, flag}, new int[] {n, s.decoupled() ? 1 : 0, gscale != null ? 1 : 0},
+                adamReals(s));
     }
 
     /**
@@ -299,6 +433,15 @@ public final class OptimizerOps {
      * hyperparameters of {@code s}, in place; Adam or AdamW must stay as it was. Allocates nothing.
      */
     public static OpCall set(OpCall call, AdamStep s) {
+        return set(call, s, true);
+    }
+
+    /**
+     * As {@link #set(OpCall, AdamStep)}, with the step's weight decay when {@code decay} and none
+     * otherwise (the parameters a decay policy exempts). Allocates nothing.
+     */
+    public static OpCall set(OpCall call, AdamStep s, boolean decay) {
+        double wd = decay ? s.weightDecay() : 0;
         if (call.op() != ADAM_UPDATE) {
             throw new IllegalArgumentException("not an adam_update call: " + call.op());
         }
@@ -307,7 +450,7 @@ public final class OptimizerOps {
                     + " cannot take " + s + "; make a new call");
         }
         return call.setReal(0, s.beta1()).setReal(1, 1 - s.beta1()).setReal(2, s.beta2()).setReal(3, 1 - s.beta2())
-                .setReal(4, s.eps()).setReal(5, s.weightDecay()).setReal(6, 1 - s.lr() * s.weightDecay())
+                .setReal(4, s.eps()).setReal(5, wd).setReal(6, 1 - s.lr() * wd)
                 .setReal(7, s.lr() / s.biasCorrection1()).setReal(8, Math.sqrt(s.biasCorrection2()));
     }
 }

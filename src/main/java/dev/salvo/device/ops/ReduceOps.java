@@ -142,7 +142,93 @@ public final class ReduceOps {
         }
     };
 
-    public static final List<Op> ALL = List.of(COLUMN_SUMS, SUM_ALL);
+    /** Parts of {@link #sumSquares}: work-groups on a kernel device, fixed chunks on the CPU. */
+    public static final int SUMSQ_PARTS = 256;
+
+    /**
+     * {@code part (parts) <- sums of squares of x (n)} over {@code parts} fixed chunks, chunk p being
+     * {@code [n p / parts, n (p + 1) / parts)}: the first stage of a global norm (gradient
+     * clipping), the second adds the parts in order ({@link OptimizerOps#CLIP_SCALE}). Work-group p
+     * of {@code sum.wg} items takes chunk p, item l its elements l, l + sum.wg, ..., then a fixed
+     * tree in local memory. The chunks depend on n and parts only: bitwise reproducible.
+     */
+    public static final Op SUMSQ_ALL = new Op("reduce", "sumsq_all", "int n, int parts, in x, out part") {
+        @Override
+        public long[] lengths(int[] n) {
+            return new long[] {n[0], n[1]};
+        }
+
+        @Override
+        public void validate(int[] n, double[] r) {
+            super.validate(n, r);
+            if (n[1] < 1) {
+                throw new IllegalArgumentException(name() + ": parts must be at least 1, got " + n[1]);
+            }
+        }
+
+        @Override
+        public long work(int[] n) {
+            return n[1];
+        }
+
+        @Override
+        public long[] global(int[] n, Launch t) {
+            return new long[] {(long) n[1] * t.sumWg()};
+        }
+
+        @Override
+        public long[] local(int[] n, Launch t) {
+            return new long[] {t.sumWg()};
+        }
+
+        @Override
+        public void reference(RefArgs a) {
+            int n = a.n[0];
+            int parts = a.n[1];
+            for (int p = 0; p < parts; p++) {
+                int from = chunk(n, parts, p);
+                int to = chunk(n, parts, p + 1);
+                double s = 0;
+                for (int k = from; k < to; k++) {
+                    double v = a.f[0][a.off[0] + k];
+                    s += v * v;
+                }
+                a.f[1][a.off[1] + p] = s;
+            }
+        }
+
+        @Override
+        public OpTolerance tolerance() {
+            return new OpTolerance.Sum(n -> (n[0] + (long) n[1] - 1) / n[1], "a sum of ceil(n / parts) squares per part");
+        }
+
+        @Override
+        public double flops(int[] n) {
+            return 2.0 * n[0];
+        }
+
+        @Override
+        public List<Sample> samples(Random r) {
+            Sample inf = sample("n=660 parts=4, +inf", r, new int[] {660, 4});
+            ((double[]) inf.data()[0])[r.nextInt(660)] = Double.NEGATIVE_INFINITY;
+            return List.of(sample("n=1 parts=1", r, new int[] {1, 1}), sample("n=5 parts=8", r, new int[] {5, 8}),
+                    sample("n=23100 parts=256", r, new int[] {23100, SUMSQ_PARTS}), sample("n=12291 parts=3", r, new int[] {12291, 3}),
+                    sample("n=0 parts=2", r, new int[] {0, 2}), inf);
+        }
+    };
+
+    /** First element of chunk {@code p} of {@code n} elements in {@code parts} chunks. */
+    public static int chunk(int n, int parts, int p) {
+        return (int) ((long) n * p / parts);
+    }
+
+    public static final List<Op> ALL = List.of(COLUMN_SUMS, SUM_ALL, SUMSQ_ALL);
+
+    /** {@code part (parts) <- } the sums of squares of x over {@code parts} fixed chunks. */
+    public static OpCall sumSquares(DeviceBuffer x, DeviceBuffer part) {
+        return SUMSQ_ALL.call(new DeviceBuffer[] {x, part},
+                new int[] {ElementwiseOps.count(x, "sumsq_all: x"), ElementwiseOps.count(part, "sumsq_all: part")});
+    }
 
     // ---- calls ------------------------------------------------------------------------------
 
