@@ -34,10 +34,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * embedding and output weights) on one batch of 4 windows, computed by PyTorch 1.13 in float64 from
  * float32 weights ({@code src/test/resources/pytorch/gpt_reference.py} wrote the committed file):
  * logits, loss and every parameter gradient, at nanoGPT's initialization and "hot" (every 2-D
- * tensor times 16, where GELU, softmax and attention are far from linear), then the losses of 10
- * AdamW steps with clipping at 1.0 and decay on matrices only. On every available provider, in
- * float32 against the float64 file (the design document, "Checked against PyTorch", derives the
- * bounds):
+ * tensor times 16, where GELU, softmax and attention are far from linear), then the losses and
+ * gradient norms of 10 AdamW steps with clipping at 1.0 and decay on matrices only: on that batch,
+ * made of the calls a trainer step makes, and through {@code Trainer.fit(TextWindows)} itself on
+ * a training split of one of its windows. On every available provider, in float32 against the
+ * float64 file (the design document, "The GPT against PyTorch", derives the bounds):
  * <ul>
  * <li>logits and loss: {@code |x - ref| <= 1e-5 max|ref|} over the tensor;</li>
  * <li>each gradient tensor: {@code |g - ref| <= 1e-4 max|ref|} over the tensor (the key third of
