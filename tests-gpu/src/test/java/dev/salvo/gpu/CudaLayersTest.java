@@ -39,7 +39,9 @@ class CudaLayersTest {
                         .add(Layers.dense(5)).build()),
                 Arguments.of("dense, reshape, softmax under MSE", NetworkSpec.input(20).dense(24, Activation.GELU)
                         .add(Layers.reshape(2, 3, 4)).add(Layers.flatten()).dense(6).softmax()
-                        .loss(dev.salvo.nn.Loss.MSE).build()));
+                        .loss(dev.salvo.nn.Loss.MSE).build()),
+                Arguments.of("GPT: embeddings, layer norm, causal attention, GELU MLP, residuals, tied output, every position",
+                        dev.salvo.nn.Gpt.spec(2, 4, 64, 32, 70)));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -50,13 +52,17 @@ class CudaLayersTest {
         long seed = System.nanoTime();
         Random r = new Random(seed);
         float[] x = new float[rows * spec.inputs()];
+        boolean tokens = spec.vertices().get(0).layer().type().equals("embedding"); // a GPT: the input is token ids
         for (int i = 0; i < x.length; i++) {
-            x[i] = (float) r.nextGaussian();
+            x[i] = tokens ? r.nextInt(spec.classes()) : (float) r.nextGaussian();
         }
-        int[] labels = new int[rows];
+        int positions = spec.positions();
+        int[] labels = new int[rows * positions];
         float[] targets = new float[rows * spec.outputs()];
-        for (int i = 0; i < rows; i++) {
-            labels[i] = r.nextInt(spec.outputs());
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = r.nextInt(spec.classes());
+        }
+        for (int i = 0; i < rows && positions == 1; i++) {
             targets[i * spec.outputs() + labels[i]] = 1;
         }
         float[][] logits = new float[2][];
@@ -66,7 +72,7 @@ class CudaLayersTest {
         for (int k = 0; k < 2; k++) {
             try (Device d = Devices.open(devices[k]).device(); Model m = new Model(d, spec, 42, rows)) {
                 d.upload(x, m.input().slice(0, x.length));
-                d.upload(labels, m.labels().slice(0, rows));
+                d.upload(labels, m.labels().slice(0, labels.length));
                 if (m.targets() != null) {
                     d.upload(targets, m.targets().slice(0, targets.length));
                 }
@@ -76,8 +82,8 @@ class CudaLayersTest {
                 m.backward(rows);
                 logits[k] = new float[rows * spec.outputs()];
                 d.download(m.output().slice(0, logits[k].length), logits[k]);
-                float[] rl = new float[rows];
-                d.download(m.rowLoss().slice(0, rows), rl);
+                float[] rl = new float[rows * positions];
+                d.download(m.rowLoss().slice(0, rl.length), rl);
                 for (float v : rl) {
                     loss[k] += v;
                 }
