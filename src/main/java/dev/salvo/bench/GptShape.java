@@ -11,7 +11,7 @@ import dev.salvo.train.TrainConfig;
 import dev.salvo.train.TrainListener;
 import dev.salvo.train.Trainer;
 import dev.salvo.util.Rng;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -37,7 +37,7 @@ public final class GptShape {
      * after every step, which synchronizes the device).
      */
     public static Result run(Device device, int layers, int heads, int embd, int context, int vocab, int batch, int steps,
-                             PrintStream out) {
+                             PrintWriter out) {
         NetworkSpec spec = Gpt.spec(layers, heads, embd, context, vocab);
         Rng rng = new Rng(1);
         int[] tokens = new int[context * (batch + 2) * 2 + 2];
@@ -54,6 +54,7 @@ public final class GptShape {
                     + context + ", vocabulary " + vocab + ", batch " + batch, model.layout().count(), (System.nanoTime() - t0) / 1e9);
             String memory = trainer.memoryLine();
             out.println(memory);
+            out.flush();
             List<Double> seconds = new ArrayList<>();
             double[] firstLoss = {Double.NaN};
             long[] last = {System.nanoTime()};
@@ -70,6 +71,7 @@ public final class GptShape {
                     long now = System.nanoTime();
                     seconds.add((now - last[0]) / 1e9);
                     out.printf(Locale.ROOT, "step %d: %.2f s%n", step + 1, seconds.get(seconds.size() - 1));
+                    out.flush();
                     last[0] = now;
                 }
             }, null);

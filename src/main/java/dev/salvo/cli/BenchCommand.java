@@ -147,6 +147,12 @@ final class BenchCommand implements Callable<Integer> {
             + " --quick 50).")
     Integer evalWindows;
 
+    @Option(names = "--gpt-shape", split = ",", paramLabel = "L,H,C,T,V", description = "A shape check instead: build a GPT of L"
+            + " layers, H heads, C wide, context T, vocabulary V (GPT-2 small: 12,12,768,1024,50257) on --device (default cpu)"
+            + " for --batch-size windows (default 4), run --steps timed training steps on random ids (default 2), and report"
+            + " its device memory and step times. On the CPU provider the memory is the JVM heap: SALVO_JAVA_OPTS=-Xmx16g.")
+    List<Integer> gptShape;
+
     /** Steps of a --gpt run not timed (Salvo and the reference alike). */
     static final int GPT_SKIP_STEPS = 10;
 
@@ -154,6 +160,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (gptShape != null) {
+            return callGptShape(stdout);
+        }
         if (gpt) {
             return callGpt(stdout, err);
         }
@@ -365,6 +374,41 @@ final class BenchCommand implements Callable<Integer> {
         boolean drew = report.writeChart(dir, "matmul, " + BenchReport.machine().get("cpu"));
         stdout.println("wrote " + json + (drew ? ", " + dir.resolve(BenchReport.PNG)
                 : " (bench.png skipped: this Java runtime has no java.desktop module)"));
+        return 0;
+    }
+
+    /** {@code salvo bench --gpt-shape L,H,C,T,V}: build the GPT, run a few timed steps, report memory and time. */
+    private Integer callGptShape(PrintWriter stdout) {
+        if (gptShape.size() != 5) {
+            throw new IllegalArgumentException("--gpt-shape expects L,H,C,T,V (five numbers, e.g. 12,12,768,1024,50257), got "
+                    + gptShape);
+        }
+        for (int v : gptShape) {
+            atLeast("--gpt-shape", v, 1);
+        }
+        if (gpt) {
+            throw new IllegalArgumentException("--gpt-shape and --gpt are separate runs: give one");
+        }
+        picocli.CommandLine.ParseResult given = spec.commandLine().getParseResult();
+        int batch = given.hasMatchedOption("--batch-size") ? batchSize : 4;
+        int shapeSteps = steps != null ? steps : 2;
+        atLeast("--batch-size", batch, 1);
+        atLeast("--steps", shapeSteps, 1);
+        String id = devices == null || devices.isEmpty() ? "cpu" : devices.get(0);
+        dev.salvo.nn.Gpt.spec(gptShape.get(0), gptShape.get(1), gptShape.get(2), gptShape.get(3), gptShape.get(4)); // rc 2 on a bad shape
+        dev.salvo.device.Devices.Selection sel = opt("--device", () -> dev.salvo.device.Devices.open(id));
+        try (dev.salvo.device.Device d = sel.device()) {
+            stdout.println("device: " + sel.report().get(0));
+            stdout.flush();
+            dev.salvo.bench.GptShape.Result r = dev.salvo.bench.GptShape.run(d, gptShape.get(0), gptShape.get(1), gptShape.get(2),
+                    gptShape.get(3), gptShape.get(4), batch, shapeSteps, stdout);
+            List<Double> t = r.stepSeconds();
+            double[] sorted = t.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            stdout.printf(java.util.Locale.ROOT, "GPT shape: %,d parameters, first loss %.4f (ln V = %.4f), step time median %.2f s"
+                    + " (min %.2f, max %.2f over %d steps, the first included), %.0f tokens/s at the median%n", r.parameters(),
+                    r.firstLoss(), Math.log(gptShape.get(4)), sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1],
+                    sorted.length, (double) batch * gptShape.get(3) / sorted[sorted.length / 2]);
+        }
         return 0;
     }
 
