@@ -171,7 +171,7 @@ final class TextTraining {
                     + " give --steps N (more than %d) to train further%n", resumeFile, resumed.step(), c.steps, resumed.step());
             return 0;
         }
-        TrainCommand.Outputs where = c.outputs(resumed, resumeFile);
+        RunOutputs where = c.outputs(resumed, resumeFile);
 
         TextCorpus corpus = load(c.data, context, c.valFraction);
         Vocabulary vocab = corpus.vocabulary();

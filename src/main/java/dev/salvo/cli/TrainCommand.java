@@ -6,7 +6,6 @@ import dev.salvo.device.Activation;
 import dev.salvo.device.Device;
 import dev.salvo.device.Devices;
 import dev.salvo.io.ModelFile;
-import dev.salvo.io.OutputPaths;
 import dev.salvo.train.RunFolder;
 import dev.salvo.nn.Init;
 import dev.salvo.nn.Loss;
@@ -24,7 +23,6 @@ import dev.salvo.train.Trainer;
 import dev.salvo.train.TrainingDivergedException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -281,7 +279,7 @@ final class TrainCommand implements Callable<Integer> {
         }
 
         // every output path is checked before the data is read and training starts
-        Outputs where = outputs(resumed, resumeFile);
+        RunOutputs where = outputs(resumed, resumeFile);
 
         DataSource.Prepared prepared = DataSource.prepare(data, dataDir, labelColumn, header, testFraction, seed, valFraction, normalize);
         DataSource.Loaded source = prepared.source();
@@ -420,69 +418,9 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Where a run writes, checked before any work. */
-    record Outputs(Path runDir, RunFolder.Mode mode) {
-    }
-
-    /**
-     * Checks every output path: {@code --save} (a writable regular file, not existing unless
-     * {@code --overwrite}), {@code --checkpoint-dir} (writable; not holding a checkpoint of another
-     * run, or a later one than the run resumed, unless {@code --overwrite}) and the run folder
-     * ({@code --out}, or the resumed run's own folder, or a new {@code runs/<timestamp>}).
-     */
-    Outputs outputs(Checkpoint.Snapshot resumed, Path resumeFile) {
-        if (save != null) {
-            Path target = OutputPaths.file("--save", save);
-            if (Files.exists(target) && !overwrite) {
-                throw new IllegalArgumentException("--save " + save + ": already exists; pass --overwrite to replace it");
-            }
-        }
-        if (checkpointDir != null) {
-            OutputPaths.directory("--checkpoint-dir", checkpointDir);
-            Path existing = checkpointDir.resolve(Checkpoint.FILE);
-            OutputPaths.file("--checkpoint-dir", existing);
-            if (Files.exists(existing, LinkOption.NOFOLLOW_LINKS) && !overwrite && !sameFile(existing, resumeFile)) {
-                String what;
-                long step = -1;
-                try {
-                    Checkpoint.Snapshot s = Checkpoint.load(existing);
-                    step = s.step();
-                    what = "a checkpoint at epoch " + s.history().size() + ", step " + s.step();
-                } catch (IllegalArgumentException e) {
-                    what = "a checkpoint file";
-                }
-                if (resumed == null) {
-                    throw new IllegalArgumentException("--checkpoint-dir " + checkpointDir + ": already holds " + what
-                            + "; resume it with --resume " + checkpointDir + ", or pass --overwrite to replace it");
-                }
-                if (step < 0 || step > resumed.step()) {
-                    throw new IllegalArgumentException("--checkpoint-dir " + checkpointDir + ": already holds " + what
-                            + ", later than the step " + resumed.step() + " resumed; pass --overwrite to replace it");
-                }
-            }
-        }
-        String recorded = resumed == null ? null : resumed.info().get(ResumeOptions.RUN_DIR_KEY);
-        Path recordedDir = recorded == null ? null : Path.of(recorded);
-        Path dir = outDir;
-        if (dir == null && recordedDir != null && Files.isDirectory(recordedDir)) {
-            dir = recordedDir;
-        }
-        RunFolder.Mode mode = overwrite ? RunFolder.Mode.OVERWRITE : RunFolder.Mode.NEW;
-        if (dir != null && recordedDir != null && sameFile(dir, recordedDir)) {
-            mode = RunFolder.Mode.CONTINUE;
-        }
-        return new Outputs(RunFolder.prepare(dir, mode), mode);
-    }
-
-    private static boolean sameFile(Path a, Path b) {
-        if (a == null || b == null) {
-            return false;
-        }
-        try {
-            return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
-        } catch (java.io.IOException e) {
-            return false;
-        }
+    /** Where a run writes: {@link RunOutputs#check}. */
+    RunOutputs outputs(Checkpoint.Snapshot resumed, Path resumeFile) {
+        return RunOutputs.check(save, overwrite, checkpointDir, outDir, resumed, resumeFile);
     }
 
     private Map<String, String> facts(DataSource.Loaded source, Path csv, String csvSha256, NetworkSpec net, Device dev, History h,

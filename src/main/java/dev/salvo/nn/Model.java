@@ -45,7 +45,7 @@ public final class Model implements AutoCloseable {
     private final int positions;
     private final int classes;
     private final List<DeviceBuffer> owned = new ArrayList<>();
-    private final long[] bytes = new long[Memory.values().length];
+    private final long[] bytes = new long[ModelMemory.values().length];
     /** Scratch buffers shared between layers ({@link Layer.Binding#scratch}), by key. */
     private final java.util.Map<String, DeviceBuffer> scratch = new java.util.HashMap<>();
     private final DeviceBuffer params;
@@ -117,24 +117,24 @@ public final class Model implements AutoCloseable {
         accumulate = new boolean[n][];
         runtimes = new Layer.Runtime[n];
         try {
-            params = own(Memory.PARAMETERS, device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
-            grads = own(Memory.GRADIENTS, device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
+            params = own(ModelMemory.PARAMETERS, device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
+            grads = own(ModelMemory.GRADIENTS, device.allocFloat(Math.max(1, layout.size()))).slice(0, layout.size());
             if (layout.size() > 0) {
                 device.run(ElementwiseOps.fill(grads, 0));
             }
-            state = own(Memory.PARAMETERS, device.allocFloat(Math.max(1, stateLayout.size()))).slice(0, stateLayout.size());
-            input = own(Memory.BATCH, device.allocFloat((long) capacity * spec.inputs()));
-            labels = own(Memory.BATCH, device.allocInt((long) capacity * positions));
-            targets = spec.loss() == Loss.MSE ? own(Memory.BATCH, device.allocFloat((long) capacity * outputs)) : null;
-            rowLoss = own(Memory.BATCH, device.allocFloat((long) capacity * positions));
-            predicted = own(Memory.BATCH, device.allocInt((long) capacity * positions));
+            state = own(ModelMemory.PARAMETERS, device.allocFloat(Math.max(1, stateLayout.size()))).slice(0, stateLayout.size());
+            input = own(ModelMemory.BATCH, device.allocFloat((long) capacity * spec.inputs()));
+            labels = own(ModelMemory.BATCH, device.allocInt((long) capacity * positions));
+            targets = spec.loss() == Loss.MSE ? own(ModelMemory.BATCH, device.allocFloat((long) capacity * outputs)) : null;
+            rowLoss = own(ModelMemory.BATCH, device.allocFloat((long) capacity * positions));
+            predicted = own(ModelMemory.BATCH, device.allocInt((long) capacity * positions));
             for (int i = 0; i < n; i++) {
                 NetworkSpec.Vertex v = vs.get(i);
                 int[] dims = batchDims(v.shape());
                 value[i] = v.layer().isView() ? valueOf(v.inputs()[0]).reshape(dims)
-                        : Tensor.of(own(Memory.ACTIVATIONS, device.allocFloat((long) capacity * v.size())), dims);
+                        : Tensor.of(own(ModelMemory.ACTIVATIONS, device.allocFloat((long) capacity * v.size())), dims);
             }
-            GradientPlan g = GradientPlan.of(spec, active, outVertex, capacity, len -> own(Memory.ACTIVATION_GRADIENTS, device.allocFloat(len)));
+            GradientPlan g = GradientPlan.of(spec, active, outVertex, capacity, len -> own(ModelMemory.ACTIVATION_GRADIENTS, device.allocFloat(len)));
             System.arraycopy(g.grad(), 0, grad, 0, n);
             System.arraycopy(g.dxTarget(), 0, dxTarget, 0, n);
             System.arraycopy(g.accumulate(), 0, accumulate, 0, n);
@@ -171,30 +171,14 @@ public final class Model implements AutoCloseable {
         return vertex == NetworkSpec.INPUT ? spec.inputShape() : spec.vertices().get(vertex).shape();
     }
 
-    private DeviceBuffer own(Memory kind, DeviceBuffer b) {
+    private DeviceBuffer own(ModelMemory kind, DeviceBuffer b) {
         owned.add(b);
         bytes[kind.ordinal()] += 4 * b.length();
         return b;
     }
 
-    /** What the model's device memory holds, by use. */
-    public enum Memory {
-        /** Parameters and non-trainable state (running statistics). */
-        PARAMETERS,
-        /** Parameter gradients. */
-        GRADIENTS,
-        /** Every layer's output for a batch of the capacity. */
-        ACTIVATIONS,
-        /** The gradients of layer outputs, shared where lifetimes allow. */
-        ACTIVATION_GRADIENTS,
-        /** What layers keep for backward or use as scratch (attention's scores, normalisation statistics...). */
-        WORKSPACE,
-        /** The batch: inputs, labels, per-position losses and predictions. */
-        BATCH
-    }
-
     /** Bytes of device memory this model holds for {@code kind}. */
-    public long memoryBytes(Memory kind) {
+    public long memoryBytes(ModelMemory kind) {
         return bytes[kind.ordinal()];
     }
 
@@ -241,14 +225,12 @@ public final class Model implements AutoCloseable {
 
         @Override
         public Tensor param(String name) {
-            ParamLayout.Tensor t = layout.tensor(prefix + name);
-            return Tensor.of(params.slice(t.offset(), t.length()), t.shape());
+            return sharedParam(prefix + name);
         }
 
         @Override
         public Tensor grad(String name) {
-            ParamLayout.Tensor t = layout.tensor(prefix + name);
-            return Tensor.of(grads.slice(t.offset(), t.length()), t.shape());
+            return sharedGrad(prefix + name);
         }
 
         @Override
@@ -265,12 +247,7 @@ public final class Model implements AutoCloseable {
 
         @Override
         public boolean gradShared(String name) {
-            for (NetworkSpec.Vertex u : spec.vertices()) {
-                if (u.index() > v.index() && u.layer().ties().contains(prefix + name)) {
-                    return true;
-                }
-            }
-            return false;
+            return spec.vertices().stream().anyMatch(u -> u.index() > v.index() && u.layer().ties().contains(prefix + name));
         }
 
         @Override
@@ -282,7 +259,7 @@ public final class Model implements AutoCloseable {
         @Override
         public Tensor floats(int... dims) {
             long length = Tensor.numel(dims);
-            return Tensor.of(own(Memory.WORKSPACE, device.allocFloat(Math.max(1, length))), dims);
+            return Tensor.of(own(ModelMemory.WORKSPACE, device.allocFloat(Math.max(1, length))), dims);
         }
 
         @Override
@@ -290,7 +267,7 @@ public final class Model implements AutoCloseable {
             long length = Math.max(1, Tensor.numel(dims));
             DeviceBuffer b = scratch.get(key);
             if (b == null || b.length() < length) {
-                b = own(Memory.WORKSPACE, device.allocFloat(length));
+                b = own(ModelMemory.WORKSPACE, device.allocFloat(length));
                 scratch.put(key, b);
             }
             return Tensor.of(b, dims);
@@ -299,7 +276,7 @@ public final class Model implements AutoCloseable {
         @Override
         public Tensor ints(int... dims) {
             long length = Tensor.numel(dims);
-            return Tensor.of(own(Memory.WORKSPACE, device.allocInt(Math.max(1, length))), dims);
+            return Tensor.of(own(ModelMemory.WORKSPACE, device.allocInt(Math.max(1, length))), dims);
         }
 
         @Override
@@ -586,57 +563,27 @@ public final class Model implements AutoCloseable {
      * buffers to the host: a diagnostic for a failed run, never called on the training path.
      */
     public String locateNonFinite(int rows) {
-        float[] p = parametersToHost();
-        for (ParamLayout.Tensor t : layout.tensors()) {
-            for (int k = 0; k < t.length(); k++) {
-                if (!Float.isFinite(p[t.offset() + k])) {
-                    return "parameter " + t.name() + " is already non-finite";
-                }
-            }
-        }
-        Plan plan = plan(rows);
-        List<NetworkSpec.Vertex> vs = spec.vertices();
-        for (int i = 0; i < active; i++) {
-            plan.passes[i].forward();
-            if (!finite(value[i].data(), (long) rows * vs.get(i).size())) {
-                return describe(vs.get(i)) + " forward";
-            }
-        }
-        loss(rows);
-        if (!finite(rowLoss, (long) rows * positions)) {
-            return "the loss (" + spec.loss().cliName() + ") of finite outputs";
-        }
-        for (int i = active - 1; i >= 0; i--) {
-            backward(plan, i);
-            NetworkSpec.Vertex v = vs.get(i);
-            for (ParamLayout.Tensor t : layout.tensors()) {
-                if (t.name().startsWith(v.name() + ".") && !finite(grads.slice(t.offset(), t.length()), t.length())) {
-                    return describe(v) + " backward (gradient of " + t.name() + ")";
-                }
-            }
-            for (int k = 0; k < v.inputs().length; k++) {
-                int u = v.inputs()[k];
-                if (u != NetworkSpec.INPUT && !finite(grad[u], (long) rows * vs.get(u).size())) {
-                    return describe(v) + " backward (input gradient)";
-                }
-            }
-        }
-        return "no layer: the values are finite when the step is replayed";
+        return NonFiniteSearch.locate(this, rows);
     }
 
-    private static String describe(NetworkSpec.Vertex v) {
-        return "layer " + v.index() + " (" + v.layer().describe() + ")";
+    /** Vertices that run (all but a softmax fused into the loss), for {@link NonFiniteSearch}. */
+    int activeVertices() {
+        return active;
     }
 
-    private boolean finite(DeviceBuffer b, long n) {
-        float[] h = new float[(int) n];
-        device.download(b.slice(0, n), h);
-        for (float v : h) {
-            if (!Float.isFinite(v)) {
-                return false;
-            }
-        }
-        return true;
+    /** Vertex {@code i}'s forward pass over {@code rows} rows. */
+    void forwardVertex(int rows, int i) {
+        plan(rows).passes[i].forward();
+    }
+
+    /** Vertex {@code i}'s backward pass over {@code rows} rows, with its gradient additions. */
+    void backwardVertex(int rows, int i) {
+        backward(plan(rows), i);
+    }
+
+    /** Vertex {@code i}'s output buffer and the gradient buffer of its output. */
+    DeviceBuffer buffer(int i, boolean gradient) {
+        return gradient ? grad[i] : value[i].data();
     }
 
     /** Frees every buffer of this model (the device stays open). */

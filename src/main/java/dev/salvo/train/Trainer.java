@@ -833,9 +833,9 @@ public final class Trainer implements AutoCloseable {
      */
     public String memoryLine() {
         long[] b = {
-            model.memoryBytes(Model.Memory.PARAMETERS), model.memoryBytes(Model.Memory.GRADIENTS), optimizerStateBytes(),
-            model.memoryBytes(Model.Memory.ACTIVATIONS), model.memoryBytes(Model.Memory.ACTIVATION_GRADIENTS),
-            model.memoryBytes(Model.Memory.WORKSPACE), model.memoryBytes(Model.Memory.BATCH)};
+            model.memoryBytes(dev.salvo.nn.ModelMemory.PARAMETERS), model.memoryBytes(dev.salvo.nn.ModelMemory.GRADIENTS), optimizerStateBytes(),
+            model.memoryBytes(dev.salvo.nn.ModelMemory.ACTIVATIONS), model.memoryBytes(dev.salvo.nn.ModelMemory.ACTIVATION_GRADIENTS),
+            model.memoryBytes(dev.salvo.nn.ModelMemory.WORKSPACE), model.memoryBytes(dev.salvo.nn.ModelMemory.BATCH)};
         String[] names = {"parameters", "gradients", "optimizer state", "activations", "activation gradients", "workspace", "batch"};
         long total = 0;
         StringBuilder sb = new StringBuilder();
