@@ -60,15 +60,23 @@ final class VectorGemmKernel {
 
     /** Rows {@code [0, mr)} of the tile (full {@code NR} width) into C at {@code co} (row stride {@code ldc}), added to C if {@code acc}. */
     static void store(float[] t, int mr, float[] c, int co, int ldc, boolean acc) {
-        for (int i = 0; i < mr; i++) {
-            int to = i * NR;
-            int o = co + i * ldc;
-            for (int j = 0; j < NR; j += L) {
-                FloatVector v = FloatVector.fromArray(S, t, to + j);
-                if (acc) {
-                    v = v.add(FloatVector.fromArray(S, c, o + j));
+        // two loops, no vector merged across a branch: a vector phi can leave C2 unable to
+        // intrinsify the store, which then runs the Vector API's slow Java fallback
+        if (acc) {
+            for (int i = 0; i < mr; i++) {
+                int to = i * NR;
+                int o = co + i * ldc;
+                for (int j = 0; j < NR; j += L) {
+                    FloatVector.fromArray(S, t, to + j).add(FloatVector.fromArray(S, c, o + j)).intoArray(c, o + j);
                 }
-                v.intoArray(c, o + j);
+            }
+        } else {
+            for (int i = 0; i < mr; i++) {
+                int to = i * NR;
+                int o = co + i * ldc;
+                for (int j = 0; j < NR; j += L) {
+                    FloatVector.fromArray(S, t, to + j).intoArray(c, o + j);
+                }
             }
         }
     }
