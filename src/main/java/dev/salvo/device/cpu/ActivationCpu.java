@@ -10,7 +10,8 @@ import dev.salvo.device.Activation;
  * {@link Math#max(float, float)} forward and an integer bit mask backward, both of which C2
  * vectorizes. Both keep PyTorch's rules exactly: {@code relu(NaN) = NaN}, {@code relu(-0) = +0};
  * backward is the select {@code z <= 0 ? 0 : dy} (a NaN {@code z} passes {@code dy}, {@code z <= 0}
- * gives +0 even when {@code dy} is NaN).
+ * gives +0 even when {@code dy} is NaN). GELU on the Vector API path is float32 through one
+ * vector exponential ({@link VectorActivation#gelu}); the scalar path keeps the float64 specification.
  */
 final class ActivationCpu {
 
@@ -36,6 +37,15 @@ final class ActivationCpu {
                 for (int k = 0; k < n; k++) {
                     float v = x[xo + k];
                     y[yo + k] = v > 0 ? v : (float) (Activation.LEAKY_SLOPE * v);
+                }
+            }
+            case GELU -> {
+                if (simd) {
+                    VectorActivation.gelu(x, xo, y, yo, n);
+                } else {
+                    for (int k = 0; k < n; k++) {
+                        y[yo + k] = (float) act.apply(x[xo + k]);
+                    }
                 }
             }
             default -> {
@@ -65,6 +75,10 @@ final class ActivationCpu {
             } else {
                 reluBackward(z, zo, dy, yo, dz, xo, n);
             }
+            return;
+        }
+        if (act == Activation.GELU && simd) {
+            VectorActivation.geluBackward(z, zo, dy, yo, dz, xo, n);
             return;
         }
         for (int k = 0; k < n; k++) {

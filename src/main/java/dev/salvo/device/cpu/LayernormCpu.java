@@ -5,7 +5,8 @@ package dev.salvo.device.cpu;
  * forward and backward split the rows over the pool, each row in float64 (two passes for the
  * variance, four interleaved partial sums added pairwise); the parameter gradients split the
  * columns, each column summed over the rows in order in float64. A result depends on the shape
- * only, never on the split or the thread count.
+ * only, never on the split or the thread count. With the Vector API the forward and backward rows
+ * run on {@link VectorLayernorm} (float32, shifted sums in a fixed order).
  */
 final class LayernormCpu implements CpuOps.Family {
 
@@ -14,9 +15,16 @@ final class LayernormCpu implements CpuOps.Family {
 
     @Override
     public CpuOps.Body body(String name, CpuPool pool) {
+        return body(name, pool, false);
+    }
+
+    /** {@code simd}: the forward and backward rows run on {@link VectorLayernorm} (float32 lanes). */
+    @Override
+    public CpuOps.Body body(String name, CpuPool pool, boolean simd) {
+        boolean vector = simd;
         return switch (name) {
-            case "layernorm_forward" -> new Forward(pool);
-            case "layernorm_backward" -> new Backward(pool);
+            case "layernorm_forward" -> new Forward(pool, vector);
+            case "layernorm_backward" -> new Backward(pool, vector);
             case "layernorm_param_grads" -> new ParamGrads(pool);
             default -> null;
         };
@@ -29,8 +37,11 @@ final class LayernormCpu implements CpuOps.Family {
 
     /** One row at a time: mean, rstd (float64, two passes), then y. */
     private static final class Forward extends CpuOps.Ranged {
-        Forward(CpuPool pool) {
+        private final boolean vector;
+
+        Forward(CpuPool pool, boolean vector) {
             super(pool, 1);
+            this.vector = vector;
         }
 
         @Override
@@ -48,6 +59,13 @@ final class LayernormCpu implements CpuOps.Family {
             float[] y = a.f[3];
             int go = a.off[1];
             int bo = a.off[2];
+            if (vector) {
+                for (int r = from; r < to; r++) {
+                    VectorLayernorm.forward(x, a.off[0] + r * dim, gamma, go, beta, bo, y, a.off[3] + r * dim, dim, eps,
+                            a.f[4], a.off[4] + r, a.f[5], a.off[5] + r);
+                }
+                return;
+            }
             for (int r = from; r < to; r++) {
                 int xo = a.off[0] + r * dim;
                 int yo = a.off[3] + r * dim;
@@ -65,8 +83,11 @@ final class LayernormCpu implements CpuOps.Family {
 
     /** One row at a time: the two row means in float64, then dx. */
     private static final class Backward extends CpuOps.Ranged {
-        Backward(CpuPool pool) {
+        private final boolean vector;
+
+        Backward(CpuPool pool, boolean vector) {
             super(pool, 1);
+            this.vector = vector;
         }
 
         @Override
@@ -88,6 +109,10 @@ final class LayernormCpu implements CpuOps.Family {
                 int xo = a.off[0] + r * dim;
                 int yo = a.off[1] + r * dim;
                 int dxo = a.off[5] + r * dim;
+                if (vector) {
+                    VectorLayernorm.backward(x, xo, dy, yo, gamma, go, dx, dxo, dim, a.f[2][a.off[2] + r], a.f[3][a.off[3] + r]);
+                    continue;
+                }
                 double sg0 = 0;
                 double sg1 = 0;
                 double sx0 = 0;

@@ -60,15 +60,55 @@ final class VectorGemmKernel {
 
     /** Rows {@code [0, mr)} of the tile (full {@code NR} width) into C at {@code co} (row stride {@code ldc}), added to C if {@code acc}. */
     static void store(float[] t, int mr, float[] c, int co, int ldc, boolean acc) {
-        for (int i = 0; i < mr; i++) {
-            int to = i * NR;
-            int o = co + i * ldc;
-            for (int j = 0; j < NR; j += L) {
-                FloatVector v = FloatVector.fromArray(S, t, to + j);
-                if (acc) {
-                    v = v.add(FloatVector.fromArray(S, c, o + j));
+        // two loops, no vector merged across a branch: a vector phi can leave C2 unable to
+        // intrinsify the store, which then runs the Vector API's slow Java fallback
+        if (acc) {
+            for (int i = 0; i < mr; i++) {
+                int to = i * NR;
+                int o = co + i * ldc;
+                for (int j = 0; j < NR; j += L) {
+                    FloatVector.fromArray(S, t, to + j).add(FloatVector.fromArray(S, c, o + j)).intoArray(c, o + j);
                 }
-                v.intoArray(c, o + j);
+            }
+        } else {
+            for (int i = 0; i < mr; i++) {
+                int to = i * NR;
+                int o = co + i * ldc;
+                for (int j = 0; j < NR; j += L) {
+                    FloatVector.fromArray(S, t, to + j).intoArray(c, o + j);
+                }
+            }
+        }
+    }
+
+    /**
+     * As {@link #macro} with op(A) read in place (not transposed, row stride {@code lda}, the block's
+     * first element at {@code a[aOff]}): full {@code MR}-row micro-panels run {@link #kernelRows}
+     * with no packing, a partial last one is packed into {@code ap} first. The same sums in the
+     * same order as {@link #macro} on the packed block, so the same bits.
+     */
+    static void macroRows(int mb, int nb, int kb, float[] a, int aOff, int lda, float[] ap, float[] bp, int bOff,
+                          float[] c, int cOff, int ldc, boolean acc, float[] tile) {
+        int full = mb - mb % MR;
+        if (full < mb) {
+            GemmPacking.packA(a, aOff + full * lda, false, mb - full, lda, 0, mb - full, 0, kb, ap, MR);
+        }
+        for (int jr = 0; jr < nb; jr += NR) {
+            int nr = Math.min(NR, nb - jr);
+            int bo = bOff + jr * kb;
+            for (int ir = 0; ir < mb; ir += MR) {
+                int mr = Math.min(MR, mb - ir);
+                int co = cOff + ir * ldc + jr;
+                if (ir < full) {
+                    kernelRows(kb, a, aOff + ir * lda, lda, bp, bo, tile);
+                } else {
+                    kernel(kb, ap, 0, bp, bo, tile);
+                }
+                if (nr == NR) {
+                    store(tile, mr, c, co, ldc, acc);
+                } else {
+                    GemmPacking.storeEdge(tile, NR, mr, nr, c, co, ldc, acc);
+                }
             }
         }
     }
@@ -123,6 +163,87 @@ final class VectorGemmKernel {
             c10_0 = a10.fma(b0, c10_0);
             c10_1 = a10.fma(b1, c10_1);
             FloatVector a11 = FloatVector.broadcast(S, ap[ai + 11]);
+            c11_0 = a11.fma(b0, c11_0);
+            c11_1 = a11.fma(b1, c11_1);
+        }
+        c0_0.intoArray(t, 0 * L);
+        c0_1.intoArray(t, 1 * L);
+        c1_0.intoArray(t, 2 * L);
+        c1_1.intoArray(t, 3 * L);
+        c2_0.intoArray(t, 4 * L);
+        c2_1.intoArray(t, 5 * L);
+        c3_0.intoArray(t, 6 * L);
+        c3_1.intoArray(t, 7 * L);
+        c4_0.intoArray(t, 8 * L);
+        c4_1.intoArray(t, 9 * L);
+        c5_0.intoArray(t, 10 * L);
+        c5_1.intoArray(t, 11 * L);
+        c6_0.intoArray(t, 12 * L);
+        c6_1.intoArray(t, 13 * L);
+        c7_0.intoArray(t, 14 * L);
+        c7_1.intoArray(t, 15 * L);
+        c8_0.intoArray(t, 16 * L);
+        c8_1.intoArray(t, 17 * L);
+        c9_0.intoArray(t, 18 * L);
+        c9_1.intoArray(t, 19 * L);
+        c10_0.intoArray(t, 20 * L);
+        c10_1.intoArray(t, 21 * L);
+        c11_0.intoArray(t, 22 * L);
+        c11_1.intoArray(t, 23 * L);
+    }
+
+    /**
+     * As {@link #kernel}, with A read in place: row {@code i} of the micro-panel is
+     * {@code a[ao + i*lda + p]} (op(A) not transposed, all {@code MR} rows present), so no packing.
+     * The tile {@code t} (row-major, row stride {@code NR}) = those rows times B micro-panel ({@code bp[bo + p*NR + j]}) over {@code kb}
+     * depth steps, each element summed in ascending {@code p}. 24 accumulators, two B loads and
+     * twelve A broadcasts per step; indices are affine in {@code p} so C2 hoists the range checks.
+     */
+    static void kernelRows(int kb, float[] a, int ao, int lda, float[] bp, int bo, float[] t) {
+        int r0 = ao, r1 = ao + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda, r6 = r5 + lda;
+        int r7 = r6 + lda, r8 = r7 + lda, r9 = r8 + lda, r10 = r9 + lda, r11 = r10 + lda;
+        FloatVector c0_0 = FloatVector.zero(S);
+        FloatVector c0_1 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c2_0 = c0_0, c2_1 = c0_0, c3_0 = c0_0, c3_1 = c0_0, c4_0 = c0_0;
+        FloatVector c4_1 = c0_0, c5_0 = c0_0, c5_1 = c0_0, c6_0 = c0_0, c6_1 = c0_0, c7_0 = c0_0, c7_1 = c0_0, c8_0 = c0_0;
+        FloatVector c8_1 = c0_0, c9_0 = c0_0, c9_1 = c0_0, c10_0 = c0_0, c10_1 = c0_0, c11_0 = c0_0, c11_1 = c0_0;
+        for (int p = 0; p < kb; p++) {
+            int bi = bo + p * 2 * L;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi + 0 * L);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + 1 * L);
+            FloatVector a0 = FloatVector.broadcast(S, a[r0 + p]);
+            c0_0 = a0.fma(b0, c0_0);
+            c0_1 = a0.fma(b1, c0_1);
+            FloatVector a1 = FloatVector.broadcast(S, a[r1 + p]);
+            c1_0 = a1.fma(b0, c1_0);
+            c1_1 = a1.fma(b1, c1_1);
+            FloatVector a2 = FloatVector.broadcast(S, a[r2 + p]);
+            c2_0 = a2.fma(b0, c2_0);
+            c2_1 = a2.fma(b1, c2_1);
+            FloatVector a3 = FloatVector.broadcast(S, a[r3 + p]);
+            c3_0 = a3.fma(b0, c3_0);
+            c3_1 = a3.fma(b1, c3_1);
+            FloatVector a4 = FloatVector.broadcast(S, a[r4 + p]);
+            c4_0 = a4.fma(b0, c4_0);
+            c4_1 = a4.fma(b1, c4_1);
+            FloatVector a5 = FloatVector.broadcast(S, a[r5 + p]);
+            c5_0 = a5.fma(b0, c5_0);
+            c5_1 = a5.fma(b1, c5_1);
+            FloatVector a6 = FloatVector.broadcast(S, a[r6 + p]);
+            c6_0 = a6.fma(b0, c6_0);
+            c6_1 = a6.fma(b1, c6_1);
+            FloatVector a7 = FloatVector.broadcast(S, a[r7 + p]);
+            c7_0 = a7.fma(b0, c7_0);
+            c7_1 = a7.fma(b1, c7_1);
+            FloatVector a8 = FloatVector.broadcast(S, a[r8 + p]);
+            c8_0 = a8.fma(b0, c8_0);
+            c8_1 = a8.fma(b1, c8_1);
+            FloatVector a9 = FloatVector.broadcast(S, a[r9 + p]);
+            c9_0 = a9.fma(b0, c9_0);
+            c9_1 = a9.fma(b1, c9_1);
+            FloatVector a10 = FloatVector.broadcast(S, a[r10 + p]);
+            c10_0 = a10.fma(b0, c10_0);
+            c10_1 = a10.fma(b1, c10_1);
+            FloatVector a11 = FloatVector.broadcast(S, a[r11 + p]);
             c11_0 = a11.fma(b0, c11_0);
             c11_1 = a11.fma(b1, c11_1);
         }

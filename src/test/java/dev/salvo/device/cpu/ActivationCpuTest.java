@@ -3,7 +3,9 @@ package dev.salvo.device.cpu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.salvo.device.Activation;
+import dev.salvo.device.Tolerance;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -77,6 +79,78 @@ class ActivationCpuTest {
             assertEquals(4f, dz[1]);
             assertEquals(0, Float.floatToRawIntBits(dz[2]));
             assertEquals(true, Float.isNaN(dz[3]));
+        }
+    }
+
+    /** Float32 inputs: a fine sweep of [-12, 12], wide magnitudes of both signs, and the specials. */
+    private static float[] geluInputs() {
+        SplittableRandom r = new SplittableRandom(11);
+        int sweep = 24_001;
+        float[] x = new float[sweep + 4000 + SPECIAL.length];
+        for (int i = 0; i < sweep; i++) {
+            x[i] = (float) (-12 + 24.0 * i / (sweep - 1));
+        }
+        for (int i = 0; i < 4000; i++) {
+            x[sweep + i] = (float) ((r.nextBoolean() ? 1 : -1) * Math.pow(10, r.nextDouble() * 50 - 25));
+        }
+        System.arraycopy(SPECIAL, 0, x, sweep + 4000, SPECIAL.length);
+        return x;
+    }
+
+    @Test
+    void vectorGeluIsWithinTheElementwiseBoundOfTheSpecification() {
+        Assumptions.assumeTrue(CpuGemm.vectorApiAvailable(), "the Vector API module is not loaded");
+        float[] x = geluInputs();
+        SplittableRandom r = new SplittableRandom(5);
+        float[] dy = new float[x.length];
+        for (int i = 0; i < dy.length; i++) {
+            dy[i] = (float) (r.nextDouble() * 4 - 2);
+        }
+        float[] y = new float[x.length];
+        float[] dz = new float[x.length];
+        ActivationCpu.activate(Activation.GELU, x, 0, y, 0, x.length, true);
+        ActivationCpu.backward(Activation.GELU, x, 0, dy, 0, dz, 0, x.length, true);
+        for (int i = 0; i < x.length; i++) {
+            double ref = Activation.GELU.apply(x[i]);
+            double dref = Activation.GELU.backward(x[i], dy[i]);
+            check("gelu(" + x[i] + ")", ref, y[i]);
+            check("gelu backward(" + x[i] + ", " + dy[i] + ")", dref, dz[i]);
+        }
+    }
+
+    private static void check(String what, double ref, float got) {
+        if (Double.isNaN(ref) || Double.isInfinite(ref)) {
+            assertEquals(ref, (double) got, what);
+            return;
+        }
+        double bound = Tolerance.ATOL + Tolerance.RTOL * Math.abs(ref);
+        assertEquals(true, Math.abs(got - ref) <= bound, what + ": " + got + " vs " + ref);
+    }
+
+    @Test
+    void vectorGeluLanesAndScalarTailsGiveTheSameBits() {
+        Assumptions.assumeTrue(CpuGemm.vectorApiAvailable(), "the Vector API module is not loaded");
+        float[] x = geluInputs();
+        SplittableRandom r = new SplittableRandom(9);
+        float[] dy = values(r, x.length);
+        float[] y = new float[x.length];
+        float[] dz = new float[x.length];
+        ActivationCpu.activate(Activation.GELU, x, 0, y, 0, x.length, true);
+        ActivationCpu.backward(Activation.GELU, x, 0, dy, 0, dz, 0, x.length, true);
+        // element by element (every one a scalar tail), and from odd offsets (lanes shifted)
+        for (int off : new int[] {1, 3}) {
+            float[] y1 = new float[x.length];
+            float[] dz1 = new float[x.length];
+            ActivationCpu.activate(Activation.GELU, x, off, y1, off, x.length - off, true);
+            ActivationCpu.backward(Activation.GELU, x, off, dy, off, dz1, off, x.length - off, true);
+            for (int i = off; i < x.length; i++) {
+                same("forward x=" + x[i], y[i], y1[i]);
+                same("backward x=" + x[i], dz[i], dz1[i]);
+            }
+        }
+        for (int i = 0; i < x.length; i++) {
+            same("scalar lane x=" + x[i], y[i], VectorActivation.gelu(x[i]));
+            same("scalar lane' x=" + x[i], dz[i], dy[i] * VectorActivation.geluDerivative(x[i]));
         }
     }
 }
