@@ -13,13 +13,10 @@ import dev.salvo.device.Device;
 import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.Devices;
 import dev.salvo.device.Probe;
-import dev.salvo.io.AtomicFile;
 import dev.salvo.io.OutputPaths;
-import dev.salvo.nn.NetworkSpec;
 import dev.salvo.util.Rng;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -153,18 +150,15 @@ final class BenchCommand implements Callable<Integer> {
             + " its device memory and step times. On the CPU provider the memory is the JVM heap: SALVO_JAVA_OPTS=-Xmx16g.")
     List<Integer> gptShape;
 
-    /** Steps of a --gpt run not timed (Salvo and the reference alike). */
-    static final int GPT_SKIP_STEPS = 10;
-
     @Override
     public Integer call() throws IOException {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (gptShape != null) {
-            return callGptShape(stdout);
+            return new BenchGpt(this).shape(stdout);
         }
         if (gpt) {
-            return callGpt(stdout, err);
+            return new BenchGpt(this).run(stdout, err);
         }
         for (String o : new String[] {"--text", "--eval-windows"}) {
             if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
@@ -363,8 +357,8 @@ final class BenchCommand implements Callable<Integer> {
         if (noReference) {
             report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "skipped", "--no-reference", Map.of()), null);
         } else {
-            runReference(report, dir, mlps, nets, recipe, options, netRecipe, netOptions, sizeList, useSynthetic, train.rows(),
-                    stdout, err);
+            new BenchReference(python, dataDir).run(report, dir, mlps, nets, recipe, options, netRecipe, netOptions, sizeList,
+                    useSynthetic, train.rows(), stdout, err);
         }
 
         report.complete();
@@ -375,347 +369,6 @@ final class BenchCommand implements Callable<Integer> {
         stdout.println("wrote " + json + (drew ? ", " + dir.resolve(BenchReport.PNG)
                 : " (bench.png skipped: this Java runtime has no java.desktop module)"));
         return 0;
-    }
-
-    /** {@code salvo bench --gpt-shape L,H,C,T,V}: build the GPT, run a few timed steps, report memory and time. */
-    private Integer callGptShape(PrintWriter stdout) {
-        if (gptShape.size() != 5) {
-            throw new IllegalArgumentException("--gpt-shape expects L,H,C,T,V (five numbers, e.g. 12,12,768,1024,50257), got "
-                    + gptShape);
-        }
-        for (int v : gptShape) {
-            atLeast("--gpt-shape", v, 1);
-        }
-        if (gpt) {
-            throw new IllegalArgumentException("--gpt-shape and --gpt are separate runs: give one");
-        }
-        picocli.CommandLine.ParseResult given = spec.commandLine().getParseResult();
-        int batch = given.hasMatchedOption("--batch-size") ? batchSize : 4;
-        int shapeSteps = steps != null ? steps : 2;
-        atLeast("--batch-size", batch, 1);
-        atLeast("--steps", shapeSteps, 1);
-        String id = devices == null || devices.isEmpty() ? "cpu" : devices.get(0);
-        dev.salvo.nn.Gpt.spec(gptShape.get(0), gptShape.get(1), gptShape.get(2), gptShape.get(3), gptShape.get(4)); // rc 2 on a bad shape
-        dev.salvo.device.Devices.Selection sel = opt("--device", () -> dev.salvo.device.Devices.open(id));
-        try (dev.salvo.device.Device d = sel.device()) {
-            stdout.println("device: " + sel.report().get(0));
-            stdout.flush();
-            dev.salvo.bench.GptShape.Result r = dev.salvo.bench.GptShape.run(d, gptShape.get(0), gptShape.get(1), gptShape.get(2),
-                    gptShape.get(3), gptShape.get(4), batch, shapeSteps, stdout);
-            List<Double> t = r.stepSeconds();
-            double[] sorted = t.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            stdout.printf(java.util.Locale.ROOT, "GPT shape: %,d parameters, first loss %.4f (ln V = %.4f), step time median %.2f s"
-                    + " (min %.2f, max %.2f over %d steps, the first included), %.0f tokens/s at the median%n", r.parameters(),
-                    r.firstLoss(), Math.log(gptShape.get(4)), sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1],
-                    sorted.length, (double) batch * gptShape.get(3) / sorted[sorted.length / 2]);
-        }
-        return 0;
-    }
-
-    /** {@code salvo bench --gpt}: the GPT recipe on each device, then the PyTorch reference on the same text. */
-    private Integer callGpt(PrintWriter stdout, PrintWriter err) throws IOException {
-        picocli.CommandLine.ParseResult given = spec.commandLine().getParseResult();
-        for (String o : new String[] {"--models", "--warmup-steps", "--max-warmup-seconds", "--max-epoch-seconds", "--repeat",
-                "--sizes", "--sweep-seconds", "--data-dir", "--synthetic"}) {
-            if (given.hasMatchedOption(o)) {
-                throw new IllegalArgumentException(o + " does not apply to --gpt");
-            }
-        }
-        int gptSteps = pick(steps, 30, 2000);
-        int prof = pick(profileSteps, 5, 20);
-        int windows = pick(evalWindows, 50, 1000);
-        int batch = given.hasMatchedOption("--batch-size") ? batchSize : 12;
-        atLeast("--steps", gptSteps, 1);
-        atLeast("--profile-steps", prof, 1);
-        atLeast("--eval-windows", windows, 1);
-        atLeast("--batch-size", batch, 1);
-        dev.salvo.bench.GptBench.Recipe recipe = dev.salvo.bench.GptBench.Recipe.babyGpt(gptSteps, batch).withEvalWindows(windows);
-        List<String> deviceIds = deviceIds();
-        Path dir = gptOutDir();
-        // the text, checked before any work (a bad file is rc 2 naming it and the byte offset)
-        dev.salvo.data.TextCorpus corpus = text == null
-                ? dev.salvo.data.TextCorpus.of(dev.salvo.data.TextCorpus.GENESIS + " (embedded)", dev.salvo.data.TextCorpus.genesis(),
-                recipe.context(), recipe.valFraction())
-                : dev.salvo.data.TextCorpus.read(text, recipe.context(), recipe.valFraction());
-        NetworkSpec net = dev.salvo.nn.Gpt.spec(recipe.layers(), recipe.heads(), recipe.embd(), recipe.context(),
-                corpus.vocabulary().size());
-
-        Map<String, Object> machine = BenchReport.machine();
-        machine.put("fma_peak", FmaPeak.measure(Runtime.getRuntime().availableProcessors(), quick ? 0.05 : 0.2, quick ? 3 : 5));
-        String date = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-        String command = "salvo " + String.join(" ", given.originalArgs().stream().map(BenchCommand::shellQuote).toList());
-        Map<String, Object> header = new LinkedHashMap<>();
-        header.put("date", date);
-        header.put("machine", machine);
-        header.put("command", command);
-        header.put("java_command_line", ProcessHandle.current().info().commandLine().orElse(null));
-        header.put("working_directory", Path.of("").toAbsolutePath().toString());
-        header.put("salvo_version", new Main.Version().getVersion()[0]);
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("name", corpus.name());
-        data.put("path", text == null ? null : text.toAbsolutePath().toString());
-        data.put("characters", corpus.length());
-        data.put("vocabulary", corpus.vocabulary().size());
-        data.put("train_characters", corpus.trainLength());
-        data.put("validation_characters", corpus.validationLength());
-        data.put("sha256", TextTraining.fingerprint(corpus));
-        data.put("embedded_excerpt", text == null);
-        header.put("data", data);
-        Map<String, Object> rec = new LinkedHashMap<>();
-        rec.put("model", recipe.model());
-        rec.put("layers", recipe.layers());
-        rec.put("heads", recipe.heads());
-        rec.put("embd", recipe.embd());
-        rec.put("context", recipe.context());
-        rec.put("vocab", corpus.vocabulary().size());
-        rec.put("network", net.describe());
-        rec.put("batch_size", recipe.batchSize());
-        rec.put("steps", recipe.steps());
-        rec.put("optimizer", recipe.optimizer().describe());
-        rec.put("learning_rate", recipe.learningRate());
-        rec.put("min_learning_rate", recipe.minLearningRate());
-        rec.put("warmup_steps", recipe.warmup());
-        rec.put("schedule", recipe.schedule().describe() + " to the minimum at the last step");
-        rec.put("beta1", recipe.beta1());
-        rec.put("beta2", recipe.beta2());
-        rec.put("eps", recipe.eps());
-        rec.put("weight_decay", recipe.weightDecay());
-        rec.put("decay_params", "matrices");
-        rec.put("clip_norm", recipe.clipNorm());
-        rec.put("val_fraction", recipe.valFraction());
-        rec.put("eval_windows", recipe.evalWindows());
-        rec.put("seed", recipe.seed());
-        header.put("gpt_recipe", rec);
-        Map<String, Object> opts = new LinkedHashMap<>();
-        opts.put("steps", gptSteps);
-        opts.put("skipped_steps", GPT_SKIP_STEPS);
-        opts.put("profile_steps", prof);
-        opts.put("eval_windows", windows);
-        opts.put("quick", quick);
-        header.put("options", opts);
-        BenchReport report = new BenchReport(header);
-
-        stdout.println("machine: " + BenchReport.describeCpu(machine) + ", " + machine.get("os"));
-        stdout.println("date:    " + date);
-        stdout.println("command: " + command);
-        stdout.println("java:    " + machine.get("jdk"));
-        stdout.println("fma:     " + describeFma((Map<?, ?>) machine.get("fma_peak")));
-        stdout.printf(Locale.ROOT, "data:    %s: %d characters, vocabulary %d, %d train / %d validation%s%n", corpus.name(),
-                corpus.length(), corpus.vocabulary().size(), corpus.trainLength(), corpus.validationLength(),
-                text == null ? " (an excerpt: the recipe's corpus is the whole KJV, --text kjv.txt)" : "");
-        stdout.println("recipe:  " + recipe.describe());
-        stdout.printf(Locale.ROOT, "timing:  every step, the first %d not timed; profile %d steps; out %s%n", GPT_SKIP_STEPS, prof, dir);
-        stdout.flush();
-        java.util.function.Consumer<String> progress = line -> {
-            err.println("bench: " + line);
-            err.flush();
-        };
-        dev.salvo.bench.GptBench bench = new dev.salvo.bench.GptBench(recipe, GPT_SKIP_STEPS, prof, progress);
-        for (String id : deviceIds) {
-            Devices.Selection sel = Devices.open(id);
-            try (Device dev = sel.device()) {
-                DeviceInfo info = dev.info();
-                stdout.println("device: " + sel.report().get(0));
-                stdout.flush();
-                report.device(info.id(), info.name(), info.details());
-                report.add(bench.run(dev, net, corpus));
-                report.writeJson(dir); // partial results survive an interrupted run
-            }
-        }
-
-        // ---- the reference, after the devices closed ----
-        if (noReference) {
-            report.gptReference(new BenchReport.Reference(PyTorchReference.SOURCE, "skipped", "--no-reference", Map.of()), null);
-        } else {
-            runGptReference(report, dir, recipe, corpus, stdout, err);
-        }
-        report.complete();
-        report.printTables(stdout);
-        report.warnAboutReferences(stdout);
-        Path json = report.writeJson(dir);
-        stdout.println("wrote " + json);
-        return 0;
-    }
-
-    private void runGptReference(BenchReport report, Path dir, dev.salvo.bench.GptBench.Recipe recipe,
-                                 dev.salvo.data.TextCorpus corpus, PrintWriter stdout, PrintWriter err) {
-        StringBuilder why = new StringBuilder();
-        String py = PyTorchReference.findPython(python, why);
-        if (py == null) {
-            String msg = "no Python with torch and numpy (" + why + "); install python3-torch python3-numpy, or --python PATH";
-            stdout.println("reference: pytorch skipped: " + msg);
-            report.gptReference(new BenchReport.Reference(PyTorchReference.SOURCE, "skipped", msg, Map.of()), null);
-            return;
-        }
-        List<String> args;
-        Path script;
-        try {
-            script = PyTorchReference.extractGpt(dir);
-            Path textFile = text;
-            if (textFile == null) { // the embedded excerpt, written beside bench.json for the script
-                textFile = dir.resolve(GENESIS_FILE);
-                AtomicFile.write(textFile, dev.salvo.data.TextCorpus.genesis());
-            }
-            args = recipe.pytorchArgs(textFile, Runtime.getRuntime().availableProcessors(), GPT_SKIP_STEPS);
-        } catch (IOException e) {
-            stdout.println("reference: pytorch failed: " + e.getMessage());
-            report.gptReference(new BenchReport.Reference(PyTorchReference.SOURCE, "failed", e.getMessage(), Map.of()), null);
-            return;
-        }
-        try {
-            Map<String, String> removed = PyTorchReference.removedFrom(System.getenv());
-            stdout.println("reference: " + shellQuote(py) + " " + shellQuote(script.toString()) + " "
-                    + String.join(" ", args.stream().map(BenchCommand::shellQuote).toList())
-                    + " (environment: OMP_WAIT_POLICY=PASSIVE unless set" + (removed.isEmpty() ? "" : "; without "
-                    + String.join(", ", removed.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
-                    + ", so OpenBLAS picks its own kernel") + ")");
-            stdout.flush();
-            PyTorchReference.GptResult r = PyTorchReference.runGpt(py, script, args, line -> {
-                err.println("bench: " + line);
-                err.flush();
-            });
-            Object vocab = r.info().get("text") instanceof Map<?, ?> t ? t.get("vocab") : null;
-            if (vocab instanceof Number v && v.intValue() != corpus.vocabulary().size()) {
-                throw new IOException("the script read a vocabulary of " + v + " characters, Salvo "
-                        + corpus.vocabulary().size() + ": not the same text");
-            }
-            stdout.println("reference: " + r.description());
-            Map<String, Object> info = new LinkedHashMap<>(r.info());
-            info.put("python", py);
-            info.put("script", script.toString());
-            info.put("arguments", args);
-            info.put("environment_removed", removed);
-            report.gptReference(new BenchReport.Reference(PyTorchReference.SOURCE, "ok", r.description(), info), r);
-        } catch (IOException e) {
-            stdout.println("reference: pytorch failed: " + e.getMessage());
-            report.gptReference(new BenchReport.Reference(PyTorchReference.SOURCE, "failed", e.getMessage(), Map.of()), null);
-        }
-    }
-
-    /** The embedded excerpt's file name beside bench.json, for the reference. */
-    static final String GENESIS_FILE = "kjv-genesis.txt";
-
-    /** The --gpt output folder, created and checked writable now. */
-    private Path gptOutDir() {
-        Path dir = out != null ? out
-                : Path.of("runs", "bench-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        OutputPaths.directory("--out", dir);
-        List<String> files = new ArrayList<>(List.of(BenchReport.JSON));
-        if (!noReference) {
-            files.addAll(List.of(PyTorchReference.SCRIPT_NAME, PyTorchReference.GPT_SCRIPT_NAME));
-            if (text == null) {
-                files.add(GENESIS_FILE);
-            }
-        }
-        for (String f : files) {
-            OutputPaths.file("--out", dir.resolve(f));
-        }
-        return dir;
-    }
-
-    private void runReference(BenchReport report, Path dir, List<BenchModel> mlps, List<BenchModel> nets,
-                              BenchRunner.Recipe recipe, BenchRunner.Options o, BenchRunner.Recipe netRecipe,
-                              BenchRunner.Options netO, List<Integer> sizeList, boolean useSynthetic, int rows,
-                              PrintWriter stdout, PrintWriter err) {
-        StringBuilder why = new StringBuilder();
-        String py = PyTorchReference.findPython(python, why);
-        if (py == null) {
-            String msg = "no Python with torch and numpy (" + why + "); install python3-torch python3-numpy, or --python PATH";
-            stdout.println("reference: pytorch skipped: " + msg);
-            report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "skipped", msg, Map.of()), null);
-            return;
-        }
-        Path script;
-        try {
-            script = PyTorchReference.extract(dir);
-        } catch (IOException e) {
-            stdout.println("reference: pytorch failed: " + e.getMessage());
-            report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "failed", e.getMessage(), Map.of()), null);
-            return;
-        }
-        // one run of the script per recipe: the MLPs (with the matmul sweep), then the networks (the CNN recipe)
-        if (!mlps.isEmpty()) {
-            List<String> args = new ArrayList<>();
-            for (BenchModel m : mlps) {
-                args.add("--model");
-                args.add(m.name() + "=" + String.join(",", m.layers().stream().map(String::valueOf).toList()));
-            }
-            args.addAll(referenceArgs(recipe, o, sizeList, useSynthetic, rows));
-            runScript(report, py, script, args, stdout, err);
-        }
-        if (!nets.isEmpty()) {
-            List<String> args = new ArrayList<>();
-            try {
-                for (BenchModel m : nets) {
-                    Path file = dir.resolve(m.name() + ".json");
-                    AtomicFile.write(file, m.json().getBytes(StandardCharsets.UTF_8));
-                    args.add("--net");
-                    args.add(m.name() + "=" + file);
-                }
-            } catch (IOException e) {
-                stdout.println("reference: pytorch failed: " + e.getMessage());
-                report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "failed", e.getMessage(), Map.of()), null);
-                return;
-            }
-            args.addAll(List.of("--normalize", "standardize", "--conv-seconds", Double.toString(o.sweepSeconds())));
-            args.addAll(referenceArgs(netRecipe, netO, mlps.isEmpty() ? sizeList : List.of(), useSynthetic, rows));
-            runScript(report, py, script, args, stdout, err);
-        }
-    }
-
-    /** The script's options for a recipe: data, optimizer, timing, matmul sizes, threads = cores. */
-    private List<String> referenceArgs(BenchRunner.Recipe recipe, BenchRunner.Options o, List<Integer> sizeList,
-                                       boolean useSynthetic, int rows) {
-        List<String> args = new ArrayList<>();
-        if (useSynthetic) {
-            args.addAll(List.of("--synthetic", Integer.toString(rows)));
-        } else if (dataDir != null) {
-            args.addAll(List.of("--data-dir", dataDir.toString()));
-        }
-        args.addAll(List.of("--batch-size", Integer.toString(recipe.batchSize()),
-                "--lr", Double.toString(recipe.learningRate()),
-                "--beta1", Double.toString(recipe.optimizer().beta1()),
-                "--beta2", Double.toString(recipe.optimizer().beta2()),
-                "--eps", Double.toString(recipe.optimizer().eps()),
-                "--weight-decay", Double.toString(recipe.optimizer().weightDecay()),
-                "--warmup-steps", Integer.toString(o.warmupSteps()),
-                "--max-warmup-seconds", Double.toString(o.maxWarmupSeconds()),
-                "--steps", Integer.toString(o.steps()),
-                "--max-epoch-seconds", Double.toString(o.maxEpochSeconds()),
-                "--repeat", Integer.toString(o.repeat()),
-                "--sizes", String.join(",", sizeList.stream().map(String::valueOf).toList()),
-                "--sweep-seconds", Double.toString(o.sweepSeconds()),
-                "--threads", Integer.toString(Runtime.getRuntime().availableProcessors()),
-                "--seed", Long.toString(recipe.seed())));
-        return args;
-    }
-
-    /** Runs the script once and adds what it measured (or why it failed) to the report. */
-    private static void runScript(BenchReport report, String py, Path script, List<String> args, PrintWriter stdout,
-                                  PrintWriter err) {
-        try {
-            Map<String, String> removed = PyTorchReference.removedFrom(System.getenv());
-            stdout.println("reference: " + shellQuote(py) + " " + shellQuote(script.toString()) + " "
-                    + String.join(" ", args.stream().map(BenchCommand::shellQuote).toList())
-                    + " (environment: OMP_WAIT_POLICY=PASSIVE unless set" + (removed.isEmpty() ? "" : "; without "
-                    + String.join(", ", removed.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
-                    + ", so OpenBLAS picks its own kernel") + ")");
-            stdout.flush();
-            PyTorchReference.Result r = PyTorchReference.run(py, script, args, line -> {
-                err.println("bench: " + line);
-                err.flush();
-            });
-            stdout.println("reference: " + r.description());
-            Map<String, Object> info = new LinkedHashMap<>(r.info());
-            info.put("python", py);
-            info.put("script", script.toString());
-            info.put("arguments", args);
-            info.put("environment_removed", removed);
-            report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "ok", r.description(), info), r);
-        } catch (IOException e) {
-            stdout.println("reference: pytorch failed: " + e.getMessage());
-            report.reference(new BenchReport.Reference(PyTorchReference.SOURCE, "failed", e.getMessage(), Map.of()), null);
-        }
     }
 
     private static String describeSteps(int steps, double maxEpoch) {
@@ -730,7 +383,7 @@ final class BenchCommand implements Callable<Integer> {
         return "'" + arg.replace("'", "'\\''") + "'";
     }
 
-    private static String describeFma(Map<?, ?> fma) {
+    static String describeFma(Map<?, ?> fma) {
         if (!(fma.get("gflops_1_thread") instanceof dev.salvo.bench.Stats one)
                 || !(fma.get("gflops_all_threads") instanceof dev.salvo.bench.Stats all)) {
             return String.valueOf(fma.get("method"));
@@ -740,7 +393,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** The devices to measure, checked (names parsed) before any work. */
-    private List<String> deviceIds() {
+    List<String> deviceIds() {
         List<String> ids = new ArrayList<>();
         if (devices == null || devices.isEmpty()) {
             for (Probe p : Devices.probeAll()) {
@@ -817,11 +470,11 @@ final class BenchCommand implements Callable<Integer> {
         return new Dataset("synthetic", x, y, rows, width, StandardDatasets.CLASSES);
     }
 
-    private <T> T pick(T given, T quickValue, T normal) {
+    <T> T pick(T given, T quickValue, T normal) {
         return given != null ? given : quick ? quickValue : normal;
     }
 
-    private static void atLeast(String option, int v, int min) {
+    static void atLeast(String option, int v, int min) {
         if (v < min) {
             throw new IllegalArgumentException(option + " must be at least " + min + ", got " + v);
         }
@@ -834,7 +487,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static <T> T opt(String name, java.util.function.Supplier<T> parse) {
+    static <T> T opt(String name, java.util.function.Supplier<T> parse) {
         try {
             return parse.get();
         } catch (IllegalArgumentException e) {

@@ -1,18 +1,11 @@
 package dev.salvo.train;
 
 import dev.salvo.data.Dataset;
-import dev.salvo.device.AdamStep;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
-import dev.salvo.device.OpCall;
-import dev.salvo.device.SgdStep;
 import dev.salvo.device.ops.ElementwiseOps;
-import dev.salvo.device.ops.OptimizerOps;
-import dev.salvo.device.ops.ReduceOps;
-import dev.salvo.nn.DecayPolicy;
 import dev.salvo.nn.Loss;
 import dev.salvo.nn.Model;
-import dev.salvo.nn.ParamLayout;
 import dev.salvo.util.Rng;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,9 +36,6 @@ public final class Trainer implements AutoCloseable {
     private final Model model;
     private final TrainConfig config;
     private final Device device;
-    private final DeviceBuffer velocity;
-    private final DeviceBuffer m1;
-    private final DeviceBuffer m2;
     private final DeviceBuffer lossSlots;
     private final DeviceBuffer health;
     private final List<DeviceBuffer> owned = new ArrayList<>();
@@ -56,34 +46,17 @@ public final class Trainer implements AutoCloseable {
     private final int[] slotRows;
     private final long[] slotStep;
     private final StepCalls calls;
-    /** The optimizer step, reused: its rate (and Adam's step number) move every step. */
-    private final SgdStep sgdStep;
-    private final AdamStep adamStep;
-    /**
-     * The updates, built once; {@link #update} moves their rate and step: one over all parameters,
-     * or under {@link DecayPolicy#MATRICES} one per maximal run of tensors that are all decayed or
-     * all not ({@code decays[k]}), each run's slices from its first tensor to the next run's.
-     */
-    private final OpCall[] updates;
-    private final boolean[] decays;
-    /** Gradient clipping (null when off): partial sums of squares, the factor, per-slot norm calls. */
-    private final DeviceBuffer clipParts;
-    private final DeviceBuffer clipScale;
-    private final DeviceBuffer normSlots;
-    private final DeviceBuffer[] normPrefix;
-    private final float[] normHost;
-    private final OpCall sumSquares;
-    private final OpCall[] clipCalls;
+    /** The optimizer update, built once. */
+    private final OptimizerUpdate optimizer;
+    /** Gradient clipping; null when off. */
+    private final GradientClip clip;
     private double lastGradNorm = Double.NaN;
     private Rng shuffleRng;
     private Progress progress;
     private Batcher trainFeed;
     private Batcher evalFeed;
     /** A language model's feeds: training windows and the fixed validation windows, sharing one token buffer. */
-    private TextWindows textData;
-    private Batcher.Windows textFeed;
-    private Batcher.Windows textValFeed;
-    private int[] textValStarts;
+    private final TextFeeds textFeeds;
     private DeviceBuffer best;
     private int benchCursor;
     private long benchStep;
@@ -98,11 +71,12 @@ public final class Trainer implements AutoCloseable {
         this.model = model;
         this.config = config;
         this.device = model.device();
+        this.textFeeds = new TextFeeds(model, config.batchSize());
         int n = model.layout().size();
         int states = config.optimizer().stateBuffers();
-        velocity = states == 1 ? zeros(n) : null;
-        m1 = states == 2 ? zeros(n) : null;
-        m2 = states == 2 ? zeros(n) : null;
+        DeviceBuffer velocity = states == 1 ? zeros(n) : null;
+        DeviceBuffer m1 = states == 2 ? zeros(n) : null;
+        DeviceBuffer m2 = states == 2 ? zeros(n) : null;
         lossSlots = own(device.allocFloat(config.lossEvery()));
         health = own(device.allocFloat(1));
         int k = config.lossEvery();
@@ -116,70 +90,9 @@ public final class Trainer implements AutoCloseable {
         slotRows = new int[k];
         slotStep = new long[k];
         calls = new StepCalls(model, slots, health, config.batchSize());
-        sgdStep = config.optimizer() instanceof Optimizer.Sgd sgd ? sgd.step(config.learningRate()) : null;
-        adamStep = config.optimizer() instanceof Optimizer.Adam adam ? adam.step(config.learningRate(), 1) : null;
-        if (config.clipNorm() > 0) {
-            clipParts = own(device.allocFloat(ReduceOps.SUMSQ_PARTS));
-            clipScale = own(device.allocFloat(1));
-            normSlots = own(device.allocFloat(k));
-            normPrefix = new DeviceBuffer[k + 1];
-            normPrefix[k] = normSlots;
-            normHost = new float[k];
-            sumSquares = ReduceOps.sumSquares(model.gradients(), clipParts);
-            clipCalls = new OpCall[k];
-            for (int j = 0; j < k; j++) {
-                clipCalls[j] = OptimizerOps.clipScale(clipParts, config.clipNorm(), normSlots.slice(j, 1), clipScale);
-            }
-        } else {
-            clipParts = null;
-            clipScale = null;
-            normSlots = null;
-            normPrefix = null;
-            normHost = null;
-            sumSquares = null;
-            clipCalls = null;
-        }
-        DecayPolicy policy = config.decay() != null ? config.decay() : model.spec().decay();
-        List<int[]> runs = decayRuns(model.layout(), policy); // {start, decayed}
-        updates = new OpCall[runs.size()];
-        decays = new boolean[runs.size()];
-        for (int r = 0; r < runs.size(); r++) {
-            int from = runs.get(r)[0];
-            int to = r + 1 < runs.size() ? runs.get(r + 1)[0] : n;
-            decays[r] = runs.get(r)[1] != 0;
-            boolean whole = runs.size() == 1;
-            DeviceBuffer w = whole ? model.parameters() : model.parameters().slice(from, to - from);
-            DeviceBuffer g = whole ? model.gradients() : model.gradients().slice(from, to - from);
-            updates[r] = sgdStep != null ? OptimizerOps.sgd(w, g, part(velocity, from, to, whole), sgdStep, clipScale, health)
-                    : OptimizerOps.adam(w, g, part(m1, from, to, whole), part(m2, from, to, whole), adamStep, clipScale, health);
-        }
+        clip = config.clipNorm() > 0 ? new GradientClip(model, config.clipNorm(), k, this::own) : null;
+        optimizer = new OptimizerUpdate(model, config, velocity, m1, m2, clip == null ? null : clip.scale(), health);
         shuffleRng = new Rng(config.seed() * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
-    }
-
-    /** {@code b}'s elements {@code [from, to)}, or {@code b} itself for the whole buffer; null stays null. */
-    private static DeviceBuffer part(DeviceBuffer b, int from, int to, boolean whole) {
-        return b == null || whole ? b : b.slice(from, to - from);
-    }
-
-    /**
-     * The maximal runs of parameter tensors (layout order) that {@code policy} decays alike, as
-     * {@code {first element, 1 if decayed}}; the first run starts at 0. One run when every tensor
-     * is treated alike (always under {@link DecayPolicy#ALL}).
-     */
-    static List<int[]> decayRuns(ParamLayout layout, DecayPolicy policy) {
-        List<int[]> runs = new ArrayList<>();
-        for (ParamLayout.Tensor t : layout.tensors()) {
-            boolean d = policy.decays(t.shape());
-            if (runs.isEmpty()) {
-                runs.add(new int[] {0, d ? 1 : 0});
-            } else if ((runs.get(runs.size() - 1)[1] != 0) != d) {
-                runs.add(new int[] {t.offset(), d ? 1 : 0});
-            }
-        }
-        if (runs.isEmpty()) {
-            runs.add(new int[] {0, 1});
-        }
-        return runs;
     }
 
     /** The global gradient norm (before clipping) of the last step whose losses were read back; NaN when clipping is off. */
@@ -246,25 +159,10 @@ public final class Trainer implements AutoCloseable {
      * as for a dataset; an epoch's window starts are its row order.
      */
     public History fit(TextWindows text, TrainListener listener, Checkpoint.Policy checkpoints) {
-        if (model.spec().inputs() != text.context() || model.positions() != text.context()) {
-            throw new IllegalArgumentException(text.name() + ": windows of " + text.context() + " tokens, but the network takes "
-                    + model.spec().inputs() + " inputs and labels " + model.positions() + " positions");
-        }
-        if (model.spec().classes() < text.vocab()) {
-            throw new IllegalArgumentException(text.name() + ": a vocabulary of " + text.vocab() + " tokens, but the network predicts "
-                    + model.spec().classes());
-        }
-        if (text.trainLength() < text.context() + 1) {
-            throw new IllegalArgumentException(text.name() + ": the training split holds " + text.trainLength()
-                    + " tokens, shorter than one window of " + (text.context() + 1));
-        }
-        if (config.epochs() != text.epochs()) {
-            throw new IllegalArgumentException(text.steps() + " steps in epochs of " + text.evalEvery() + " are " + text.epochs()
-                    + " epochs, but the configuration says " + config.epochs());
-        }
-        Batcher feed = textFeed(text);
+        TextFeeds.check(model, config, text);
+        Batcher feed = textFeeds.feed(text);
         return fit(text.evalEvery() * config.batchSize(), text::stepsIn, order -> text.drawStarts(shuffleRng, order), feed,
-                () -> evaluateText(text), "window starts per epoch", listener, checkpoints);
+                () -> textFeeds.evaluate(text), "window starts per epoch", listener, checkpoints);
     }
 
     /**
@@ -341,8 +239,8 @@ public final class Trainer implements AutoCloseable {
                         p.lossSum += loss;
                         p.lossCount++;
                         listener.onLoss(slotStep[j], loss);
-                        if (normHost != null) {
-                            lastGradNorm = normHost[j];
+                        if (clip != null) {
+                            lastGradNorm = clip.norm(j);
                             listener.onGradNorm(slotStep[j], lastGradNorm);
                         }
                     }
@@ -417,11 +315,10 @@ public final class Trainer implements AutoCloseable {
         model.backward(n);
         device.run(calls.gradientCheck(slot));
         device.run(calls.slotCheck(slot));
-        if (sumSquares != null) {
-            device.run(sumSquares);
-            device.run(clipCalls[slot]);
+        if (clip != null) {
+            clip.run(slot);
         }
-        update(lr, t);
+        optimizer.run(lr, t);
     }
 
     /** Copies back the first {@code pending} loss slots into {@code slotHost}; returns the first non-finite one, or -1. */
@@ -432,13 +329,8 @@ public final class Trainer implements AutoCloseable {
             slotPrefix[pending] = prefix;
         }
         device.download(prefix, slotHost);
-        if (normSlots != null) {
-            DeviceBuffer np = normPrefix[pending];
-            if (np == null) {
-                np = normSlots.slice(0, pending);
-                normPrefix[pending] = np;
-            }
-            device.download(np, normHost);
+        if (clip != null) {
+            clip.read(pending);
         }
         for (int j = 0; j < pending; j++) {
             if (!Float.isFinite(slotHost[j])) {
@@ -468,78 +360,13 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * The feeds for {@code text}: the stream goes up once (made once per {@link TextWindows} and
-     * kept), the epoch's starts with each epoch, the validation starts once.
-     */
-    private Batcher.Windows textFeed(TextWindows text) {
-        if (textFeed != null && textData == text) {
-            return textFeed;
-        }
-        closeTextFeeds();
-        DeviceBuffer tokens = Batcher.Windows.upload(model, text.tokens());
-        try {
-            textFeed = new Batcher.Windows(model, tokens, true, text.evalEvery() * config.batchSize(), config.batchSize());
-        } catch (RuntimeException e) {
-            tokens.close();
-            throw e;
-        }
-        textValStarts = text.validationStarts();
-        int valBatch = Math.min(model.batchCapacity(), Math.max(1, textValStarts.length));
-        textValFeed = new Batcher.Windows(model, tokens, false, textValStarts.length, valBatch);
-        textValFeed.order(textValStarts);
-        textData = text;
-        return textFeed;
-    }
-
-    private void closeTextFeeds() {
-        if (textValFeed != null) {
-            textValFeed.close();
-            textValFeed = null;
-        }
-        if (textFeed != null) {
-            textFeed.close(); // and the token stream it owns
-            textFeed = null;
-        }
-        textData = null;
-    }
-
-    /**
      * The mean cross-entropy and next-token accuracy over every position of {@code text}'s
      * validation windows ({@link TextWindows#validationStarts()}), in batches of the model's
      * capacity; copies back only the per-position losses and predictions.
      */
     public Evaluation evaluateText(TextWindows text) {
-        textFeed(text);
-        model.eval(); // dropout off
-        int t = text.context();
-        int cap = model.batchCapacity();
-        float[] loss = new float[cap * t];
-        int[] pred = new int[cap * t];
-        int[] tokens = text.tokens();
-        int windows = textValStarts.length;
-        double lossSum = 0;
-        long correct = 0;
-        for (int from = 0; from < windows; from += cap) {
-            int n = Math.min(cap, windows - from);
-            textValFeed.load(from, n);
-            model.forward(n);
-            model.loss(n);
-            device.download(model.rowLoss(n), loss);
-            model.predict(n, pred);
-            for (int r = 0; r < n; r++) {
-                int s = textValStarts[from + r];
-                for (int j = 0; j < t; j++) {
-                    lossSum += loss[r * t + j];
-                    if (pred[r * t + j] == tokens[s + j + 1]) {
-                        correct++;
-                    }
-                }
-            }
-        }
-        long positions = (long) windows * t;
-        return new Evaluation(lossSum / positions, (double) correct / positions, windows);
+        return textFeeds.evaluate(text);
     }
-
     /** True when the training data of the last {@link #fit} (or {@link #runSteps}) is resident on the device. */
     public boolean dataResident() {
         return trainFeed instanceof Batcher.Resident;
@@ -582,34 +409,6 @@ public final class Trainer implements AutoCloseable {
                 }
                 pending = 0;
             }
-        }
-    }
-
-    /** Where training stands: everything a checkpoint must hold besides the device buffers. */
-    static final class Progress {
-        int epoch;
-        int stepInEpoch;
-        long step;
-        long samples;
-        double lr;
-        double lossSum;
-        int lossCount;
-        double epochSeconds;
-        double bestLoss = Double.POSITIVE_INFINITY;
-        int sinceBest;
-        final int[] order;
-        final List<EpochStats> history = new ArrayList<>();
-        final List<String> devices = new ArrayList<>();
-
-        Progress(int rows) {
-            order = new int[rows];
-            for (int i = 0; i < rows; i++) {
-                order[i] = i;
-            }
-        }
-
-        Progress(int[] order) {
-            this.order = order;
         }
     }
 
@@ -663,85 +462,19 @@ public final class Trainer implements AutoCloseable {
 
     /** The full training state: progress, host RNG, and the device buffers (copied to the host: an explicit save). */
     Checkpoint.Snapshot snapshot() {
-        Progress p = progress;
-        List<float[]> state = new ArrayList<>();
-        for (DeviceBuffer b : new DeviceBuffer[] {velocity, m1, m2}) {
-            if (b != null) {
-                float[] h = new float[(int) b.length()];
-                device.download(b, h);
-                state.add(h);
-            }
-        }
-        float[] bestHost = null;
-        if (best != null) {
-            bestHost = new float[(int) best.length()];
-            device.download(best, bestHost);
-        }
-        return new Checkpoint.Snapshot(model.spec().describe(), config.seed(), config.batchSize(), p.epoch, p.stepInEpoch,
-                p.step, p.samples, p.lr, p.lossSum, p.lossCount, p.epochSeconds, p.bestLoss, p.sinceBest, shuffleRng.state(),
-                p.order.clone(), List.copyOf(p.history), List.copyOf(p.devices), checkpointInfo,
-                model.parametersToHost(), state, bestHost, model.stateToHost());
+        return TrainerCheckpoint.snapshot(model, config, progress, shuffleRng, checkpointInfo, optimizer.state(), best);
     }
 
     /** Restores a checkpoint taken by this network and optimizer; the next {@link #fit} continues from it. */
     public void resume(Checkpoint.Snapshot s) {
-        if (!s.network().equals(model.spec().describe())) {
-            throw new IllegalArgumentException("--resume: the checkpoint is of network " + s.network() + ", not "
-                    + model.spec().describe());
-        }
-        if (s.batchSize() != config.batchSize()) {
-            // its step counters and data position are counted in batches of its own size
-            throw new IllegalArgumentException("--resume: the checkpoint was trained with --batch-size " + s.batchSize()
-                    + ", not " + config.batchSize() + "; a run resumes with its own batch size");
-        }
-        if (s.seed() != config.seed()) {
-            throw new IllegalArgumentException("--resume: the checkpoint was trained with --seed " + s.seed()
-                    + ", not " + config.seed() + "; a run resumes with its own seed");
-        }
-        List<DeviceBuffer> state = new ArrayList<>();
-        for (DeviceBuffer b : new DeviceBuffer[] {velocity, m1, m2}) {
-            if (b != null) {
-                state.add(b);
-            }
-        }
-        if (state.size() != s.optimizerState().size()) {
-            throw new IllegalArgumentException("--resume: the checkpoint holds " + s.optimizerState().size()
-                    + " optimizer state buffers, " + config.optimizer().describe() + " needs " + state.size());
-        }
-        if (s.modelState().length != model.stateLayout().size()) {
-            throw new IllegalArgumentException("--resume: the checkpoint holds " + s.modelState().length
-                    + " running-statistics values, the network has " + model.stateLayout().size());
-        }
-        model.loadParameters(s.parameters());
-        model.loadState(s.modelState());
-        for (int i = 0; i < state.size(); i++) {
-            if (s.optimizerState().get(i).length != model.layout().size()) {
-                throw new IllegalArgumentException("--resume: optimizer state " + i + " has the wrong size");
-            }
-            device.upload(s.optimizerState().get(i), state.get(i));
-        }
+        TrainerCheckpoint.load(s, model, config, optimizer.state());
         if (s.best() != null) {
             if (best == null) {
                 best = own(device.allocFloat(model.layout().size()));
             }
             device.upload(s.best(), best);
         }
-        Progress p = new Progress(s.order().clone());
-        p.epoch = s.epoch();
-        p.stepInEpoch = s.stepInEpoch();
-        p.step = s.step();
-        p.samples = s.samples();
-        p.lr = s.lr();
-        p.lossSum = s.lossSum();
-        p.lossCount = s.lossCount();
-        p.epochSeconds = s.epochSeconds();
-        p.bestLoss = s.bestLoss();
-        p.sinceBest = s.sinceBest();
-        p.history.addAll(s.history());
-        for (int i = 0; i < s.history().size(); i++) {
-            p.devices.add(i < s.epochDevices().size() ? s.epochDevices().get(i) : "");
-        }
-        progress = p;
+        progress = Progress.of(s);
         shuffleRng = Rng.fromState(s.rngState());
     }
 
@@ -763,20 +496,6 @@ public final class Trainer implements AutoCloseable {
         if (d.classes() > model.spec().outputs()) {
             throw new IllegalArgumentException(d.name() + " has " + d.classes() + " classes but the network's output layer has "
                     + model.spec().outputs() + " units");
-        }
-    }
-
-    /** One optimizer step; {@code t} (1-based) is the global step, Adam's bias-correction count. */
-    private void update(double lr, long t) {
-        SgdStep sgd = sgdStep != null ? sgdStep.withRate(lr) : null;
-        AdamStep adam = sgdStep == null ? adamStep.at(lr, t) : null;
-        for (int r = 0; r < updates.length; r++) {
-            if (sgd != null) {
-                OptimizerOps.set(updates[r], sgd, decays[r]);
-            } else {
-                OptimizerOps.set(updates[r], adam, decays[r]);
-            }
-            device.run(updates[r]);
         }
     }
 
@@ -803,7 +522,7 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
-        closeTextFeeds();
+        textFeeds.close();
         if (trainFeed != null) {
             trainFeed.close();
             trainFeed = null;
@@ -817,11 +536,6 @@ public final class Trainer implements AutoCloseable {
         }
         owned.clear();
     }
-    private static String bytes(long b) {
-        return b < 1024 * 1024 ? String.format(java.util.Locale.ROOT, "%.1f KiB", b / 1024.0)
-                : String.format(java.util.Locale.ROOT, "%.1f MiB", b / 1048576.0);
-    }
-
     /** Device bytes of the optimizer state (velocity or Adam's two moments). */
     public long optimizerStateBytes() {
         return 4L * config.optimizer().stateBuffers() * model.layout().size();
@@ -832,17 +546,6 @@ public final class Trainer implements AutoCloseable {
      * parameters 0.8 MiB, gradients 0.8 MiB, optimizer state 1.6 MiB, activations ...}.
      */
     public String memoryLine() {
-        long[] b = {
-            model.memoryBytes(dev.salvo.nn.ModelMemory.PARAMETERS), model.memoryBytes(dev.salvo.nn.ModelMemory.GRADIENTS), optimizerStateBytes(),
-            model.memoryBytes(dev.salvo.nn.ModelMemory.ACTIVATIONS), model.memoryBytes(dev.salvo.nn.ModelMemory.ACTIVATION_GRADIENTS),
-            model.memoryBytes(dev.salvo.nn.ModelMemory.WORKSPACE), model.memoryBytes(dev.salvo.nn.ModelMemory.BATCH)};
-        String[] names = {"parameters", "gradients", "optimizer state", "activations", "activation gradients", "workspace", "batch"};
-        long total = 0;
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < b.length; i++) {
-            total += b[i];
-            sb.append(i == 0 ? "" : ", ").append(names[i]).append(' ').append(bytes(b[i]));
-        }
-        return "memory: " + bytes(total) + " on the device = " + sb;
+        return MemoryReport.line(model, optimizerStateBytes());
     }
 }

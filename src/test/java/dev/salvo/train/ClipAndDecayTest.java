@@ -226,7 +226,7 @@ class ClipAndDecayTest {
     void matricesPolicyDecaysOnlyTwoDimensionalTensors() {
         NetworkSpec spec = NetworkSpec.input(1, 6, 6).add(new dev.salvo.nn.layer.Conv2d(2, 3, 1, 1, true))
                 .add(new dev.salvo.nn.layer.BatchNorm(1e-5, 0.1)).add(new dev.salvo.nn.layer.Flatten()).dense(3).build();
-        List<int[]> runs = Trainer.decayRuns(ParamLayout.of(spec), DecayPolicy.MATRICES);
+        List<int[]> runs = OptimizerUpdate.decayRuns(ParamLayout.of(spec), DecayPolicy.MATRICES);
         ParamLayout layout = ParamLayout.of(spec);
         for (ParamLayout.Tensor t : layout.tensors()) {
             int[] run = null;
@@ -237,7 +237,7 @@ class ClipAndDecayTest {
             }
             assertEquals(t.shape().length >= 2, run[1] != 0, t.name() + " " + java.util.Arrays.toString(t.shape()));
         }
-        assertEquals(1, Trainer.decayRuns(layout, DecayPolicy.ALL).size(), "ALL: one update");
+        assertEquals(1, OptimizerUpdate.decayRuns(layout, DecayPolicy.ALL).size(), "ALL: one update");
         // the decay actually applied: against the same SGD steps without weight decay, the tensors
         // MATRICES spares come out bitwise the same (d = g + 0 w = g), the matrices do not
         // (one step: after it every tensor's gradient depends on the decayed ones)
