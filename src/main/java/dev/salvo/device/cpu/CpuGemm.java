@@ -58,15 +58,6 @@ public final class CpuGemm {
     /** Default block sizes, used when native-config gives none. */
     public static final int DEFAULT_MC = 96, DEFAULT_KC = 256, DEFAULT_NC = 4096;
 
-    /**
-     * On the Vector API path a task whose columns span at most this many {@code NR} panels reads a
-     * non-transposed op(A) in place ({@link VectorGemmKernel#macroRows}) instead of packing it:
-     * packing costs the same whatever N, and over a few panels it is a third of the kernel's time
-     * (768 x 128 x 128: 142 us packed, 116 us in place; even at 8 panels, 1.0x at 12). Same sums,
-     * same order, so the choice never changes a bit.
-     */
-    static final int IN_PLACE_MAX_PANELS = 8;
-
     /** Below this many multiply-adds ({@code M*N*K}) a product runs single-threaded. */
     static final long PARALLEL_MIN_VOLUME = 64L * 64 * 64;
 
@@ -75,11 +66,7 @@ public final class CpuGemm {
 
     private final CpuPool pool;
     private final boolean simd;
-    private final int mr;
-    private final int nr;
-    private final int mc;
-    private final int kc;
-    private final int nc;
+    private final int mr, nr, mc, kc, nc;
     /** Columns of op(B) a column-mode or split-depth task packs at a time ({@code kc x nsub} stays in L2). */
     private final int nsub;
 
@@ -591,7 +578,7 @@ public final class CpuGemm {
                 if (simd) {
                     for (int pc = 0; pc < curK; pc += kc) {
                         int kb = Math.min(kc, curK - pc);
-                        if (!curTransA && cols <= IN_PLACE_MAX_PANELS * nr) {
+                        if (!curTransA && cols <= VectorGemmKernel.IN_PLACE_MAX_PANELS * nr) {
                             VectorGemmKernel.macroRows(mb, cols, kb, curA, curAOff + ic * curK + pc, curK, ap, bPack,
                                     pc * curNbPad + col0 * kb, curC, cRow0 + col0, ldc, pc > 0 || curAcc, tile[worker]);
                         } else {
