@@ -22,7 +22,14 @@ echo "build-bundle: packaging with Maven (-Pgpu, tests compiled, not run)"
 mvn -q -B -ntp -Pgpu -DskipTests package
 rm -rf "$out"
 mkdir -p "$out/lib" "$out/prebuilt" "$out/results"
-cp target/salvo-all.jar "$out/lib/"
+# the nodes are linux-x86_64 and Salvo never loads JCuda's PTX compiler (9 MB packed): the bundle's copy of
+# the jar leaves those natives and the other platforms' out
+slim="$(mktemp -d)"
+(cd "$slim" && "$jdk/bin/jar" xf "$root/target/salvo-all.jar")
+rm -f "$slim"/lib/libJNvPTXCompiler-* "$slim"/lib/*windows* "$slim"/lib/*apple* "$slim"/lib/*linux-arm64* "$slim"/lib/*.dll
+mv "$slim/META-INF/MANIFEST.MF" "$slim.MF"
+"$jdk/bin/jar" --create --file "$out/lib/salvo-all.jar" --manifest "$slim.MF" -C "$slim" .
+rm -rf "$slim" "$slim.MF"
 cp target/salvo-tests.jar "$out/lib/"
 mvn -q -B -ntp dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit_console_version" \
     -DoutputDirectory="$out/lib" -Dmdep.stripVersion=true
