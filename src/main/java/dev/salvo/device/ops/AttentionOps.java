@@ -148,7 +148,7 @@ public final class AttentionOps {
 
         @Override
         public long work(int[] n) {
-            return (long) n[2] * n[1];
+            return n[1]; // one work-item per column: it walks the rows in order (O(vocab + rows), not O(vocab * rows))
         }
 
         @Override
