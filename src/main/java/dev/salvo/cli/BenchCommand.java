@@ -306,11 +306,7 @@ final class BenchCommand implements Callable<Integer> {
         header.put("options", opts);
         BenchReport report = new BenchReport(header);
 
-        stdout.println("machine: " + BenchReport.describeCpu(machine) + ", " + machine.get("os"));
-        stdout.println("date:    " + date);
-        stdout.println("command: " + command);
-        stdout.println("java:    " + machine.get("jdk"));
-        stdout.println("fma:     " + describeFma((Map<?, ?>) machine.get("fma_peak")));
+        printMachine(stdout, machine, date, command);
         stdout.printf(Locale.ROOT, "bench:  %s: %d rows (%s)%n", dataName, train.rows(), origin);
         if (!mlps.isEmpty()) {
             stdout.printf(Locale.ROOT, "recipe: %s; models %s%n", recipe.describe(),
@@ -373,6 +369,15 @@ final class BenchCommand implements Callable<Integer> {
 
     private static String describeSteps(int steps, double maxEpoch) {
         return steps > 0 ? steps + " steps per pass" : "one epoch per pass (fewer steps if over " + maxEpoch + " s)";
+    }
+
+    /** The machine, date, command, Java and FMA peak lines every bench output starts with. */
+    static void printMachine(PrintWriter stdout, Map<String, Object> machine, Object date, String command) {
+        stdout.println("machine: " + BenchReport.describeCpu(machine) + ", " + machine.get("os"));
+        stdout.println("date:    " + date);
+        stdout.println("command: " + command);
+        stdout.println("java:    " + machine.get("jdk"));
+        stdout.println("fma:     " + describeFma((Map<?, ?>) machine.get("fma_peak")));
     }
 
     /** {@code arg} as a POSIX shell would need it: bare when it holds only safe characters, else single-quoted. */

@@ -1,7 +1,6 @@
 package dev.salvo.cli;
 
 import static dev.salvo.cli.BenchCommand.atLeast;
-import static dev.salvo.cli.BenchCommand.describeFma;
 import static dev.salvo.cli.BenchCommand.opt;
 import static dev.salvo.cli.BenchCommand.shellQuote;
 
@@ -189,11 +188,7 @@ final class BenchGpt {
         header.put("options", opts);
         BenchReport report = new BenchReport(header);
 
-        stdout.println("machine: " + BenchReport.describeCpu(machine) + ", " + machine.get("os"));
-        stdout.println("date:    " + date);
-        stdout.println("command: " + command);
-        stdout.println("java:    " + machine.get("jdk"));
-        stdout.println("fma:     " + describeFma((Map<?, ?>) machine.get("fma_peak")));
+        BenchCommand.printMachine(stdout, machine, date, command);
         stdout.printf(Locale.ROOT, "data:    %s: %d characters, vocabulary %d, %d train / %d validation%s%n", corpus.name(),
                 corpus.length(), corpus.vocabulary().size(), corpus.trainLength(), corpus.validationLength(),
                 text == null ? " (an excerpt: the recipe's corpus is the whole KJV, --text kjv.txt)" : "");
@@ -257,13 +252,7 @@ final class BenchGpt {
             return;
         }
         try {
-            Map<String, String> removed = PyTorchReference.removedFrom(System.getenv());
-            stdout.println("reference: " + shellQuote(py) + " " + shellQuote(script.toString()) + " "
-                    + String.join(" ", args.stream().map(BenchCommand::shellQuote).toList())
-                    + " (environment: OMP_WAIT_POLICY=PASSIVE unless set" + (removed.isEmpty() ? "" : "; without "
-                    + String.join(", ", removed.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
-                    + ", so OpenBLAS picks its own kernel") + ")");
-            stdout.flush();
+            Map<String, String> removed = BenchReference.announce(py, script, args, stdout);
             PyTorchReference.GptResult r = PyTorchReference.runGpt(py, script, args, line -> {
                 err.println("bench: " + line);
                 err.flush();

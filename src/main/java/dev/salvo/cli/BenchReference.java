@@ -111,17 +111,26 @@ final class BenchReference {
         return args;
     }
 
+    /**
+     * Prints the reference's command line and environment (OMP_WAIT_POLICY, and the OpenBLAS
+     * variables removed for its process only); returns those removed.
+     */
+    static Map<String, String> announce(String py, Path script, List<String> args, PrintWriter stdout) {
+        Map<String, String> removed = PyTorchReference.removedFrom(System.getenv());
+        stdout.println("reference: " + shellQuote(py) + " " + shellQuote(script.toString()) + " "
+                + String.join(" ", args.stream().map(BenchCommand::shellQuote).toList())
+                + " (environment: OMP_WAIT_POLICY=PASSIVE unless set" + (removed.isEmpty() ? "" : "; without "
+                + String.join(", ", removed.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
+                + ", so OpenBLAS picks its own kernel") + ")");
+        stdout.flush();
+        return removed;
+    }
+
     /** Runs the script once and adds what it measured (or why it failed) to the report. */
     private static void runScript(BenchReport report, String py, Path script, List<String> args, PrintWriter stdout,
                                   PrintWriter err) {
         try {
-            Map<String, String> removed = PyTorchReference.removedFrom(System.getenv());
-            stdout.println("reference: " + shellQuote(py) + " " + shellQuote(script.toString()) + " "
-                    + String.join(" ", args.stream().map(BenchCommand::shellQuote).toList())
-                    + " (environment: OMP_WAIT_POLICY=PASSIVE unless set" + (removed.isEmpty() ? "" : "; without "
-                    + String.join(", ", removed.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
-                    + ", so OpenBLAS picks its own kernel") + ")");
-            stdout.flush();
+            Map<String, String> removed = announce(py, script, args, stdout);
             PyTorchReference.Result r = PyTorchReference.run(py, script, args, line -> {
                 err.println("bench: " + line);
                 err.flush();
