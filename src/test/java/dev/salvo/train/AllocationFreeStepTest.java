@@ -181,6 +181,34 @@ class AllocationFreeStepTest {
         assertAllocationFree(trainAndMeasure(CpuSettings.load().withSimd(false), spec, cfg, -1, true));
     }
 
+    /**
+     * The GPT on text windows (embeddings, layer norm, causal attention, tied head, loss at every
+     * position) with clipping and matrices-only decay: the windows gathered on the device, nothing
+     * allocated per step. Scalar kernels, as the CNN above, for the same warm-up reason.
+     */
+    @Test
+    void gptTextStepAllocatesNothing() {
+        int steps = WARMUP + WINDOWS * WINDOW + 5;
+        int t = 16;
+        int[] tokens = new int[4000];
+        dev.salvo.util.Rng rng = new dev.salvo.util.Rng(3);
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = rng.nextInt(11);
+        }
+        TextWindows text = new TextWindows("alloc", tokens, 3600, 11, t, steps, steps, 4);
+        NetworkSpec spec = dev.salvo.nn.Gpt.spec(1, 2, 16, t, 11);
+        TrainConfig cfg = new TrainConfig(Optimizer.adamW(0.1), 1e-3, new Schedule.Cosine(0.1, 10), 4, 1, 7, 5, 0,
+                TrainConfig.ResidentData.ON, 1.0, null);
+        try (CpuDevice d = CpuProvider.open(CpuSettings.load().withSimd(false)); Model m = new Model(d, spec, 7, 4);
+             Trainer tr = new Trainer(m, cfg)) {
+            Windows w = new Windows(AllocationMeter.callerAndThreads("salvo-cpu-"), -1);
+            tr.fit(text, w, null);
+            assertEquals(steps, w.stepsSeen, "the windows lie inside the one epoch");
+            System.out.printf("gpt: %s%n", w.describe());
+            assertAllocationFree(w);
+        }
+    }
+
     /** The control: one empty byte array (16 bytes, the smallest object) per step is caught. */
     @Test
     void theBoundCatchesOneSmallObjectPerStep() {

@@ -142,10 +142,12 @@ final class LayernormCpu implements CpuOps.Family {
     }
 
     /**
-     * dgamma, dbeta over a range of columns: the rows in order, each column's sums in float64
-     * (scratch per task, made once per call of a task: a few per call).
+     * dgamma, dbeta over a range of columns: the rows in order, each column's sums in float64 in a
+     * per-thread scratch, grown only when a wider range comes (a step allocates nothing).
      */
     private static final class ParamGrads extends CpuOps.Ranged {
+        private final ThreadLocal<double[][]> scratch = ThreadLocal.withInitial(() -> new double[2][0]);
+
         ParamGrads(CpuPool pool) {
             super(pool, 1);
         }
@@ -167,8 +169,15 @@ final class LayernormCpu implements CpuOps.Family {
             float[] x = a.f[0];
             float[] dy = a.f[1];
             int w = c1 - c0;
-            double[] dg = new double[w];
-            double[] db = new double[w];
+            double[][] sums = scratch.get();
+            if (sums[0].length < w) {
+                sums[0] = new double[w];
+                sums[1] = new double[w];
+            }
+            double[] dg = sums[0];
+            double[] db = sums[1];
+            java.util.Arrays.fill(dg, 0, w, 0.0);
+            java.util.Arrays.fill(db, 0, w, 0.0);
             for (int r = 0; r < rows; r++) {
                 double mean = a.f[2][a.off[2] + r];
                 double rstd = a.f[3][a.off[3] + r];
