@@ -1,5 +1,9 @@
 package dev.salvo.device;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+
 /**
  * An open device: it allocates buffers, copies data in and out, and runs the op set.
  *
@@ -45,6 +49,31 @@ public interface Device extends AutoCloseable {
 
     /** Waits until every op issued so far has finished. */
     void synchronize();
+
+    // ---- host staging (data-parallel gradients go through it to MPI) -----------------------
+
+    /**
+     * A host buffer of {@code floats} floats for staging transfers: direct, in native byte order,
+     * so a C library (MPI) reads it in place; page-locked where the provider can (CUDA), so copies
+     * run at full speed. Lives until the device closes.
+     */
+    default FloatBuffer allocHostStaging(int floats) {
+        return ByteBuffer.allocateDirect(4 * floats).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /** Copies {@code src} (all of it) to {@code dst[dstOffset ..)}; waits for earlier ops. Position and limit of {@code dst} stay. */
+    default void download(DeviceBuffer src, FloatBuffer dst, int dstOffset) {
+        float[] tmp = new float[Math.toIntExact(src.length())];
+        download(src, tmp);
+        dst.put(dstOffset, tmp);
+    }
+
+    /** Copies {@code src[srcOffset .. srcOffset + dst.length())} to {@code dst}. Position and limit of {@code src} stay. */
+    default void upload(FloatBuffer src, int srcOffset, DeviceBuffer dst) {
+        float[] tmp = new float[Math.toIntExact(dst.length())];
+        src.get(srcOffset, tmp);
+        upload(tmp, dst);
+    }
 
     /** Transfer, launch and allocation counters since the device was opened. */
     Counters counters();

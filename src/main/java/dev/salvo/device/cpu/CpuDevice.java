@@ -184,6 +184,20 @@ public final class CpuDevice extends BaseDevice {
     }
 
     @Override
+    public void download(DeviceBuffer src, java.nio.FloatBuffer dst, int dstOffset) {
+        Buf s = f(src, 0, "src");
+        dst.put(dstOffset, s.f, s.off(), s.n());
+        countToHost(4L * s.n());
+    }
+
+    @Override
+    public void upload(java.nio.FloatBuffer src, int srcOffset, DeviceBuffer dst) {
+        Buf d = f(dst, 0, "dst");
+        src.get(srcOffset, d.f, d.off(), d.n());
+        countToDevice(4L * d.n());
+    }
+
+    @Override
     public void download(DeviceBuffer src, double[] dst) {
         Buf s = f(src, 0, "src");
         checkHost(dst.length, s.length(), "download");
