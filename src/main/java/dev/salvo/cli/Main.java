@@ -44,7 +44,42 @@ public final class Main {
             return new CommandLine.RunLast().execute(parseResult);
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            String cmd = qualified(commandLine);
+            int rc = handle(ex, qualified(commandLine), err);
+            DistributedRun.fail(rc); // one rank of a data-parallel job failed: end them all (does not return then)
+            return rc;
+        });
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // the heap is free again once the failed command's data is unreachable
+            long max = Runtime.getRuntime().maxMemory();
+            err.println("salvo" + (args.length > 0 && !args[0].startsWith("-") ? " " + args[0] : "") + ": the Java heap ("
+                    + (max >> 20) + " MB) ran out: give the JVM more with SALVO_JAVA_OPTS=-Xmx<size> (the salvo script passes it"
+                    + " to java), or use smaller data, network or --batch-size");
+            DistributedRun.fail(EXIT_USAGE);
+            return EXIT_USAGE;
+        }
+    }
+
+    /** Set on ranks other than 0 of a data-parallel job: bad input that every rank sees alike is reported by rank 0 only. */
+    private static volatile boolean quietUsage;
+
+    static void quietUsageErrors() {
+        quietUsage = true;
+    }
+
+    /** Prints a failed command's error (one line; a stack trace only for a bug) and returns its exit code. */
+    private static int handle(Exception ex, String cmd, PrintWriter err) {
+        if (quietUsage && !DistributedRun.otherRank()) {
+            // a rank other than 0 before MPI started: rank 0 reports the same bad input
+            if (ex instanceof IllegalArgumentException) {
+                return EXIT_USAGE;
+            }
+        }
+        if (DistributedRun.otherRank()) {
+            cmd = cmd + " (rank " + DistributedRun.rankOf() + ")";
+        }
+        {
             if (ex instanceof IllegalArgumentException || ex instanceof dev.salvo.data.DataFormatException
                     || ex instanceof dev.salvo.io.SafeTensorsException) {
                 err.println(cmd + ": " + ex.getMessage());
@@ -67,19 +102,13 @@ public final class Main {
                 err.println(cmd + ": " + ex.getMessage());
                 return EXIT_DIVERGED;
             }
+            if (ex instanceof dev.salvo.dist.DistributedException) {
+                err.println(cmd + ": " + ex.getMessage());
+                return 1;
+            }
             err.println(cmd + ": failed: " + ex);
             ex.printStackTrace(err);
             return 1;
-        });
-        try {
-            return cl.execute(args);
-        } catch (OutOfMemoryError e) {
-            // the heap is free again once the failed command's data is unreachable
-            long max = Runtime.getRuntime().maxMemory();
-            err.println("salvo" + (args.length > 0 && !args[0].startsWith("-") ? " " + args[0] : "") + ": the Java heap ("
-                    + (max >> 20) + " MB) ran out: give the JVM more with SALVO_JAVA_OPTS=-Xmx<size> (the salvo script passes it"
-                    + " to java), or use smaller data, network or --batch-size");
-            return EXIT_USAGE;
         }
     }
 

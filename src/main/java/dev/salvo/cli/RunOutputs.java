@@ -71,4 +71,24 @@ record RunOutputs(Path runDir, RunFolder.Mode mode) {
             return false;
         }
     }
+
+    /**
+     * A scratch run folder for a rank other than 0 of a data-parallel job, which writes nothing
+     * the user keeps: a fresh temporary folder, deleted when the JVM exits.
+     */
+    static RunOutputs elsewhere() {
+        try {
+            Path dir = java.nio.file.Files.createTempDirectory("salvo-rank-");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                } catch (java.io.IOException e) {
+                    // a temporary folder left behind
+                }
+            }));
+            return new RunOutputs(dir, RunFolder.Mode.NEW);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot make a temporary folder: " + e.getMessage(), e);
+        }
+    }
 }

@@ -91,7 +91,10 @@ final class TextTraining {
         }
     }
 
-    static int train(TrainCommand c, Interrupts interrupts) {
+    static int train(TrainCommand c, Interrupts interrupts, DistributedRun job) {
+        if (job != null) {
+            throw new IllegalArgumentException("--data " + c.data + ": data-parallel training of text is not supported yet; run it on one rank");
+        }
         PrintWriter out = c.spec.commandLine().getOut();
         PrintWriter err = c.spec.commandLine().getErr();
         picocli.CommandLine.ParseResult given = c.spec.commandLine().getParseResult();

@@ -218,17 +218,27 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    @picocli.CommandLine.Mixin
+    DistributedOptions dist = new DistributedOptions();
+
     private int train(Interrupts interrupts) {
-        if (TextTraining.isText(data)) {
-            return TextTraining.train(this, interrupts);
+        DistributedRun job = DistributedRun.check(dist.distributed, device);
+        int rc = TextTraining.isText(data) ? TextTraining.train(this, interrupts, job) : train(interrupts, job);
+        if (job != null) {
+            job.close(); // every rank got here: MPI_Finalize (a failure ends the job from Main's handler instead)
         }
+        return rc;
+    }
+
+    private int train(Interrupts interrupts, DistributedRun job) {
         for (String o : new String[] {"--gpt", "--context", "--steps", "--eval-every", "--eval-windows"}) {
             if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
                 throw new IllegalArgumentException(o + " applies to text data only (--data text:PATH or " + dev.salvo.data.TextCorpus.GENESIS
                         + "), not " + data);
             }
         }
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter console = spec.commandLine().getOut();
+        PrintWriter out = job == null ? console : job.out(console);
         PrintWriter err = spec.commandLine().getErr();
 
         // a resumed run first takes its options from the checkpoint
@@ -278,8 +288,13 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
 
-        // every output path is checked before the data is read and training starts
-        RunOutputs where = outputs(resumed, resumeFile);
+        int bucketFloats = dist.bucketFloats();
+        String allReduce = dist.allReduce();
+        if (job != null) {
+            job.checkBatch(batchSize);
+        }
+        // every output path is checked before the data is read and training starts (by the rank that writes them)
+        RunOutputs where = job == null || job.writer() ? outputs(resumed, resumeFile) : RunOutputs.elsewhere();
 
         DataSource.Prepared prepared = DataSource.prepare(data, dataDir, labelColumn, header, testFraction, seed, valFraction, normalize);
         DataSource.Loaded source = prepared.source();
@@ -291,7 +306,8 @@ final class TrainCommand implements Callable<Integer> {
         String csvSha256 = csv == null ? null : DataSource.sha256(csv);
         checkData(train);
         // buffers hold the largest batch a split uses, not -b itself: -b above the rows is one batch of every row
-        int capacity = Math.max(1, Math.min(batchSize, Math.max(train.rows(), Math.max(val.rows(), test.rows()))));
+        int capacity = Math.max(1, Math.min(job == null ? batchSize : dev.salvo.train.DataParallel.maxShard(batchSize, job.size()),
+                Math.max(train.rows(), Math.max(val.rows(), test.rows()))));
         config = config.withBatchSize(Math.min(batchSize, train.rows()));
         NetworkSpec net = fromFile != null ? NetFiles.fit(netFile, fromFile, train, data) : network(train, act, lossKind, initKind);
         String fingerprint = ResumeOptions.fingerprint(train, val);
@@ -304,12 +320,22 @@ final class TrainCommand implements Callable<Integer> {
 
         String deviceSource = device != null ? "--device"
                 : System.getProperty("salvo.device") != null ? "-Dsalvo.device" : "SALVO_DEVICE";
-        Devices.Selection sel = opt(deviceSource, () -> Devices.open(device));
+        if (job != null) {
+            job.start();
+            job.agree(Facts.ofRun(ResumeOptions.of(spec), net, fingerprint, resumed, dist, lossEvery, Devices.Selector.parse(job.device())), err);
+        }
+        Devices.Selection sel = opt(deviceSource, () -> Devices.open(job == null ? device : job.device()));
         try (Device dev = sel.device();
              Model model = new Model(dev, net, seed, capacity);
-             Trainer trainer = new Trainer(model, config)) {
+             dev.salvo.train.DataParallel dp = job == null ? null
+                     : new dev.salvo.train.DataParallel(job.communicatorFor(dev, allReduce), model, bucketFloats);
+             Trainer trainer = new Trainer(model, config, dp)) {
             if (resumed != null) {
                 trainer.resume(resumed);
+            }
+            if (job != null) {
+                console.println(job.rankLine(dev, dp, dp.broadcastParameters()));
+                console.flush();
             }
             Map<String, String> info = new LinkedHashMap<>(ResumeOptions.of(spec));
             info.put(ResumeOptions.RUN_DIR_KEY, where.runDir().toAbsolutePath().normalize().toString());
@@ -323,6 +349,7 @@ final class TrainCommand implements Callable<Integer> {
             }
             RunFolder run = RunFolder.open(where.runDir(), where.mode(), dev.info().id(), before, beforeSteps,
                     resumed == null ? List.of() : resumed.epochDevices());
+            boolean writes = job == null || job.writer();
             out.println("device: " + sel.report().get(0));
             for (String line : sel.report().subList(1, sel.report().size())) {
                 out.println("        " + line);
@@ -355,7 +382,7 @@ final class TrainCommand implements Callable<Integer> {
                     run.epoch(s, (long) s.epoch() * stepsPerEpoch);
                 }
             };
-            Checkpoint.Policy policy = checkpointDir == null ? null
+            Checkpoint.Policy policy = checkpointDir == null || !writes ? null
                     : new Checkpoint.Policy(checkpointDir, checkpointEvery > 0 ? checkpointEvery : Integer.MAX_VALUE, checkpointEvery == 0);
             interrupts.onFirst(trainer::requestStop);
             History h;
@@ -367,6 +394,9 @@ final class TrainCommand implements Callable<Integer> {
             }
             Map<String, String> facts = facts(source, csv, csvSha256, net, dev, h, opt, model);
             Map<String, Object> summary = summary(source, net, model, opt, sched, dev, h, run);
+            if (dp != null) {
+                summary.put("distributed", Facts.summary(dp, job));
+            }
             Path modelFile = run.dir().resolve(RunFolder.MODEL);
             if (h.interrupted()) {
                 bar.clear();
@@ -398,7 +428,7 @@ final class TrainCommand implements Callable<Integer> {
             float[] state = model.stateToHost();
             facts.put("test_accuracy", String.format(Locale.ROOT, "%.6f", ev.accuracy()));
             ModelFile.save(modelFile, net, params, state, transform, facts);
-            if (save != null) {
+            if (save != null && writes) {
                 ModelFile.save(save, net, params, state, transform, facts);
             }
             summary.put("test_accuracy", ev.accuracy());

@@ -87,6 +87,17 @@ public final class Devices {
         return probes;
     }
 
+    /** Devices the provider named {@code provider} has here (0 when it is missing or unavailable). */
+    public static int deviceCount(String provider) {
+        for (DeviceProvider p : providers()) {
+            if (p.name().equals(provider)) {
+                Probe probe = safeProbe(p);
+                return probe.isAvailable() ? probe.devices().size() : 0;
+            }
+        }
+        return 0;
+    }
+
     private static Probe safeProbe(DeviceProvider p) {
         try {
             return p.probe();

@@ -305,6 +305,8 @@ public final class Model implements AutoCloseable {
         /** The loss (forward and backward) and the argmax of these rows, built once. */
         final OpCall loss;
         final OpCall argmax;
+        /** The loss with the gradient of a mean over more rows ({@link Model#loss(int, int)}), by that row count. */
+        final java.util.Map<Integer, OpCall> lossOver = new java.util.HashMap<>();
 
         Plan(int rows) {
             this.rows = rows;
@@ -333,10 +335,16 @@ public final class Model implements AutoCloseable {
             rowLoss = Model.this.rowLoss.slice(0, labelled);
             predicted = Model.this.predicted.slice(0, labelled);
             // cross-entropy at every position: (rows * positions) rows of `classes` logits, the mean over all of them
-            loss = spec.loss() == Loss.SOFTMAX_CROSS_ENTROPY
-                    ? RowsOps.softmaxCrossEntropy(labelled, classes, output, labels, 1.0 / labelled, rowLoss, outputGrad)
-                    : RowsOps.meanSquaredError(rows, c, output, targets, 1.0 / rows, rowLoss, outputGrad);
+            loss = lossCall(rows);
             argmax = RowsOps.argmax(labelled, classes, output, predicted);
+        }
+
+        /** The loss of these rows with the gradient of the mean over {@code meanOver} rows. */
+        OpCall lossCall(int meanOver) {
+            int labelled = rows * positions;
+            return spec.loss() == Loss.SOFTMAX_CROSS_ENTROPY
+                    ? RowsOps.softmaxCrossEntropy(labelled, classes, output, labels, 1.0 / ((long) meanOver * positions), rowLoss, outputGrad)
+                    : RowsOps.meanSquaredError(rows, outputs, output, targets, 1.0 / meanOver, rowLoss, outputGrad);
         }
     }
 
@@ -530,11 +538,46 @@ public final class Model implements AutoCloseable {
         device.run(plan(rows).loss);
     }
 
+    /**
+     * As {@link #loss(int)}, but the gradient is that of the loss summed over these rows and divided by
+     * {@code meanOver} rows (a data-parallel rank's share of a global batch of {@code meanOver} rows,
+     * so that the ranks' gradients add up to the global mean's). The op is made once per pair.
+     */
+    public void loss(int rows, int meanOver) {
+        if (meanOver == rows) {
+            loss(rows);
+            return;
+        }
+        if (meanOver < rows) {
+            throw new IllegalArgumentException("a mean over " + meanOver + " rows cannot cover " + rows);
+        }
+        Plan p = plan(rows);
+        OpCall call = p.lossOver.get(meanOver);
+        if (call == null) {
+            call = p.lossCall(meanOver);
+            p.lossOver.put(meanOver, call);
+        }
+        device.run(call);
+    }
+
     /** Backward pass: fills {@link #gradients()} from the output gradient left by {@link #loss(int)}. */
     public void backward(int rows) {
         Plan p = plan(rows);
         for (int i = active - 1; i >= 0; i--) {
             backward(p, i);
+        }
+    }
+
+    /**
+     * As {@link #backward(int)}, calling {@code afterVertex} with each vertex's index once its
+     * backward (and its gradient additions) is issued, last vertex first: from then on no later
+     * vertex writes the parameter gradients of that vertex or of the vertices after it.
+     */
+    public void backward(int rows, java.util.function.IntConsumer afterVertex) {
+        Plan p = plan(rows);
+        for (int i = active - 1; i >= 0; i--) {
+            backward(p, i);
+            afterVertex.accept(i);
         }
     }
 

@@ -62,12 +62,25 @@ public final class Trainer implements AutoCloseable {
     private long benchStep;
     private volatile boolean stopRequested;
     private Map<String, String> checkpointInfo = Map.of();
+    /** Data-parallel exchange; null in a single process. */
+    private final DataParallel dp;
+    private final double[] lossScratch;
 
     public Trainer(Model model, TrainConfig config) {
-        if (config.batchSize() > model.batchCapacity()) {
-            throw new IllegalArgumentException("batch size " + config.batchSize() + " exceeds the model's capacity "
+        this(model, config, null);
+    }
+
+    /**
+     * A trainer of one rank of a data-parallel job ({@code dp} null: a single process). The batch
+     * size of {@code config} is the global batch; the model's capacity needs only this rank's shard.
+     */
+    public Trainer(Model model, TrainConfig config, DataParallel dp) {
+        int perRank = dp == null ? config.batchSize() : DataParallel.maxShard(config.batchSize(), dp.size());
+        if (perRank > model.batchCapacity()) {
+            throw new IllegalArgumentException("batch size " + perRank + (dp == null ? "" : " per rank") + " exceeds the model's capacity "
                     + model.batchCapacity());
         }
+        this.dp = dp;
         this.model = model;
         this.config = config;
         this.device = model.device();
@@ -89,6 +102,7 @@ public final class Trainer implements AutoCloseable {
         slotHost = new float[k];
         slotRows = new int[k];
         slotStep = new long[k];
+        lossScratch = new double[k];
         calls = new StepCalls(model, slots, health, config.batchSize());
         clip = config.clipNorm() > 0 ? new GradientClip(model, config.clipNorm(), k, this::own) : null;
         optimizer = new OptimizerUpdate(model, config, velocity, m1, m2, clip == null ? null : clip.scale(), health);
@@ -162,7 +176,7 @@ public final class Trainer implements AutoCloseable {
         TextFeeds.check(model, config, text);
         Batcher feed = textFeeds.feed(text);
         return fit(text.evalEvery() * config.batchSize(), text::stepsIn, order -> text.drawStarts(shuffleRng, order), feed,
-                () -> textFeeds.evaluate(text), "window starts per epoch", listener, checkpoints);
+                () -> evaluateText(text), "window starts per epoch", listener, checkpoints);
     }
 
     /**
@@ -232,8 +246,13 @@ public final class Trainer implements AutoCloseable {
                         double loss = slotHost[j] / ((double) slotRows[j] * model.positions()); // the mean over every labelled position
                         if (!Double.isFinite(loss)) {
                             int badStep = (int) (slotStep[j] - (long) p.epoch * steps);
-                            feed.load(badStep * batch, slotRows[j]);
-                            String where = model.locateNonFinite(slotRows[j]);
+                            int lo = dp == null ? 0 : dp.shardStart(slotRows[j]);
+                            int rowsHere = dp == null ? slotRows[j] : dp.shardEnd(slotRows[j]) - lo;
+                            String where = "another rank's rows";
+                            if (rowsHere > 0) {
+                                feed.load(badStep * batch + lo, rowsHere);
+                                where = model.locateNonFinite(rowsHere);
+                            }
                             throw new TrainingDivergedException(p.epoch + 1, slotStep[j] + 1, badStep + 1, where);
                         }
                         p.lossSum += loss;
@@ -307,18 +326,47 @@ public final class Trainer implements AutoCloseable {
      * step {@code t} (1-based). Allocates nothing.
      */
     private void step(Batcher feed, int from, int n, int slot, double lr, long t) {
-        feed.load(from, n);
-        model.train(t);
-        model.forward(n);
-        model.loss(n);
-        device.run(calls.lossSum(slot, n));
-        model.backward(n);
+        if (dp == null) {
+            feed.load(from, n);
+            model.train(t);
+            model.forward(n);
+            model.loss(n);
+            device.run(calls.lossSum(slot, n));
+            model.backward(n);
+        } else {
+            shardStep(feed, from, n, slot, t);
+        }
         device.run(calls.gradientCheck(slot));
         device.run(calls.slotCheck(slot));
         if (clip != null) {
             clip.run(slot);
         }
         optimizer.run(lr, t);
+    }
+
+    /**
+     * This rank's part of a step of a data-parallel job: its shard of the global batch rows
+     * {@code [from, from+n)} forward, loss (the gradient of the global mean), backward with the
+     * gradient buckets all-reduced as they complete; every rank leaves it with the global gradient.
+     */
+    private void shardStep(Batcher feed, int from, int n, int slot, long t) {
+        int lo = dp.shardStart(n);
+        int local = dp.shardEnd(n) - lo;
+        model.train(t);
+        dp.beginBackward();
+        if (local > 0) {
+            feed.load(from + lo, local);
+            model.forward(local);
+            model.loss(local, n);
+            device.run(calls.lossSum(slot, local));
+            model.backward(local, dp::afterVertex);
+        } else { // a last batch smaller than the world: this rank adds nothing
+            device.run(ElementwiseOps.fill(slots[slot], 0));
+            dp.zeroGradients();
+        }
+        if (dp.finishBackward()) {
+            stopRequested = true; // every rank got the same answer
+        }
     }
 
     /** Copies back the first {@code pending} loss slots into {@code slotHost}; returns the first non-finite one, or -1. */
@@ -329,6 +377,9 @@ public final class Trainer implements AutoCloseable {
             slotPrefix[pending] = prefix;
         }
         device.download(prefix, slotHost);
+        if (dp != null) {
+            dp.reduceLosses(slotHost, pending, lossScratch);
+        }
         if (clip != null) {
             clip.read(pending);
         }
@@ -355,7 +406,8 @@ public final class Trainer implements AutoCloseable {
         }
         long validationBytes = validation == null ? 0 : Batcher.residentBytes(model, validation);
         trainFeed = Batcher.chooseResident(config.residentData(), model, train, validationBytes)
-                ? Batcher.resident(model, train, config.batchSize()) : Batcher.staged(model, train);
+                ? Batcher.resident(model, train, dp == null ? config.batchSize() : DataParallel.maxShard(config.batchSize(), dp.size()))
+                : Batcher.staged(model, train);
         return trainFeed;
     }
 
@@ -365,7 +417,8 @@ public final class Trainer implements AutoCloseable {
      * capacity; copies back only the per-position losses and predictions.
      */
     public Evaluation evaluateText(TextWindows text) {
-        return textFeeds.evaluate(text);
+        Evaluation e = textFeeds.evaluate(text);
+        return dp != null && dp.size() > 1 ? dp.fromRankZero(e) : e;
     }
     /** True when the training data of the last {@link #fit} (or {@link #runSteps}) is resident on the device. */
     public boolean dataResident() {
@@ -420,7 +473,11 @@ public final class Trainer implements AutoCloseable {
      * never stopped. Safe to call from any thread (a signal handler's); later fits stop at once.
      */
     public void requestStop() {
-        stopRequested = true;
+        if (dp != null && dp.size() > 1) {
+            dp.requestStop(); // agreed by every rank at the end of the step's backward, then stopRequested
+        } else {
+            stopRequested = true;
+        }
     }
 
     /** True once {@link #requestStop()} was called. */
@@ -506,6 +563,14 @@ public final class Trainer implements AutoCloseable {
      * every epoch goes up once).
      */
     public Evaluation evaluate(Dataset data) {
+        if (dp != null && dp.size() > 1) {
+            Dataset mine = dp.shard(data);
+            return dp.reduce(mine.rows() == 0 ? new Evaluation(Double.NaN, Double.NaN, 0) : evaluateHere(mine));
+        }
+        return evaluateHere(data);
+    }
+
+    private Evaluation evaluateHere(Dataset data) {
         if (evalFeed == null || evalFeed.data != data) {
             if (evalFeed != null) {
                 evalFeed.close();
