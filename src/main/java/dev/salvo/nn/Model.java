@@ -305,8 +305,9 @@ public final class Model implements AutoCloseable {
         /** The loss (forward and backward) and the argmax of these rows, built once. */
         final OpCall loss;
         final OpCall argmax;
-        /** The loss with the gradient of a mean over more rows ({@link Model#loss(int, int)}), by that row count. */
-        final java.util.Map<Integer, OpCall> lossOver = new java.util.HashMap<>();
+        /** {@link Model#loss(int, int)}'s op and its row count. */
+        OpCall lossOver;
+        int lossOverRows;
 
         Plan(int rows) {
             this.rows = rows;
@@ -358,49 +359,29 @@ public final class Model implements AutoCloseable {
         return stateLayout.initialValues();
     }
 
-    public Device device() {
-        return device;
-    }
+    public Device device() { return device; }
 
-    public NetworkSpec spec() {
-        return spec;
-    }
+    public NetworkSpec spec() { return spec; }
 
-    public ParamLayout layout() {
-        return layout;
-    }
+    public ParamLayout layout() { return layout; }
 
     /** Where each state tensor (batch-norm running statistics) lives in {@link #state()}. */
-    public ParamLayout stateLayout() {
-        return stateLayout;
-    }
+    public ParamLayout stateLayout() { return stateLayout; }
 
-    public int batchCapacity() {
-        return capacity;
-    }
+    public int batchCapacity() { return capacity; }
 
     /** Labelled positions per row: {@code T} for a language model's {@code (T, V)} output, else 1. */
-    public int positions() {
-        return positions;
-    }
+    public int positions() { return positions; }
 
     /** SHA-256 of the parameters this model started from (see {@link ParamLayout#sha256}). */
-    public String initialSha256() {
-        return initialSha256;
-    }
+    public String initialSha256() { return initialSha256; }
 
-    public DeviceBuffer parameters() {
-        return params;
-    }
+    public DeviceBuffer parameters() { return params; }
 
-    public DeviceBuffer gradients() {
-        return grads;
-    }
+    public DeviceBuffer gradients() { return grads; }
 
     /** Non-trainable state, laid out by {@link #stateLayout()}; the optimizer never touches it. */
-    public DeviceBuffer state() {
-        return state;
-    }
+    public DeviceBuffer state() { return state; }
 
     /**
      * Training mode for the next passes, at global step {@code step} (dropout draws its mask from
@@ -420,24 +401,16 @@ public final class Model implements AutoCloseable {
     }
 
     /** Input batch {@code (capacity, inputs)}; a step fills the first {@code rows} rows. */
-    public DeviceBuffer input() {
-        return input;
-    }
+    public DeviceBuffer input() { return input; }
 
     /** Class labels {@code (capacity, positions)} (int). */
-    public DeviceBuffer labels() {
-        return labels;
-    }
+    public DeviceBuffer labels() { return labels; }
 
     /** Regression targets {@code (capacity, outputs)} for the MSE loss; null for cross-entropy. */
-    public DeviceBuffer targets() {
-        return targets;
-    }
+    public DeviceBuffer targets() { return targets; }
 
     /** Per-position loss of the last {@link #loss(int)} call {@code (capacity, positions)}. */
-    public DeviceBuffer rowLoss() {
-        return rowLoss;
-    }
+    public DeviceBuffer rowLoss() { return rowLoss; }
 
     /** Network output of the last forward pass {@code (capacity, outputs)}: logits under cross-entropy. */
     public DeviceBuffer output() {
@@ -539,39 +512,26 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * As {@link #loss(int)}, but the gradient is that of the loss summed over these rows and divided by
-     * {@code meanOver} rows (a data-parallel rank's share of a global batch of {@code meanOver} rows,
-     * so that the ranks' gradients add up to the global mean's). The op is made once per pair.
+     * As {@link #loss(int)}, with the gradient of the loss summed over these rows divided by
+     * {@code meanOver} rows: a data-parallel rank's part of the mean over a global batch.
      */
     public void loss(int rows, int meanOver) {
-        if (meanOver == rows) {
-            loss(rows);
-            return;
-        }
-        if (meanOver < rows) {
-            throw new IllegalArgumentException("a mean over " + meanOver + " rows cannot cover " + rows);
-        }
         Plan p = plan(rows);
-        OpCall call = p.lossOver.get(meanOver);
-        if (call == null) {
-            call = p.lossCall(meanOver);
-            p.lossOver.put(meanOver, call);
+        if (p.lossOverRows != meanOver) { // made again only when the global batch changes (an epoch's last)
+            p.lossOver = p.lossCall(Math.max(meanOver, rows));
+            p.lossOverRows = meanOver;
         }
-        device.run(call);
+        device.run(p.lossOver);
     }
 
     /** Backward pass: fills {@link #gradients()} from the output gradient left by {@link #loss(int)}. */
     public void backward(int rows) {
-        Plan p = plan(rows);
-        for (int i = active - 1; i >= 0; i--) {
-            backward(p, i);
-        }
+        backward(rows, i -> { });
     }
 
     /**
-     * As {@link #backward(int)}, calling {@code afterVertex} with each vertex's index once its
-     * backward (and its gradient additions) is issued, last vertex first: from then on no later
-     * vertex writes the parameter gradients of that vertex or of the vertices after it.
+     * As {@link #backward(int)}, calling {@code afterVertex(i)} once vertex i's backward is issued (last
+     * first): no later vertex writes the parameter gradients of vertex i or of those after it.
      */
     public void backward(int rows, java.util.function.IntConsumer afterVertex) {
         Plan p = plan(rows);

@@ -128,6 +128,11 @@ public final class DataParallel implements AutoCloseable {
         return ready;
     }
 
+    /** {@link #readyAfter} for tests. */
+    public static int[] readyAfterForTest(NetworkSpec spec, ParamLayout layout, int[][] buckets) {
+        return readyAfter(spec, layout, buckets);
+    }
+
     private static int ownerOf(List<NetworkSpec.Vertex> vs, String tensor) {
         for (NetworkSpec.Vertex v : vs) {
             String prefix = v.name() + ".";
@@ -241,6 +246,30 @@ public final class DataParallel implements AutoCloseable {
     /** Asks every rank to stop after the step in progress (agreed at the end of its backward). */
     void requestStop() {
         localStop = true;
+    }
+
+    /**
+     * This rank's part of a training step: its shard of the global batch rows {@code [from, from+n)}
+     * forward at global step {@code t}, loss (the gradient of the global mean; its sum into loss slot {@code slot}),
+     * backward with the gradient buckets all-reduced as they complete. Every rank leaves it with
+     * the global gradient. Returns true when some rank asked to stop after this step (the same on every rank).
+     */
+    boolean step(Batcher feed, int from, int n, long t, StepCalls calls, int slotIndex, DeviceBuffer slot) {
+        int lo = shardStart(n);
+        int local = shardEnd(n) - lo;
+        model.train(t);
+        beginBackward();
+        if (local > 0) {
+            feed.load(from + lo, local);
+            model.forward(local);
+            model.loss(local, n);
+            device.run(calls.lossSum(slotIndex, local));
+            model.backward(local, this::afterVertex);
+        } else { // a last batch smaller than the world: this rank adds nothing
+            device.run(ElementwiseOps.fill(slot, 0));
+            zeroGradients();
+        }
+        return finishBackward();
     }
 
     /** Starts a step's gradient exchange; call before backward. */

@@ -65,6 +65,8 @@ public final class Trainer implements AutoCloseable {
     /** Data-parallel exchange; null in a single process. */
     private final DataParallel dp;
     private final double[] lossScratch;
+    /** SALVO_STEP_TRACE's per-step record; null when off. */
+    private final StepTrace trace;
 
     public Trainer(Model model, TrainConfig config) {
         this(model, config, null);
@@ -103,7 +105,8 @@ public final class Trainer implements AutoCloseable {
         slotRows = new int[k];
         slotStep = new long[k];
         lossScratch = new double[k];
-        calls = new StepCalls(model, slots, health, config.batchSize());
+        trace = StepTrace.fromEnvironment(dp == null ? 0 : dp.rank());
+        calls = new StepCalls(model, slots, health, perRank);
         clip = config.clipNorm() > 0 ? new GradientClip(model, config.clipNorm(), k, this::own) : null;
         optimizer = new OptimizerUpdate(model, config, velocity, m1, m2, clip == null ? null : clip.scale(), health);
         shuffleRng = new Rng(config.seed() * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
@@ -258,6 +261,9 @@ public final class Trainer implements AutoCloseable {
                         p.lossSum += loss;
                         p.lossCount++;
                         listener.onLoss(slotStep[j], loss);
+                        if (trace != null && j == pending - 1) {
+                            trace.step(slotStep[j], loss, model);
+                        }
                         if (clip != null) {
                             lastGradNorm = clip.norm(j);
                             listener.onGradNorm(slotStep[j], lastGradNorm);
@@ -334,7 +340,7 @@ public final class Trainer implements AutoCloseable {
             device.run(calls.lossSum(slot, n));
             model.backward(n);
         } else {
-            shardStep(feed, from, n, slot, t);
+            stopRequested |= dp.step(feed, from, n, t, calls, slot, slots[slot]);
         }
         device.run(calls.gradientCheck(slot));
         device.run(calls.slotCheck(slot));
@@ -342,31 +348,6 @@ public final class Trainer implements AutoCloseable {
             clip.run(slot);
         }
         optimizer.run(lr, t);
-    }
-
-    /**
-     * This rank's part of a step of a data-parallel job: its shard of the global batch rows
-     * {@code [from, from+n)} forward, loss (the gradient of the global mean), backward with the
-     * gradient buckets all-reduced as they complete; every rank leaves it with the global gradient.
-     */
-    private void shardStep(Batcher feed, int from, int n, int slot, long t) {
-        int lo = dp.shardStart(n);
-        int local = dp.shardEnd(n) - lo;
-        model.train(t);
-        dp.beginBackward();
-        if (local > 0) {
-            feed.load(from + lo, local);
-            model.forward(local);
-            model.loss(local, n);
-            device.run(calls.lossSum(slot, local));
-            model.backward(local, dp::afterVertex);
-        } else { // a last batch smaller than the world: this rank adds nothing
-            device.run(ElementwiseOps.fill(slots[slot], 0));
-            dp.zeroGradients();
-        }
-        if (dp.finishBackward()) {
-            stopRequested = true; // every rank got the same answer
-        }
     }
 
     /** Copies back the first {@code pending} loss slots into {@code slotHost}; returns the first non-finite one, or -1. */
@@ -600,6 +581,9 @@ public final class Trainer implements AutoCloseable {
             b.close();
         }
         owned.clear();
+        if (trace != null) {
+            trace.close();
+        }
     }
     /** Device bytes of the optimizer state (velocity or Adam's two moments). */
     public long optimizerStateBytes() {
