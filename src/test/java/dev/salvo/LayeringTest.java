@@ -24,7 +24,7 @@ class LayeringTest {
     private static final Map<String, Integer> LEVEL = Map.ofEntries(
             Map.entry("util", 0), Map.entry("device", 1), Map.entry("device.ops", 2), Map.entry("kernel", 3),
             Map.entry("device.cpu", 4), Map.entry("device.opencl", 4), Map.entry("device.cuda", 4),
-            Map.entry("data", 1), Map.entry("nn", 5), Map.entry("nn.layer", 5), Map.entry("io", 6),
+            Map.entry("data", 1), Map.entry("nn", 5), Map.entry("nn.layer", 5), Map.entry("io", 6), Map.entry("dist", 6),
             Map.entry("train", 7), Map.entry("check", 8), Map.entry("bench", 8), Map.entry("cli", 9));
 
     private static final Path ROOT = Path.of("src/main/java/dev/salvo");
