@@ -53,7 +53,9 @@ import jcuda.driver.CUstream;
  * host arena and do not wait for the device (the arena waits only when it wraps around); a
  * download waits for the stream. A fault (illegal address, launch failure) marks the device
  * unusable: the error names the kernel last launched and the status, and every later call fails
- * fast with the same message.
+ * fast with the same message. Devices opened on the same ordinal share the primary context (each
+ * with its own stream, modules and buffers), so such a fault breaks that context for all of them;
+ * it is released (and, when no one else holds it, destroyed) as each closes.
  */
 public final class CudaDevice extends KernelDevice {
 
@@ -399,7 +401,7 @@ public final class CudaDevice extends KernelDevice {
 
     // ---- host staging and raw device memory -----------------------------------------------
 
-    /** Page-locked ({@code cuMemAllocHost}), so copies run at full speed; freed when the device closes. */
+    /** Page-locked ({@code cuMemAllocHost}), so copies run at full speed; freed when the device closes (do not touch it after). */
     @Override
     public FloatBuffer allocHostStaging(int floats) {
         usable();
