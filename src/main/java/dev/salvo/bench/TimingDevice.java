@@ -4,6 +4,7 @@ import dev.salvo.device.Counters;
 import dev.salvo.device.Device;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceInfo;
+import dev.salvo.device.DeviceMemory;
 import dev.salvo.device.Op;
 import dev.salvo.device.OpCall;
 
@@ -204,6 +205,31 @@ public final class TimingDevice implements Device {
         long t = start();
         inner.download(src, dst);
         end(Transfer.DOWNLOAD, t);
+    }
+
+    @Override
+    public java.nio.FloatBuffer allocHostStaging(int floats) {
+        return inner.allocHostStaging(floats);
+    }
+
+    @Override
+    public void download(DeviceBuffer src, java.nio.FloatBuffer dst, int dstOffset) {
+        long t = start();
+        inner.download(src, dst, dstOffset);
+        end(Transfer.DOWNLOAD, t);
+    }
+
+    @Override
+    public void upload(java.nio.FloatBuffer src, int srcOffset, DeviceBuffer dst) {
+        long t = start();
+        inner.upload(src, srcOffset, dst);
+        end(Transfer.UPLOAD, t);
+    }
+
+    /** The inner device's: NCCL reduces its buffers (which are this device's buffers) in place. */
+    @Override
+    public DeviceMemory deviceMemory() {
+        return inner.deviceMemory();
     }
 
     @Override

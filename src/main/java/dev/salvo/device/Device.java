@@ -75,6 +75,14 @@ public interface Device extends AutoCloseable {
         upload(tmp, dst);
     }
 
+    /**
+     * Raw device pointers and stream for a library that works on device memory in place (NCCL), or
+     * null when the device has none (every provider but CUDA).
+     */
+    default DeviceMemory deviceMemory() {
+        return null;
+    }
+
     /** Transfer, launch and allocation counters since the device was opened. */
     Counters counters();
 

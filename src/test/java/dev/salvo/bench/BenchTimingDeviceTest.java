@@ -20,6 +20,25 @@ import org.junit.jupiter.api.Test;
 class BenchTimingDeviceTest {
 
     @Test
+    void forwardsHostStagingAndDeviceMemory() {
+        try (Device cpu = Devices.open("cpu").device()) {
+            TimingDevice t = new TimingDevice(cpu);
+            assertEquals(null, t.deviceMemory(), "the cpu has no raw device memory, so neither has its decorator");
+            java.nio.FloatBuffer staging = t.allocHostStaging(8);
+            assertTrue(staging.isDirect());
+            staging.put(2, 1.5f).put(3, Float.NaN);
+            try (DeviceBuffer b = t.allocFloat(2)) {
+                t.upload(staging, 2, b);
+                t.download(b, staging, 5);
+            }
+            assertEquals(1.5f, staging.get(5));
+            assertTrue(Float.isNaN(staging.get(6)));
+            assertEquals(1, t.calls(TimingDevice.Transfer.UPLOAD));
+            assertEquals(1, t.calls(TimingDevice.Transfer.DOWNLOAD));
+        }
+    }
+
+    @Test
     void forwardsAndAccounts() {
         try (Device cpu = Devices.open("cpu").device()) {
             TimingDevice t = new TimingDevice(cpu);

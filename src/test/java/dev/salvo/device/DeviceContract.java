@@ -276,6 +276,14 @@ public abstract class DeviceContract {
         return x;
     }
 
+    // ---- host staging ---------------------------------------------------------------------
+
+    /** Staging buffers and FloatBuffer transfers: offsets, slices, NaN kept, position and limit untouched ({@link HostStagingChecks}). */
+    @Test
+    void hostStagingTransfers() {
+        HostStagingChecks.check(dev);
+    }
+
     // ---- matmul (shapes, epilogues, batches and beta are samples of MatmulOps.MATMUL) --------
 
     @Test

@@ -8,7 +8,10 @@ import dev.salvo.device.DeviceInfo;
 import dev.salvo.device.DeviceKind;
 import dev.salvo.device.OpCall;
 import dev.salvo.device.ReferenceOps;
+import java.nio.FloatBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * A device that runs every op with {@link ReferenceOps} in float64: the yardstick for the
@@ -142,6 +145,32 @@ public final class ReferenceDevice extends BaseDevice {
             dst[k] = (float) s.f[s.off() + k];
         }
         countToHost(4 * s.length());
+    }
+
+    /** Rounds each float64 element to float32 straight into {@code dst}. */
+    @Override
+    public void download(DeviceBuffer src, FloatBuffer dst, int dstOffset) {
+        Buf s = f(src, 0, "src");
+        int n = (int) s.length();
+        if (dst.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
+        Objects.checkFromIndexSize(dstOffset, n, dst.limit());
+        for (int k = 0; k < n; k++) {
+            dst.put(dstOffset + k, (float) s.f[s.off() + k]);
+        }
+        countToHost(4L * n);
+    }
+
+    @Override
+    public void upload(FloatBuffer src, int srcOffset, DeviceBuffer dst) {
+        Buf d = f(dst, 0, "dst");
+        int n = (int) d.length();
+        Objects.checkFromIndexSize(srcOffset, n, src.limit());
+        for (int k = 0; k < n; k++) {
+            d.f[d.off() + k] = src.get(srcOffset + k);
+        }
+        countToDevice(4L * n);
     }
 
     @Override

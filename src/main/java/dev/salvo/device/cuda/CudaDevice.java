@@ -1,9 +1,9 @@
 package dev.salvo.device.cuda;
 
-import static jcuda.driver.JCudaDriver.cuCtxCreate;
-import static jcuda.driver.JCudaDriver.cuCtxDestroy;
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemAllocHost;
@@ -24,11 +24,14 @@ import dev.salvo.device.DType;
 import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.DeviceException;
 import dev.salvo.device.DeviceInfo;
+import dev.salvo.device.DeviceMemory;
 import dev.salvo.kernel.KernelDevice;
 import dev.salvo.kernel.KernelFamilies;
 import dev.salvo.kernel.TuningTable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -43,20 +46,37 @@ import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 
 /**
- * One CUDA device: a context, one stream on which every copy and kernel is issued in order, the
+ * One CUDA device: the device's primary context (the one the CUDA runtime API, and so NCCL, uses),
+ * one stream on which every copy and kernel is issued in order, the
  * modules compiled from {@code kernels/} by {@link CudaCompiler}, and buffers as
  * {@code CUdeviceptr} with element offsets passed to the kernels. Uploads go through a pinned
  * host arena and do not wait for the device (the arena waits only when it wraps around); a
  * download waits for the stream. A fault (illegal address, launch failure) marks the device
  * unusable: the error names the kernel last launched and the status, and every later call fails
- * fast with the same message.
+ * fast with the same message. Devices opened on the same ordinal share the primary context (each
+ * with its own stream, modules and buffers), so such a fault breaks that context for all of them;
+ * it is released (and, when no one else holds it, destroyed) as each closes.
  */
 public final class CudaDevice extends KernelDevice {
 
-    static final class Buf extends BaseBuffer {
-        final CUdeviceptr ptr;
+    /** A device pointer whose raw address can be read (JCuda keeps it protected). */
+    static final class DevPtr extends CUdeviceptr {
+        long address() {
+            return getNativePointer();
+        }
+    }
 
-        Buf(CudaDevice d, DType t, long n, CUdeviceptr ptr) {
+    /** A stream whose raw handle can be read. */
+    static final class Stream extends CUstream {
+        long handle() {
+            return getNativePointer();
+        }
+    }
+
+    static final class Buf extends BaseBuffer {
+        final DevPtr ptr;
+
+        Buf(CudaDevice d, DType t, long n, DevPtr ptr) {
             super(d, t, n);
             this.ptr = ptr;
         }
@@ -83,11 +103,15 @@ public final class CudaDevice extends KernelDevice {
     private final DeviceInfo info;
     private final CudaSettings settings;
     private final CUcontext context = new CUcontext();
-    private final CUstream stream = new CUstream();
+    private final CUdevice cuDevice = new CUdevice();
+    private final int ordinal;
+    private final Stream stream = new Stream();
     private final List<CUmodule> modules = new ArrayList<>();
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final CUdeviceptr dummy = new CUdeviceptr();
     private Pointer pinned;
+    private final List<Pointer> staging = new ArrayList<>();
+    private final DeviceMemory memory = new Memory();
     private long pinnedSize;
     private long pinnedCursor;
     private String lastKernel = "(none)";
@@ -102,9 +126,10 @@ public final class CudaDevice extends KernelDevice {
     CudaDevice(CudaProvider.Found found, TuningTable.Tuning tuning) {
         this.info = found.info();
         this.settings = CudaSettings.load(info.name(), tuning);
-        CUdevice dev = new CUdevice();
-        Cu.check("cuDeviceGet", cuDeviceGet(dev, found.ordinal()));
-        Cu.check("cuCtxCreate", cuCtxCreate(context, 0, dev));
+        this.ordinal = found.ordinal();
+        Cu.check("cuDeviceGet", cuDeviceGet(cuDevice, ordinal));
+        Cu.check("cuDevicePrimaryCtxRetain", cuDevicePrimaryCtxRetain(context, cuDevice));
+        cuCtxSetCurrent(context);
         try {
             Cu.check("cuStreamCreate", cuStreamCreate(stream, 0));
             Cu.check("cuMemAlloc(dummy)", cuMemAlloc(dummy, 16));
@@ -215,7 +240,7 @@ public final class CudaDevice extends KernelDevice {
             throw new IllegalArgumentException("buffer length " + length + " outside [0, 2^31)");
         }
         long bytes = 4 * Math.max(1, length);
-        CUdeviceptr p = new CUdeviceptr();
+        DevPtr p = new DevPtr();
         int r = cuMemAlloc(p, bytes);
         if (r == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
             long[] free = new long[1];
@@ -247,8 +272,12 @@ public final class CudaDevice extends KernelDevice {
             cuMemFreeHost(pinned);
             pinned = null;
         }
+        for (Pointer p : staging) {
+            cuMemFreeHost(p);
+        }
+        staging.clear();
         cuStreamDestroy(stream);
-        cuCtxDestroy(context);
+        cuDevicePrimaryCtxRelease(cuDevice);
     }
 
     /** A region of the pinned arena for {@code bytes}; waits for the stream only when the arena wraps. */
@@ -368,6 +397,100 @@ public final class CudaDevice extends KernelDevice {
         checkHost(dst.length, s.length(), "download");
         long at = downloadPinned(s);
         pinnedView(at, 4 * s.length()).asIntBuffer().get(dst, 0, (int) s.length());
+    }
+
+    // ---- host staging and raw device memory -----------------------------------------------
+
+    /** Page-locked ({@code cuMemAllocHost}), so copies run at full speed; freed when the device closes (do not touch it after). */
+    @Override
+    public FloatBuffer allocHostStaging(int floats) {
+        usable();
+        if (floats < 0) {
+            throw new IllegalArgumentException("staging buffer of " + floats + " floats");
+        }
+        Pointer p = new Pointer();
+        check("cuMemAllocHost", cuMemAllocHost(p, 4L * Math.max(1, floats)));
+        staging.add(p);
+        return p.getByteBuffer(0, 4L * Math.max(1, floats)).order(ByteOrder.nativeOrder()).asFloatBuffer().slice(0, floats);
+    }
+
+    /** True when the device can copy to or from {@code b}'s memory in place. */
+    private static boolean inPlace(FloatBuffer b) {
+        return b.isDirect() && b.order() == ByteOrder.nativeOrder();
+    }
+
+    /** Straight from device memory into a direct buffer (a staging buffer or any other); waits for the copy. */
+    @Override
+    public void download(DeviceBuffer src, FloatBuffer dst, int dstOffset) {
+        usable();
+        Buf s = fb(src);
+        int n = (int) s.length();
+        if (!inPlace(dst)) {
+            float[] tmp = new float[n];
+            download(src, tmp);
+            dst.put(dstOffset, tmp);
+            return;
+        }
+        if (dst.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
+        FloatBuffer view = dst.slice(dstOffset, n);
+        if (n > 0) {
+            check("cuMemcpyDtoHAsync", cuMemcpyDtoHAsync(Pointer.to(view), s.at(), 4L * n, stream));
+        }
+        check("cuStreamSynchronize", cuStreamSynchronize(stream));
+        countToHost(4L * n);
+    }
+
+    /** Straight from a direct buffer into device memory; waits for the copy, so {@code src} may be reused at once. */
+    @Override
+    public void upload(FloatBuffer src, int srcOffset, DeviceBuffer dst) {
+        usable();
+        Buf d = fb(dst);
+        int n = (int) d.length();
+        if (!inPlace(src)) {
+            float[] tmp = new float[n];
+            src.get(srcOffset, tmp);
+            upload(tmp, dst);
+            return;
+        }
+        FloatBuffer view = src.slice(srcOffset, n);
+        if (n > 0) {
+            check("cuMemcpyHtoDAsync", cuMemcpyHtoDAsync(d.at(), Pointer.to(view), 4L * n, stream));
+            check("cuStreamSynchronize", cuStreamSynchronize(stream));
+        }
+        countToDevice(4L * n);
+    }
+
+    @Override
+    public DeviceMemory deviceMemory() {
+        return memory;
+    }
+
+    /** Raw pointers for NCCL; each call checks the device is usable and makes its context current. */
+    private final class Memory implements DeviceMemory {
+        @Override
+        public long address(DeviceBuffer b) {
+            usable();
+            Buf x = arg(b, Buf.class, b == null ? DType.FLOAT : b.dtype(), 0, "buffer");
+            return x.ptr.address() + 4 * x.offset();
+        }
+
+        @Override
+        public long stream() {
+            usable();
+            return stream.handle();
+        }
+
+        @Override
+        public int ordinal() {
+            return ordinal;
+        }
+
+        @Override
+        public void makeCurrent() {
+            usable();
+        }
     }
 
     @Override

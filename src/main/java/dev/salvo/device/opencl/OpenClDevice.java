@@ -17,6 +17,9 @@ import dev.salvo.kernel.KernelDevice;
 import dev.salvo.kernel.KernelFamilies;
 import dev.salvo.kernel.KernelSource;
 import dev.salvo.kernel.TuningTable;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -359,6 +362,37 @@ public final class OpenClDevice extends KernelDevice {
         Buf s = in(src, 0, "src");
         checkHost(dst.length, s.length(), "download");
         read(s, Pointer.to(dst), 4 * s.length());
+    }
+
+    /** Straight into a direct native-order buffer (a blocking read into its memory); others through an array. */
+    @Override
+    public void download(DeviceBuffer src, FloatBuffer dst, int dstOffset) {
+        Buf s = f(src, 0, "src");
+        int n = (int) s.length();
+        if (!dst.isDirect() || dst.order() != ByteOrder.nativeOrder()) {
+            float[] tmp = new float[n];
+            download(src, tmp);
+            dst.put(dstOffset, tmp);
+            return;
+        }
+        if (dst.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
+        read(s, Pointer.to(dst.slice(dstOffset, n)), 4L * n);
+    }
+
+    /** Straight from a direct native-order buffer (a blocking write from its memory); others through an array. */
+    @Override
+    public void upload(FloatBuffer src, int srcOffset, DeviceBuffer dst) {
+        Buf d = f(dst, 0, "dst");
+        int n = (int) d.length();
+        if (!src.isDirect() || src.order() != ByteOrder.nativeOrder()) {
+            float[] tmp = new float[n];
+            src.get(srcOffset, tmp);
+            upload(tmp, dst);
+            return;
+        }
+        write(d, Pointer.to(src.slice(srcOffset, n)), 4L * n);
     }
 
     @Override
