@@ -40,7 +40,9 @@ class DistributedRunTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> DistributedRun.perRankDevice("cuda:0,cuda:0", second, new boolean[1]));
         assertTrue(e.getMessage().contains("names cuda:0 for local ranks 0 and 1"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> DistributedRun.perRankDevice("cuda:0", new Launch(3, 2, 2, 3), new boolean[1]));
+        boolean[] shared = {true};
+        assertEquals("cuda:0", DistributedRun.perRankDevice("cuda:0", new Launch(3, 2, 2, 3), shared)); // one GPU shared: host-staged
+        assertTrue(!shared[0], "ranks sharing one GPU cannot use NCCL");
         e = assertThrows(IllegalArgumentException.class, () -> DistributedRun.perRankDevice("cuda:0,cuda:1", new Launch(3, 2, 2, 3), new boolean[1]));
         assertTrue(e.getMessage().contains("lists 2 devices for 3 ranks"), e.getMessage());
     }
