@@ -56,7 +56,12 @@ import picocli.CommandLine.Spec;
                         + "--steps 2000) on --text (default: the embedded kjv-genesis excerpt; the recipe's corpus is the whole "
                         + "KJV: bible -l79 \"Gen1:1-Rev22:21\" </dev/null > kjv.txt) on each device, times every step, reports tokens/s "
                         + "(median [min-max], p10-p90), the validation loss and the shares of matmul, attention, layer norm and "
-                        + "the optimizer, and runs pytorch_gpt_bench.py on the same text in the same run."},
+                        + "the optimizer, and runs pytorch_gpt_bench.py on the same text in the same run.",
+                "--allreduce instead times the gradient all-reduce of data-parallel training: the gradient buckets (--bucket-mb,"
+                        + " default 4, cut from the end of the flat buffer) of 784-512-256-10 and 784-2048-2048-10 under mpirun -np 2,"
+                        + " by a plain C program calling MPI_Allreduce (allreduce_bench.c, compiled with mpicc in the same run) and by"
+                        + " Salvo's MPI communicator (JDK 22+), per step median [min-max]; --train adds salvo train on 1 and 2 ranks."
+                        + " Writes allreduce.json."},
         exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE})
 final class BenchCommand implements Callable<Integer> {
