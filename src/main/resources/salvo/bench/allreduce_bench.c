@@ -9,7 +9,8 @@
  * (MPI_FLOAT, MPI_SUM) of every bucket against the expected sum, runs WARMUP untimed steps, then
  * ITERATIONS timed steps. A step is MPI_Barrier, then the in-place MPI_Allreduce of every bucket
  * in order; the step and each bucket's call are timed with MPI_Wtime on every rank. Rank 0 prints
- * one JSON line: the step's median, min, max, p10 and p90 seconds and each bucket's median (rank 0's
+ * one JSON line: every step's and every bucket call's seconds in the order measured (step_samples,
+ * bucket_samples), then the step's median, min, max, p10 and p90 and each bucket's median (rank 0's
  * clock; quantiles interpolate linearly between order statistics, as Salvo's worker does).
  */
 #include <mpi.h>
@@ -117,8 +118,22 @@ int main(int argc, char **argv) {
         int len;
         MPI_Get_library_version(version, &len);
         version[strcspn(version, ",\n\"\\")] = '\0';
+        /* every sample in the order measured, so that several runs can be pooled */
+        printf("{\"step_samples\":[");
+        for (long it = 0; it < iterations; it++) {
+            printf("%s%.9g", it ? "," : "", step[it]);
+        }
+        printf("],\"bucket_samples\":[");
+        for (int b = 0; b < buckets; b++) {
+            printf("%s[", b ? "," : "");
+            for (long it = 0; it < iterations; it++) {
+                printf("%s%.9g", it ? "," : "", per[b * iterations + it]);
+            }
+            printf("]");
+        }
+        printf("],");
         qsort(step, iterations, sizeof(double), compare);
-        printf("{\"program\":\"allreduce_bench.c\",\"mpi\":\"%s\",\"ranks\":%d,\"iterations\":%ld,\"warmup\":%d,"
+        printf("\"program\":\"allreduce_bench.c\",\"mpi\":\"%s\",\"ranks\":%d,\"iterations\":%ld,\"warmup\":%d,"
                "\"bucket_floats\":[", version, size, iterations, WARMUP);
         for (int b = 0; b < buckets; b++) {
             printf("%s%ld", b ? "," : "", floats[b]);

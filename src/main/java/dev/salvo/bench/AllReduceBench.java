@@ -139,8 +139,14 @@ public final class AllReduceBench {
         if (comm.rank() != 0) {
             return null;
         }
-        Arrays.sort(step);
         Map<String, Object> r = new LinkedHashMap<>();
+        r.put("step_samples", step.clone());
+        double[][] samples = new double[floats.length][];
+        for (int b = 0; b < floats.length; b++) {
+            samples[b] = per[b].clone();
+        }
+        r.put("bucket_samples", samples);
+        Arrays.sort(step);
         r.put("program", "salvo");
         r.put("mpi", comm.describe());
         r.put("ranks", comm.size());
@@ -170,11 +176,41 @@ public final class AllReduceBench {
     }
 
     /**
-     * One side's result, as its JSON line says: the step's median, min, max, p10 and p90 seconds and
-     * each bucket's median.
+     * One side's result: the step's median, min, max, p10 and p90 seconds and each bucket's median,
+     * from every sample where the JSON line carries them (so that runs can be {@linkplain #pool pooled}).
      */
     public record Side(String program, String mpi, int ranks, int iterations, int[] bucketFloats, long bytes, String check,
-                       double median, double min, double max, double p10, double p90, double[] bucketMedians) {
+                       double median, double min, double max, double p10, double p90, double[] bucketMedians,
+                       double[] stepSamples, double[][] bucketSamples) {
+
+        /** The statistics of these samples (step seconds; per bucket, that bucket's call seconds). */
+        public static Side of(String program, String mpi, int ranks, int[] bucketFloats, String check, double[] steps,
+                              double[][] buckets) {
+            double[] s = steps.clone();
+            Arrays.sort(s);
+            double[] med = new double[buckets.length];
+            for (int b = 0; b < buckets.length; b++) {
+                double[] x = buckets[b].clone();
+                Arrays.sort(x);
+                med[b] = quantile(x, 0.5);
+            }
+            return new Side(program, mpi, ranks, steps.length, bucketFloats,
+                    4 * Arrays.stream(bucketFloats).asLongStream().sum(), check, quantile(s, 0.5), s[0], s[s.length - 1],
+                    quantile(s, 0.1), quantile(s, 0.9), med, steps, buckets);
+        }
+
+        /** Several runs of the same side as one: their samples together; the check "ok" only if every run's was. */
+        public static Side pool(List<Side> runs) {
+            Side first = runs.get(0);
+            double[] steps = runs.stream().flatMapToDouble(r -> Arrays.stream(r.stepSamples())).toArray();
+            double[][] buckets = new double[first.bucketFloats().length][];
+            for (int b = 0; b < buckets.length; b++) {
+                int k = b;
+                buckets[b] = runs.stream().flatMapToDouble(r -> Arrays.stream(r.bucketSamples()[k])).toArray();
+            }
+            String check = runs.stream().map(Side::check).filter(c -> !c.equals("ok")).findFirst().orElse("ok");
+            return of(first.program(), first.mpi(), first.ranks(), first.bucketFloats(), check, steps, buckets);
+        }
 
         /** The last line of {@code output} that starts with '{', parsed; throws naming {@code who} when there is none. */
         public static Side parse(String who, String output) {
@@ -194,10 +230,15 @@ public final class AllReduceBench {
                 for (int i = 0; i < floats.length; i++) {
                     floats[i] = n.path("bucket_floats").get(i).asInt();
                 }
-                double[] med = new double[n.path("bucket_median_seconds").size()];
-                for (int i = 0; i < med.length; i++) {
-                    med[i] = n.path("bucket_median_seconds").get(i).asDouble();
+                if (n.path("step_samples").size() > 0 && n.path("bucket_samples").size() == floats.length) {
+                    double[][] b = new double[floats.length][];
+                    for (int i = 0; i < floats.length; i++) {
+                        b[i] = doubles(n.path("bucket_samples").get(i));
+                    }
+                    return of(n.path("program").asText(), n.path("mpi").asText(), n.path("ranks").asInt(), floats,
+                            n.path("check").asText(), doubles(n.path("step_samples")), b);
                 }
+                double[] med = doubles(n.path("bucket_median_seconds"));
                 for (String k : List.of("median", "min", "max", "p10", "p90")) {
                     if (!s.path(k).isNumber()) {
                         throw new IllegalStateException(who + ": step_seconds." + k + " missing in " + line);
@@ -206,10 +247,18 @@ public final class AllReduceBench {
                 return new Side(n.path("program").asText(), n.path("mpi").asText(), n.path("ranks").asInt(),
                         n.path("iterations").asInt(), floats, n.path("bytes").asLong(), n.path("check").asText(),
                         s.get("median").asDouble(), s.get("min").asDouble(), s.get("max").asDouble(), s.get("p10").asDouble(),
-                        s.get("p90").asDouble(), med);
+                        s.get("p90").asDouble(), med, new double[0], new double[0][]);
             } catch (IOException e) {
                 throw new IllegalStateException(who + " printed a result line that is not JSON: " + line, e);
             }
+        }
+
+        private static double[] doubles(JsonNode a) {
+            double[] d = new double[a.size()];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = a.get(i).asDouble();
+            }
+            return d;
         }
 
         /** For allreduce.json. */
@@ -223,6 +272,7 @@ public final class AllReduceBench {
             m.put("check", check);
             m.put("step_seconds", Map.of("median", median, "min", min, "max", max, "p10", p10, "p90", p90));
             m.put("bucket_median_seconds", bucketMedians);
+            m.put("step_samples", stepSamples);
             return m;
         }
     }

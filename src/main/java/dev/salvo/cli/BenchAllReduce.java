@@ -49,6 +49,8 @@ final class BenchAllReduce {
     static final String JSON = "allreduce.json";
     private static final List<BenchModel> NETWORKS = List.of(BenchModel.FASHION_MLP, BenchModel.MLP_2048);
     private static final int RANKS = 2;
+    /** Runs of each side, alternated, whose samples are pooled (1 with --quick). */
+    private static final int ROUNDS = 4;
     private static final long TIMEOUT_S = 600;
 
     private final BenchCommand c;
@@ -82,6 +84,8 @@ final class BenchAllReduce {
         int bucketFloats = AllReduceBench.bucketFloats(mb);
         int iters = c.pick(c.iterations, 10, 100);
         atLeast("--iterations", iters, 1);
+        int rounds = c.quick ? 1 : Math.min(ROUNDS, iters);
+        int perRound = (iters + rounds - 1) / rounds;
         Path mpirun = find("mpirun", "openmpi-bin");
         Path mpicc = find("mpicc", "libopenmpi-dev");
         Path dir = c.out != null ? c.out
@@ -116,15 +120,17 @@ final class BenchAllReduce {
             List<String> launch = mpirun(mpirun, RANKS);
             String[] java = javaFor22();
             stdout.printf(Locale.ROOT, "allreduce: %d ranks (%s), buckets of %s MiB (%,d floats) cut from the end of the flat"
-                    + " gradient buffer, %d timed steps after %d warm-up; C: %s -O2 (%s); Salvo: %s%n", RANKS,
-                    String.join(" ", launch), fmt(mb), bucketFloats, iters, AllReduceBench.WARMUP, mpicc, cc,
+                    + " gradient buffer, %d timed steps in %d alternating run(s) of each side, %d warm-up steps per run; C: %s -O2 (%s);"
+                    + " Salvo: %s%n", RANKS, String.join(" ", launch), fmt(mb), bucketFloats, perRound * rounds, rounds,
+                    AllReduceBench.WARMUP, mpicc, cc,
                     java[0] != null ? java[0] : java[1]);
             stdout.flush();
             Map<String, Object> opts = new LinkedHashMap<>();
             opts.put("ranks", RANKS);
             opts.put("bucket_mb", mb);
             opts.put("bucket_floats", bucketFloats);
-            opts.put("iterations", iters);
+            opts.put("iterations", perRound * rounds);
+            opts.put("rounds", rounds);
             opts.put("warmup", AllReduceBench.WARMUP);
             opts.put("mpirun", launch);
             opts.put("c_compile", String.join(" ", compile.stream().map(BenchCommand::shellQuote).toList()));
@@ -137,28 +143,44 @@ final class BenchAllReduce {
                 ParamLayout layout = ParamLayout.of(m.spec());
                 int[] floats = AllReduceBench.lengths(AllReduceBench.buckets(layout, bucketFloats));
                 List<String> sizes = Arrays.stream(floats).mapToObj(Integer::toString).toList();
-                err.println("bench: " + m.name() + ": C MPI_Allreduce of " + floats.length + " bucket(s)");
-                err.flush();
                 List<String> cCmd = new ArrayList<>(launch);
                 cCmd.add(bin.toString());
-                cCmd.add(Integer.toString(iters));
+                cCmd.add(Integer.toString(perRound));
                 cCmd.addAll(sizes);
-                AllReduceBench.Side cSide = AllReduceBench.Side.parse("allreduce_bench.c", exec(cCmd, null, "mpirun allreduce_bench"));
-                AllReduceBench.Side salvo = null;
-                String note = java[1];
+                List<String> jCmd = new ArrayList<>(launch);
                 if (java[0] != null) {
-                    err.println("bench: " + m.name() + ": Salvo's Communicator.allReduceSum");
-                    err.flush();
-                    List<String> jCmd = new ArrayList<>(launch);
                     jCmd.addAll(javaCommand(java[0], 0));
                     jCmd.addAll(List.of("bench", "--allreduce-worker", String.join(",", sizes), "--iterations",
-                            Integer.toString(iters)));
-                    try {
-                        salvo = AllReduceBench.Side.parse("salvo's worker", exec(jCmd, java[0], "mpirun salvo bench --allreduce-worker"));
-                    } catch (IllegalStateException e) {
-                        note = e.getMessage();
+                            Integer.toString(perRound)));
+                }
+                List<AllReduceBench.Side> cRuns = new ArrayList<>();
+                List<AllReduceBench.Side> jRuns = new ArrayList<>();
+                String note = java[1];
+                for (int round = 0; round < rounds; round++) {
+                    // C, Salvo, Salvo, C, ...: a change of load in the middle of the run falls on both sides alike
+                    for (int side = 0; side < 2; side++) {
+                        boolean cTurn = (side == 0) == (round % 2 == 0);
+                        if (cTurn) {
+                            err.printf(Locale.ROOT, "bench: %s: round %d/%d: C MPI_Allreduce of %d bucket(s)%n", m.name(), round + 1,
+                                    rounds, floats.length);
+                            err.flush();
+                            cRuns.add(AllReduceBench.Side.parse("allreduce_bench.c", exec(cCmd, null, "mpirun allreduce_bench")));
+                        } else if (java[0] != null && note == null) {
+                            err.printf(Locale.ROOT, "bench: %s: round %d/%d: Salvo's Communicator.allReduceSum%n", m.name(), round + 1,
+                                    rounds);
+                            err.flush();
+                            try {
+                                jRuns.add(AllReduceBench.Side.parse("salvo's worker",
+                                        exec(jCmd, java[0], "mpirun salvo bench --allreduce-worker")));
+                            } catch (IllegalStateException e) {
+                                note = e.getMessage();
+                                jRuns.clear();
+                            }
+                        }
                     }
                 }
+                AllReduceBench.Side cSide = AllReduceBench.Side.pool(cRuns);
+                AllReduceBench.Side salvo = jRuns.isEmpty() ? null : AllReduceBench.Side.pool(jRuns);
                 rows.add(new AllReduceBench.Row(m.name() + " " + m.widths(), layout.count(), floats, cSide, salvo, note));
                 for (AllReduceBench.Side s : new AllReduceBench.Side[] {cSide, salvo}) {
                     if (s != null && !s.check().equals("ok")) {

@@ -99,6 +99,25 @@ class AllReduceBenchTest {
     }
 
     @Test
+    void runsArePooledSampleBySample() {
+        AllReduceBench.Side a = AllReduceBench.Side.of("c", "m", 2, new int[] {8, 4}, "ok", new double[] {1, 2, 3},
+                new double[][] {{0.5, 1, 1.5}, {0.5, 1, 1.5}});
+        AllReduceBench.Side b = AllReduceBench.Side.of("c", "m", 2, new int[] {8, 4}, "ok", new double[] {10, 4},
+                new double[][] {{9, 3}, {1, 1}});
+        AllReduceBench.Side p = AllReduceBench.Side.pool(List.of(a, b));
+        assertEquals(5, p.iterations());
+        assertEquals(3, p.median());
+        assertEquals(1, p.min());
+        assertEquals(10, p.max());
+        assertArrayEquals(new double[] {1.5, 1}, p.bucketMedians());
+        assertEquals(48, p.bytes());
+        assertEquals("ok", p.check());
+        AllReduceBench.Side bad = AllReduceBench.Side.of("c", "m", 2, new int[] {8, 4}, "wrong sum", new double[] {1},
+                new double[][] {{1}, {1}});
+        assertEquals("wrong sum", AllReduceBench.Side.pool(List.of(a, bad)).check());
+    }
+
+    @Test
     void theCProgramShipsInTheJar() {
         String src = AllReduceBench.cSource();
         assertTrue(src.contains("MPI_Allreduce(MPI_IN_PLACE") && src.contains("#define WARMUP " + AllReduceBench.WARMUP), src);
