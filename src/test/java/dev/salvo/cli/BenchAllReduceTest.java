@@ -64,6 +64,32 @@ class BenchAllReduceTest {
     }
 
     @Test
+    void withoutAJdk22ItTimesTheCSideAndSaysWhySalvosDidNotRun(@TempDir Path tmp) throws IOException {
+        openMpi();
+        Assumptions.assumeTrue(Runtime.version().feature() < 22, "this JDK runs Salvo's side itself");
+        Path saved = BenchAllReduce.jdk22;
+        try {
+            BenchAllReduce.jdk22 = tmp.resolve("no-jdk");
+            Path out = tmp.resolve("o");
+            BenchCommandTest.Result r = BenchCommandTest.run("bench", "--allreduce", "--quick", "--iterations", "3", "--out",
+                    out.toString());
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().contains("| fashion-mlp 784-512-256-10 | 1 | 2,143,296 | "), r.out());
+            assertTrue(r.out().contains("| mlp-2048 784-2048-2048-10 | 6 | 23,298,112 | "), r.out());
+            assertTrue(r.out().contains("| n/a | n/a |"), r.out());
+            assertTrue(r.out().contains("Salvo's side needs JDK 22 or newer"), r.out());
+            com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(out.resolve(BenchAllReduce.JSON).toFile());
+            assertEquals(2, j.path("networks").size());
+            assertEquals("ok", j.path("networks").get(1).path("c_mpi_allreduce").path("check").asText());
+            assertEquals(3, j.path("networks").get(1).path("c_mpi_allreduce").path("iterations").asInt());
+            assertTrue(j.path("networks").get(1).path("salvo").isNull());
+        } finally {
+            BenchAllReduce.jdk22 = saved;
+        }
+    }
+
+    @Test
     void withoutMpirunOrMpiccItIsBadInputNamingThePackage(@TempDir Path tmp) throws IOException {
         String saved = BenchAllReduce.searchPath;
         try {
