@@ -44,7 +44,7 @@ public final class TrainOverhead {
             m.put("step_seconds", stepSeconds());
             m.put("allreduce_seconds", allreduceSeconds);
             m.put("exposed_seconds", exposedSeconds);
-            m.put("overlap_share", overlapShare);
+            m.put("overlap_share", Double.isNaN(overlapShare) ? null : overlapShare);
             return m;
         }
     }
@@ -79,6 +79,31 @@ public final class TrainOverhead {
         }
         return new Run(d.get("ranks").asInt(), d.get("steps").asLong(), buckets, d.get("allreduce_seconds").asDouble(),
                 d.get("exposed_seconds").asDouble(), d.get("overlap_share").asDouble(), train);
+    }
+
+    /**
+     * A single-process run ({@code salvo train} without mpirun): its "distributed" object where it has
+     * one, else 1 rank whose steps are the epoch's samples over {@code batch} (rounded up, one epoch:
+     * samples_per_second x wall_seconds) and no all-reduce.
+     */
+    public static Run parseSingle(JsonNode summary, String where, int batch) {
+        if (summary.path("distributed").isObject()) {
+            return parse(summary, where);
+        }
+        if (summary.path("epochs_run").asInt() != 1 || !summary.path("samples_per_second").isNumber()
+                || !summary.path("wall_seconds").isNumber()) {
+            throw new IllegalStateException(where + ": expected one epoch with samples_per_second and wall_seconds");
+        }
+        long samples = Math.round(summary.get("samples_per_second").asDouble() * summary.get("wall_seconds").asDouble());
+        long steps = (samples + batch - 1) / batch;
+        double train = 0;
+        for (JsonNode e : summary.path("history")) {
+            train += e.path("seconds").asDouble();
+        }
+        if (!(train > 0) || steps < 1) {
+            throw new IllegalStateException(where + ": no timed training steps (history seconds " + train + ", samples " + samples + ")");
+        }
+        return new Run(1, steps, new int[0], 0, 0, Double.NaN, train);
     }
 
     /** One network: the 1-rank and the 2-rank run at the same per-rank batch. */

@@ -2,6 +2,7 @@ package dev.salvo.cli;
 
 import static dev.salvo.cli.BenchCommand.atLeast;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.salvo.bench.AllReduceBench;
@@ -223,26 +224,24 @@ final class BenchAllReduce {
         List<TrainOverhead.Row> rows = new ArrayList<>();
         for (BenchModel m : NETWORKS) {
             TrainOverhead.Run[] runs = new TrainOverhead.Run[2];
-            for (int ranks = 1; ranks <= RANKS; ranks++) {
+            // 2 ranks first: where the trainer writes no "distributed" object the part stops after one run
+            for (int ranks = RANKS; ranks >= 1; ranks--) {
                 Path folder = tmp.resolve("train-" + m.name() + "-" + ranks);
-                List<String> cmd = new ArrayList<>(launch2);
-                cmd.set(cmd.indexOf("-np") + 1, Integer.toString(ranks));
-                cmd.addAll(javaCommand(java[0], threads));
-                cmd.addAll(List.of("train", "--data", "fashion-mnist", "--layers",
-                        String.join(",", m.layers().stream().map(String::valueOf).toList()), "--optimizer", "adamw", "--lr", "0.001",
-                        "--batch-size", Integer.toString(batch), "--epochs", "1", "--device", "cpu", "--no-progress",
-                        "--out", folder.toString(), "--overwrite"));
-                if (c.bucketMb != null) {
-                    cmd.addAll(List.of("--bucket-mb", fmt(mb)));
+                List<String> cmd = new ArrayList<>();
+                if (ranks > 1) {
+                    cmd.addAll(launch2);
                 }
-                err.println("bench: " + m.name() + ": salvo train, " + ranks + " rank(s), " + threads + " thread(s) each, batch "
+                cmd.addAll(javaCommand(java[0], threads));
+                cmd.addAll(trainArgs(m, batch, folder, c.bucketMb == null ? null : fmt(mb)));
+                String what = (ranks > 1 ? "mpirun -np " + ranks + " " : "") + "salvo train";
+                err.println("bench: " + m.name() + ": " + what + ", " + ranks + " rank(s), " + threads + " thread(s) each, batch "
                         + batch + " per rank, 1 epoch");
                 err.flush();
                 try {
-                    exec(cmd, java[0], "mpirun -np " + ranks + " salvo train");
-                    Path summary = folder.resolve("summary.json");
-                    runs[ranks - 1] = TrainOverhead.parse(new ObjectMapper().readTree(summary.toFile()), "summary.json of "
-                            + m.name() + " on " + ranks + " rank(s)");
+                    exec(cmd, java[0], what);
+                    JsonNode summary = new ObjectMapper().readTree(folder.resolve("summary.json").toFile());
+                    String where = "summary.json of " + m.name() + " on " + ranks + " rank(s)";
+                    runs[ranks - 1] = ranks > 1 ? TrainOverhead.parse(summary, where) : TrainOverhead.parseSingle(summary, where, batch);
                 } catch (IllegalStateException | IOException e) {
                     return skip(out, stdout, e.getMessage());
                 }
@@ -255,6 +254,18 @@ final class BenchAllReduce {
                 threads);
         stdout.print(TrainOverhead.table(rows));
         return out;
+    }
+
+    /** The arguments of one epoch of the network's recipe on Fashion-MNIST on the cpu device, into {@code folder}. */
+    static List<String> trainArgs(BenchModel m, int batch, Path folder, String bucketMb) {
+        List<String> a = new ArrayList<>(List.of("train", "--data", "fashion-mnist", "--layers",
+                String.join(",", m.layers().stream().map(String::valueOf).toList()), "--optimizer", "adamw", "--lr", "0.001",
+                "--batch-size", Integer.toString(batch), "--epochs", "1", "--device", "cpu", "--no-progress",
+                "--out", folder.toString(), "--overwrite"));
+        if (bucketMb != null) {
+            a.addAll(List.of("--bucket-mb", bucketMb)); // only when given: the trainer's option may not exist yet
+        }
+        return a;
     }
 
     private static Map<String, Object> skip(Map<String, Object> out, PrintWriter stdout, String why) {

@@ -54,6 +54,19 @@ class TrainOverheadTest {
     }
 
     @Test
+    void aSingleProcessRunCountsItsStepsFromTheSamples() throws IOException {
+        ObjectNode s = (ObjectNode) fixture();
+        s.remove("distributed");
+        s.put("samples_per_second", 54_000 / 3.9);
+        TrainOverhead.Run one = TrainOverhead.parseSingle(s, "one", 128);
+        assertEquals(1, one.ranks());
+        assertEquals(422, one.steps(), "ceil(54,000 / 128)");
+        assertEquals(2.11 / 422, one.stepSeconds(), 1e-12);
+        assertEquals(null, one.toMap().get("overlap_share"));
+        assertEquals(211, TrainOverhead.parseSingle(fixture(), "two", 128).steps(), "the distributed object where there is one");
+    }
+
+    @Test
     void aSummaryWithoutTheDistributedObjectIsRefusedInOneLine() throws IOException {
         ObjectNode s = (ObjectNode) fixture();
         s.remove("distributed");
