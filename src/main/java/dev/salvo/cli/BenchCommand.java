@@ -56,7 +56,12 @@ import picocli.CommandLine.Spec;
                         + "--steps 2000) on --text (default: the embedded kjv-genesis excerpt; the recipe's corpus is the whole "
                         + "KJV: bible -l79 \"Gen1:1-Rev22:21\" </dev/null > kjv.txt) on each device, times every step, reports tokens/s "
                         + "(median [min-max], p10-p90), the validation loss and the shares of matmul, attention, layer norm and "
-                        + "the optimizer, and runs pytorch_gpt_bench.py on the same text in the same run."},
+                        + "the optimizer, and runs pytorch_gpt_bench.py on the same text in the same run.",
+                "--allreduce instead times the gradient all-reduce of data-parallel training: the gradient buckets (--bucket-mb,"
+                        + " default 4, cut from the end of the flat buffer) of 784-512-256-10 and 784-2048-2048-10 under mpirun -np 2,"
+                        + " by a plain C program calling MPI_Allreduce (allreduce_bench.c, compiled with mpicc in the same run) and by"
+                        + " Salvo's MPI communicator (JDK 22+), per step median [min-max]; --train adds salvo train on 1 and 2 ranks."
+                        + " Writes allreduce.json."},
         exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.UNAVAILABLE})
 final class BenchCommand implements Callable<Integer> {
@@ -150,10 +155,43 @@ final class BenchCommand implements Callable<Integer> {
             + " its device memory and step times. On the CPU provider the memory is the JVM heap: SALVO_JAVA_OPTS=-Xmx16g.")
     List<Integer> gptShape;
 
+    @Option(names = "--allreduce", description = "Time the gradient all-reduce instead: the buckets (--bucket-mb) of"
+            + " 784-512-256-10 and 784-2048-2048-10 under mpirun -np 2, by a C program calling MPI_Allreduce (compiled with"
+            + " mpicc in the same run) and by Salvo's MPI communicator (JDK 22+); writes allreduce.json to --out. Needs"
+            + " openmpi-bin and libopenmpi-dev. --iterations, --train, --quick, --out apply.")
+    boolean allreduce;
+
+    @Option(names = "--bucket-mb", description = "--allreduce: gradient bucket size in MiB, cut from the end of the flat"
+            + " gradient buffer (default 4, the trainer's).")
+    Double bucketMb;
+
+    @Option(names = "--iterations", description = "--allreduce: timed all-reduce steps per side (default 100; --quick 10).")
+    Integer iterations;
+
+    @Option(names = "--train", description = "--allreduce: also run salvo train for 1 epoch of Fashion-MNIST on cpu on 1 rank"
+            + " and on 2 (mpirun) at the same per-rank --batch-size, and report the step-time overhead and the share of the"
+            + " all-reduce hidden behind backward (summary.json's \"distributed\" object).")
+    boolean train;
+
+    /** The worker every rank runs under mpirun for --allreduce: the bucket sizes in floats. */
+    @Option(names = "--allreduce-worker", hidden = true, split = ",")
+    List<Integer> allreduceWorker;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (allreduceWorker != null) {
+            return new BenchAllReduce(this).worker(stdout);
+        }
+        if (allreduce) {
+            return new BenchAllReduce(this).run(stdout, err);
+        }
+        for (String o : new String[] {"--bucket-mb", "--iterations", "--train"}) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                throw new IllegalArgumentException(o + " applies to --allreduce only");
+            }
+        }
         if (gptShape != null) {
             return new BenchGpt(this).shape(stdout);
         }
