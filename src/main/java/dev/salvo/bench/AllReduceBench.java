@@ -4,13 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.salvo.dist.Communicator;
 import dev.salvo.nn.ParamLayout;
+import dev.salvo.train.DataParallel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,28 +44,14 @@ public final class AllReduceBench {
         return (int) Math.max(1, Math.round(mib * FLOATS_PER_MIB));
     }
 
-    /**
-     * The gradient buckets of {@code layout} in launch order, each {@code {offset, length}} in floats:
-     * cut from the end of the flat buffer ({@code layout.size()} floats, padding included) backwards,
-     * {@code bucketFloats} each, the last launched (offset 0) holding the remainder; a bucket may span
-     * tensors. Backward finishes the last layers first, so the first bucket is ready first.
-     * TODO: call dev.salvo.train.DataParallel.buckets (the trainer's own planner, the same rule) once it is on main.
-     */
+    /** The gradient buckets of {@code layout} in launch order: the trainer's own plan, {@link DataParallel#buckets}. */
     public static int[][] buckets(ParamLayout layout, int bucketFloats) {
-        return buckets(layout.size(), bucketFloats);
+        return DataParallel.buckets(layout.size(), bucketFloats);
     }
 
     /** {@link #buckets(ParamLayout, int)} of a flat buffer of {@code size} floats. */
     public static int[][] buckets(int size, int bucketFloats) {
-        if (bucketFloats < 1) {
-            throw new IllegalArgumentException("bucket size must be at least 1 float, got " + bucketFloats);
-        }
-        List<int[]> out = new ArrayList<>();
-        for (int end = size; end > 0; end -= bucketFloats) {
-            int start = Math.max(0, end - bucketFloats);
-            out.add(new int[] {start, end - start});
-        }
-        return out.toArray(new int[0][]);
+        return DataParallel.buckets(size, bucketFloats);
     }
 
     /** The lengths of {@code buckets}, in order. */

@@ -69,16 +69,21 @@ public final class TrainOverhead {
         for (int i = 0; i < buckets.length; i++) {
             buckets[i] = d.path("bucket_floats").get(i).asInt();
         }
-        double train = 0;
-        for (JsonNode e : summary.path("history")) {
-            train += e.path("seconds").asDouble();
-        }
-        if (!(train > 0) || d.get("steps").asLong() < 1) {
-            throw new IllegalStateException(where + ": no timed training steps (history seconds " + train + ", steps "
+        int epochs = summary.path("history").size();
+        double train = lastEpochSeconds(summary);
+        long steps = epochs == 0 ? 0 : d.get("steps").asLong() / epochs;
+        if (!(train > 0) || steps < 1) {
+            throw new IllegalStateException(where + ": no timed training steps (last epoch's seconds " + train + ", steps "
                     + d.get("steps").asLong() + ")");
         }
-        return new Run(d.get("ranks").asInt(), d.get("steps").asLong(), buckets, d.get("allreduce_seconds").asDouble(),
-                d.get("exposed_seconds").asDouble(), d.get("overlap_share").asDouble(), train);
+        // the last epoch's step time (the first ones include the JIT's warm-up); the all-reduce figures per epoch on average
+        return new Run(d.get("ranks").asInt(), steps, buckets, d.get("allreduce_seconds").asDouble() / epochs,
+                d.get("exposed_seconds").asDouble() / epochs, d.get("overlap_share").asDouble(), train);
+    }
+
+    private static double lastEpochSeconds(JsonNode summary) {
+        JsonNode h = summary.path("history");
+        return h.size() == 0 ? 0 : h.get(h.size() - 1).path("seconds").asDouble();
     }
 
     /**
@@ -90,16 +95,13 @@ public final class TrainOverhead {
         if (summary.path("distributed").isObject()) {
             return parse(summary, where);
         }
-        if (summary.path("epochs_run").asInt() != 1 || !summary.path("samples_per_second").isNumber()
-                || !summary.path("wall_seconds").isNumber()) {
-            throw new IllegalStateException(where + ": expected one epoch with samples_per_second and wall_seconds");
+        int epochs = summary.path("epochs_run").asInt();
+        if (epochs < 1 || !summary.path("samples_per_second").isNumber() || !summary.path("wall_seconds").isNumber()) {
+            throw new IllegalStateException(where + ": expected epochs with samples_per_second and wall_seconds");
         }
-        long samples = Math.round(summary.get("samples_per_second").asDouble() * summary.get("wall_seconds").asDouble());
+        long samples = Math.round(summary.get("samples_per_second").asDouble() * summary.get("wall_seconds").asDouble() / epochs);
         long steps = (samples + batch - 1) / batch;
-        double train = 0;
-        for (JsonNode e : summary.path("history")) {
-            train += e.path("seconds").asDouble();
-        }
+        double train = lastEpochSeconds(summary);
         if (!(train > 0) || steps < 1) {
             throw new IllegalStateException(where + ": no timed training steps (history seconds " + train + ", samples " + samples + ")");
         }

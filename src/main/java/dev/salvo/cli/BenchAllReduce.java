@@ -210,6 +210,9 @@ final class BenchAllReduce {
         }
     }
 
+    /** Epochs of each --train run; the last one is timed (the first ones include the JIT's warm-up). */
+    static final int TRAIN_EPOCHS = 3;
+
     /** The --train part: salvo train on 1 rank and on 2 at the same per-rank batch, per network; a skip says why. */
     private Map<String, Object> train(List<String> launch2, String[] java, double mb, PrintWriter stdout, PrintWriter err, Path tmp) {
         Map<String, Object> out = new LinkedHashMap<>();
@@ -232,10 +235,10 @@ final class BenchAllReduce {
                     cmd.addAll(launch2);
                 }
                 cmd.addAll(javaCommand(java[0], threads));
-                cmd.addAll(trainArgs(m, batch, folder, c.bucketMb == null ? null : fmt(mb)));
+                cmd.addAll(trainArgs(m, batch * ranks, folder, c.bucketMb == null ? null : fmt(mb))); // --batch-size is global
                 String what = (ranks > 1 ? "mpirun -np " + ranks + " " : "") + "salvo train";
                 err.println("bench: " + m.name() + ": " + what + ", " + ranks + " rank(s), " + threads + " thread(s) each, batch "
-                        + batch + " per rank, 1 epoch");
+                        + batch + " per rank, " + TRAIN_EPOCHS + " epochs");
                 err.flush();
                 try {
                     exec(cmd, java[0], what);
@@ -250,20 +253,20 @@ final class BenchAllReduce {
         }
         out.put("networks", rows.stream().map(TrainOverhead.Row::toMap).toList());
         stdout.println();
-        stdout.printf(Locale.ROOT, "salvo train, 1 epoch of Fashion-MNIST on cpu, %d thread(s) per rank, the same per-rank batch:%n",
+        stdout.printf(Locale.ROOT, "salvo train, the last of %d epochs of Fashion-MNIST on cpu, %d thread(s) per rank, the same per-rank batch:%n", TRAIN_EPOCHS,
                 threads);
         stdout.print(TrainOverhead.table(rows));
         return out;
     }
 
-    /** The arguments of one epoch of the network's recipe on Fashion-MNIST on the cpu device, into {@code folder}. */
+    /** The arguments of one epoch of the network's recipe on Fashion-MNIST on the cpu device, into {@code folder}; {@code batch} is the global batch. */
     static List<String> trainArgs(BenchModel m, int batch, Path folder, String bucketMb) {
         List<String> a = new ArrayList<>(List.of("train", "--data", "fashion-mnist", "--layers",
                 String.join(",", m.layers().stream().map(String::valueOf).toList()), "--optimizer", "adamw", "--lr", "0.001",
-                "--batch-size", Integer.toString(batch), "--epochs", "1", "--device", "cpu", "--no-progress",
+                "--batch-size", Integer.toString(batch), "--epochs", Integer.toString(TRAIN_EPOCHS), "--device", "cpu", "--no-progress",
                 "--out", folder.toString(), "--overwrite"));
         if (bucketMb != null) {
-            a.addAll(List.of("--bucket-mb", bucketMb)); // only when given: the trainer's option may not exist yet
+            a.addAll(List.of("--bucket-mb", bucketMb)); // only when given: else the trainer's default
         }
         return a;
     }

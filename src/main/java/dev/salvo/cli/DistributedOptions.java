@@ -23,10 +23,7 @@ final class DistributedOptions {
 
     /** Bucket size in floats, checked. */
     int bucketFloats() {
-        if (!(bucketMb > 0) || bucketMb > 1024) {
-            throw new IllegalArgumentException("--bucket-mb must be in (0, 1024] MiB, got " + bucketMb);
-        }
-        return (int) Math.max(1, Math.round(bucketMb * (1 << 20) / 4));
+        return dev.salvo.bench.AllReduceBench.bucketFloats(bucketMb);
     }
 
     /** The --all-reduce value, checked. */

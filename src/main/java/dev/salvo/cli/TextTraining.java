@@ -92,10 +92,8 @@ final class TextTraining {
     }
 
     static int train(TrainCommand c, Interrupts interrupts, DistributedRun job) {
-        if (job != null) {
-            throw new IllegalArgumentException("--data " + c.data + ": data-parallel training of text is not supported yet; run it on one rank");
-        }
-        PrintWriter out = c.spec.commandLine().getOut();
+        PrintWriter console = c.spec.commandLine().getOut();
+        PrintWriter out = job == null ? console : job.out(console);
         PrintWriter err = c.spec.commandLine().getErr();
         picocli.CommandLine.ParseResult given = c.spec.commandLine().getParseResult();
 
@@ -174,7 +172,12 @@ final class TextTraining {
                     + " give --steps N (more than %d) to train further%n", resumeFile, resumed.step(), c.steps, resumed.step());
             return 0;
         }
-        RunOutputs where = c.outputs(resumed, resumeFile);
+        int bucketFloats = c.dist.bucketFloats();
+        String allReduce = c.dist.allReduce();
+        if (job != null) {
+            job.checkBatch(c.batchSize);
+        }
+        RunOutputs where = job == null || job.writer() ? c.outputs(resumed, resumeFile) : RunOutputs.elsewhere();
 
         TextCorpus corpus = load(c.data, context, c.valFraction);
         Vocabulary vocab = corpus.vocabulary();
@@ -196,16 +199,28 @@ final class TextTraining {
             throw new IllegalArgumentException("--resume: the text of --data " + c.data + " differs from the text the checkpoint was"
                     + " trained on (SHA-256 " + fingerprint.substring(0, 16) + " vs " + trainedOn.substring(0, 16) + ")");
         }
-        int capacity = Math.max(c.batchSize, Math.min(c.batchSize * 4, Math.max(1, text.validationStarts().length)));
+        int perRank = job == null ? c.batchSize : dev.salvo.train.DataParallel.maxShard(c.batchSize, job.size());
+        int capacity = Math.max(perRank, Math.min(perRank * 4, Math.max(1, text.validationStarts().length)));
+        if (job != null) {
+            job.start();
+            job.agree(Facts.ofRun(ResumeOptions.of(c.spec), net, fingerprint, resumed, c.dist, c.lossEvery,
+                    Devices.Selector.parse(job.device())), err);
+        }
 
         String deviceSource = c.device != null ? "--device"
                 : System.getProperty("salvo.device") != null ? "-Dsalvo.device" : "SALVO_DEVICE";
-        Devices.Selection sel = TrainCommand.opt(deviceSource, () -> Devices.open(c.device));
+        Devices.Selection sel = TrainCommand.opt(deviceSource, () -> Devices.open(job == null ? c.device : job.device()));
         try (Device dev = sel.device();
              Model model = new Model(dev, net, c.seed, capacity);
-             Trainer trainer = new Trainer(model, config)) {
+             dev.salvo.train.DataParallel dp = job == null ? null
+                     : new dev.salvo.train.DataParallel(job.communicatorFor(dev, allReduce), model, bucketFloats);
+             Trainer trainer = new Trainer(model, config, dp)) {
             if (resumed != null) {
                 trainer.resume(resumed);
+            }
+            if (job != null) {
+                console.println(job.rankLine(dev, dp, dp.broadcastParameters()));
+                console.flush();
             }
             Map<String, String> info = new LinkedHashMap<>(ResumeOptions.of(c.spec));
             info.put(ResumeOptions.RUN_DIR_KEY, where.runDir().toAbsolutePath().normalize().toString());
@@ -246,7 +261,7 @@ final class TextTraining {
                     run.epoch(s, Math.min(c.steps, (long) s.epoch() * c.evalEvery));
                 }
             };
-            Checkpoint.Policy policy = c.checkpointDir == null ? null
+            Checkpoint.Policy policy = c.checkpointDir == null || (job != null && !job.writer()) ? null
                     : new Checkpoint.Policy(c.checkpointDir, c.checkpointEvery > 0 ? c.checkpointEvery : Integer.MAX_VALUE,
                     c.checkpointEvery == 0);
             interrupts.onFirst(trainer::requestStop);
@@ -330,7 +345,10 @@ final class TextTraining {
             float[] params = model.parametersToHost();
             float[] state = model.stateToHost();
             ModelFile.save(modelFile, net, params, state, identity, facts);
-            if (c.save != null) {
+            if (dp != null) {
+                summary.put("distributed", Facts.summary(dp, job));
+            }
+            if (c.save != null && (job == null || job.writer())) {
                 ModelFile.save(c.save, net, params, state, identity, facts);
             }
             summary.put("val_loss", val.loss());

@@ -94,10 +94,14 @@ public final class DataParallel implements AutoCloseable {
      * {@code bucketFloats} floats, cut from the end of the buffer backwards (launch order).
      */
     public static int[][] buckets(ParamLayout layout, int bucketFloats) {
+        return buckets(layout.size(), bucketFloats);
+    }
+
+    /** {@link #buckets(ParamLayout, int)} of a flat buffer of {@code total} floats. */
+    public static int[][] buckets(int total, int bucketFloats) {
         if (bucketFloats < 1) {
-            throw new IllegalArgumentException("bucket size must be at least one float, got " + bucketFloats);
+            throw new IllegalArgumentException("bucket size must be at least 1 float, got " + bucketFloats);
         }
-        int total = layout.size();
         List<int[]> out = new ArrayList<>();
         for (int end = total; end > 0; end -= bucketFloats) {
             int start = Math.max(0, end - bucketFloats);

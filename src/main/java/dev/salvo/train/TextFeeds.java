@@ -12,14 +12,17 @@ final class TextFeeds implements AutoCloseable {
 
     private final Model model;
     private final int batchSize;
+    private final int perRankBatch;
     private TextWindows textData;
     private Batcher.Windows textFeed;
     private Batcher.Windows textValFeed;
     private int[] textValStarts;
 
-    TextFeeds(Model model, int batchSize) {
+    /** Feeds for a global batch of {@code batchSize} windows, of which a data-parallel rank loads {@code perRankBatch} at a time. */
+    TextFeeds(Model model, int batchSize, int perRankBatch) {
         this.model = model;
         this.batchSize = batchSize;
+        this.perRankBatch = perRankBatch;
     }
 
     /**
@@ -57,7 +60,7 @@ final class TextFeeds implements AutoCloseable {
         close();
         DeviceBuffer tokens = Batcher.Windows.upload(model, text.tokens());
         try {
-            textFeed = new Batcher.Windows(model, tokens, true, text.evalEvery() * batchSize, batchSize);
+            textFeed = new Batcher.Windows(model, tokens, true, text.evalEvery() * batchSize, perRankBatch);
         } catch (RuntimeException e) {
             tokens.close();
             throw e;

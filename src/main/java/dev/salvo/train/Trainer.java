@@ -86,7 +86,7 @@ public final class Trainer implements AutoCloseable {
         this.model = model;
         this.config = config;
         this.device = model.device();
-        this.textFeeds = new TextFeeds(model, config.batchSize());
+        this.textFeeds = new TextFeeds(model, config.batchSize(), perRank);
         int n = model.layout().size();
         int states = config.optimizer().stateBuffers();
         DeviceBuffer velocity = states == 1 ? zeros(n) : null;

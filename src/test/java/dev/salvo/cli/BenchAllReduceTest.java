@@ -109,10 +109,10 @@ class BenchAllReduceTest {
     }
 
     @Test
-    void theTrainingRunsAreOneEpochOfTheRecipeOnTheCpu() {
+    void theTrainingRunsAreThreeEpochsOfTheRecipeOnTheCpu() {
         List<String> a = BenchAllReduce.trainArgs(dev.salvo.bench.BenchModel.MLP_2048, 128, Path.of("f"), null);
         assertEquals(List.of("train", "--data", "fashion-mnist", "--layers", "784,2048,2048,10", "--optimizer", "adamw", "--lr",
-                "0.001", "--batch-size", "128", "--epochs", "1", "--device", "cpu", "--no-progress", "--out", "f", "--overwrite"), a);
+                "0.001", "--batch-size", "128", "--epochs", "3", "--device", "cpu", "--no-progress", "--out", "f", "--overwrite"), a);
         assertEquals(List.of("--bucket-mb", "1"), BenchAllReduce.trainArgs(dev.salvo.bench.BenchModel.FASHION_MLP, 64, Path.of("f"), "1")
                 .subList(a.size(), a.size() + 2));
     }

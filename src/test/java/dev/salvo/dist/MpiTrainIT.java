@@ -192,6 +192,36 @@ class MpiTrainIT {
                 "--batch-size", "32");
     }
 
+    /** A character GPT on text windows, its gradient in many small buckets (the tied wte's bucket must wait for the embedding). */
+    @Test
+    void gptOnTwoCpuRanksInSmallBucketsMatchesOneProcess(@TempDir Path tmp) throws Exception {
+        List<String> common = List.of("train", "--data", "kjv-genesis", "--gpt", "2,2,32", "--context", "16", "--batch-size", "8",
+                "--steps", "50", "--eval-every", "25", "--eval-windows", "50", "--optimizer", "adamw", "--clip-norm", "1.0",
+                "--device", "cpu", "--no-progress", "--bucket-mb", "0.01");
+        Path t1 = tmp.resolve("t1");
+        Path t2 = tmp.resolve("t2");
+        List<String> one = new ArrayList<>(common);
+        one.addAll(List.of("--out", tmp.resolve("one").toString()));
+        List<String> two = new ArrayList<>(common);
+        two.addAll(List.of("--out", tmp.resolve("two").toString()));
+        Result r1 = run(salvo(one.toArray(new String[0])), t1, 600);
+        assertEquals(0, r1.rc(), r1.output());
+        Result r2 = run(mpi(2, salvo(two.toArray(new String[0]))), t2, 600);
+        assertEquals(0, r2.rc(), r2.output());
+        assertTrue(Pattern.compile("rank 0/2 .* host memory .* \\d+ buckets").matcher(r2.output()).find(), r2.output());
+        List<String[]> a = trace(t1, 0);
+        List<String[]> b0 = trace(t2, 0);
+        List<String[]> b1 = trace(t2, 1);
+        assertEquals(50, a.size());
+        assertEquals(50, b0.size());
+        for (int s = 0; s < a.size(); s++) {
+            assertEquals(b0.get(s)[2], b1.get(s)[2], "step " + (s + 1) + ": the ranks' parameters differ");
+            double x = Double.parseDouble(a.get(s)[1]);
+            double y = Double.parseDouble(b0.get(s)[1]);
+            assertTrue(Math.abs(x - y) <= 1e-5 * Math.abs(x), "step " + (s + 1) + ": loss " + y + " on 2 ranks vs " + x + " on 1");
+        }
+    }
+
     @Test
     void mlpOnTwoOpenClRanksMatchesOneProcess(@TempDir Path tmp) throws Exception {
         Result probe = run(salvo("devices"), null, 120);
