@@ -90,9 +90,10 @@ final class MpiCommunicator implements Communicator {
 
     static Communicator open(Launch launch) {
         String[] why = new String[1];
-        NativeLibrary lib = NativeLibrary.open(new String[] {Mpi.LIBRARY}, why);
+        String name = System.getProperty("salvo.mpi.library", Mpi.LIBRARY); // a path, where Open MPI lives elsewhere
+        NativeLibrary lib = NativeLibrary.open(new String[] {name}, why);
         if (lib == null) {
-            throw new DistributedException(Mpi.LIBRARY + " not found (" + why[0] + "): install Open MPI, on Debian or Ubuntu"
+            throw new DistributedException(name + " not found (" + why[0] + "): install Open MPI, on Debian or Ubuntu"
                     + " with apt-get install openmpi-bin (its libopenmpi3 package holds " + Mpi.LIBRARY + ")");
         }
         try {

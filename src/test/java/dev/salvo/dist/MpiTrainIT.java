@@ -120,10 +120,14 @@ class MpiTrainIT {
     }
 
     static Process start(List<String> command, Path trace) throws IOException {
+        return start(command, trace, "");
+    }
+
+    static Process start(List<String> command, Path trace, String javaOptions) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().put("SALVO_STEP_TRACE", trace == null ? "" : trace.toString());
         pb.environment().put("JAVA_HOME", jvm.getParent().getParent().toString());
-        pb.environment().put("SALVO_JAVA_OPTS", "-Xmx2g");
+        pb.environment().put("SALVO_JAVA_OPTS", ("-Xmx2g " + javaOptions).trim());
         pb.redirectOutput(Files.createTempFile("salvo-mpi", ".log").toFile());
         Process p = pb.start();
         logs.put(p, pb.redirectOutput().file().toPath());
@@ -343,5 +347,28 @@ class MpiTrainIT {
         r = run(mpi(2, salvo("train", "--data", "digits", "--device", "cuda:0,cuda:0", "--out", tmp.resolve("b").toString())), null, 300);
         assertEquals(2, r.rc(), r.output());
         assertTrue(r.output().contains("names cuda:0 for local ranks 0 and 1"), r.output());
+        // no libmpi: the line names the package that installs it
+        Process p = start(mpi(2, salvo("train", "--data", "digits", "--device", "cpu", "--out", tmp.resolve("c").toString())), null,
+                "-Dsalvo.mpi.library=libmpi-missing.so.40");
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS));
+        String out = read(p);
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.contains("libmpi-missing.so.40 not found") && out.contains("apt-get install openmpi-bin"), out);
+        assertEquals(1, out.lines().filter(l -> l.startsWith("salvo train:")).count(), "one line, from rank 0:\n" + out);
+    }
+
+    @Test
+    void jdk17UnderMpirunSaysDistributedNeedsJdk22(@TempDir Path tmp) throws Exception {
+        Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64");
+        Assumptions.assumeTrue(Files.isExecutable(jdk17.resolve("bin/java")), "no JDK 17 at " + jdk17);
+        Path saved = jvm;
+        jvm = jdk17.resolve("bin/java");
+        try {
+            Result r = run(mpi(2, salvo("train", "--data", "digits", "--device", "cpu", "--out", tmp.resolve("a").toString())), null, 300);
+            assertEquals(2, r.rc(), r.output());
+            assertTrue(r.output().contains("distributed training needs JDK 22 or newer") && r.output().contains("JAVA_HOME="), r.output());
+        } finally {
+            jvm = saved;
+        }
     }
 }
