@@ -249,6 +249,12 @@ final class DistributedRun implements AutoCloseable {
                 device.info().name(), dp.path(), sha256.substring(0, 16));
     }
 
+    /** Every rank's last line: the step reached and its parameters' SHA-256 (the same on every rank). */
+    void finalLine(PrintWriter console, long step, String sha256) {
+        console.printf(Locale.ROOT, "rank %d/%d: done at step %d, parameters sha256 %s%n", rank(), size(), step, sha256.substring(0, 16));
+        console.flush();
+    }
+
     /**
      * A rank failed with exit code {@code code} (its message already printed): ends every rank of
      * the job (MPI_Abort) so none waits forever in a collective. Does not return while a job is active.

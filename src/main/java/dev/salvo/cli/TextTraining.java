@@ -333,6 +333,9 @@ final class TextTraining {
                 out.flush();
                 return Interrupts.EXIT;
             }
+            if (job != null) {
+                job.finalLine(console, trainer.step(), dp.parametersSha256());
+            }
             EpochStats last = h.epochs().isEmpty() ? null : h.epochs().get(h.epochs().size() - 1);
             Evaluation val = last != null && !h.stoppedEarly() ? new Evaluation(last.valLoss(), last.valAccuracy(), 0)
                     : trainer.evaluateText(text);

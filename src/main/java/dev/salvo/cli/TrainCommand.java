@@ -418,6 +418,9 @@ final class TrainCommand implements Callable<Integer> {
                 return Interrupts.EXIT;
             }
             Evaluation ev = trainer.evaluate(test);
+            if (job != null) {
+                job.finalLine(console, trainer.step(), dp.parametersSha256());
+            }
             out.printf(Locale.ROOT, "%stest accuracy %s (%d rows), test loss %.4f%n",
                     h.stoppedEarly() ? "early stop: kept epoch " + h.bestEpoch() + "; " : "",
                     Format.percent(ev.accuracy()), ev.rows(), ev.loss());

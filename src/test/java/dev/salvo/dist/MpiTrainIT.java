@@ -183,6 +183,14 @@ class MpiTrainIT {
             }
         }
         assertTrue(Math.abs(accuracy(r1.output()) - accuracy(r2.output())) <= 0.5, r1.output() + "\n" + r2.output());
+        Matcher done = Pattern.compile("rank (\\d)/2: done at step (\\d+), parameters sha256 ([0-9a-f]{16})").matcher(r2.output());
+        List<String> finals = new ArrayList<>();
+        while (done.find()) {
+            finals.add(done.group(2) + " " + done.group(3));
+        }
+        assertEquals(2, finals.size(), r2.output());
+        assertEquals(finals.get(0), finals.get(1), "the ranks' final parameters differ");
+        assertEquals(b0.get(b0.size() - 1)[2].substring(0, 16), finals.get(0).split(" ")[1]);
     }
 
     @Test
