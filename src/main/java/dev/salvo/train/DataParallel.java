@@ -14,10 +14,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Data-parallel training over the ranks of a {@link Communicator}, as PyTorch's DDP: every rank
@@ -55,10 +52,22 @@ public final class DataParallel implements AutoCloseable {
     private final boolean onDevice;
     /** Host staging: float 0 is the stop flag, gradient float {@code i} is at {@code i + 1}. */
     private final FloatBuffer staging;
-    private final ExecutorService thread;
-    private final Future<?>[] inFlight;
+    /** The communication thread (null with one rank or on the device path). */
+    private final Thread worker;
+    /** The thread waiting in {@link #finishBackward} (null when none). */
+    private volatile Thread waiter;
+    /** Buckets handed over and finished, counted over the whole run (the worker takes them in order). */
+    private volatile long posted;
+    private volatile long finished;
+    private volatile Throwable failure;
+    private volatile boolean closing;
+    /** Where each handed-over bucket lies in the staging buffer: offset and length, by bucket. */
+    private final int[] postOffset;
+    private final int[] postLength;
     private final double[] flag = new double[1];
     private final Map<Dataset, Dataset> shards = new IdentityHashMap<>();
+    /** {@link #afterVertex(int)} as the callback backward takes, made once (a method reference per step would allocate). */
+    private final java.util.function.IntConsumer afterVertex = this::afterVertex;
     private int launched;
     private boolean localStop;
     private long steps;
@@ -81,12 +90,15 @@ public final class DataParallel implements AutoCloseable {
         }
         onDevice = comm.reducesOnDevice(device);
         staging = size > 1 && !onDevice ? device.allocHostStaging(layout.size() + 1) : null;
-        thread = size > 1 && !onDevice ? Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "salvo-allreduce");
-            t.setDaemon(true);
-            return t;
-        }) : null;
-        inFlight = new Future<?>[buckets.length];
+        postOffset = new int[buckets.length];
+        postLength = new int[buckets.length];
+        if (size > 1 && !onDevice) {
+            worker = new Thread(this::work, "salvo-allreduce");
+            worker.setDaemon(true);
+            worker.start();
+        } else {
+            worker = null;
+        }
     }
 
     /**
@@ -268,7 +280,7 @@ public final class DataParallel implements AutoCloseable {
             model.forward(local);
             model.loss(local, n);
             device.run(calls.lossSum(slotIndex, local));
-            model.backward(local, this::afterVertex);
+            model.backward(local, afterVertex);
         } else { // a last batch smaller than the world: this rank adds nothing
             device.run(ElementwiseOps.fill(slot, 0));
             zeroGradients();
@@ -306,15 +318,40 @@ public final class DataParallel implements AutoCloseable {
             off = 0;
             len++;
         }
-        int o = off;
-        int l = len;
-        inFlight[b] = thread.submit(() -> {
+        postOffset[b] = off;
+        postLength[b] = len;
+        posted++; // publishes the offsets above to the worker (a volatile write)
+        LockSupport.unpark(worker);
+    }
+
+    /**
+     * The communication thread: all-reduces the handed-over buckets in order, counting them in
+     * {@link #finished}; parks when there is none. Allocates nothing per bucket.
+     */
+    private void work() {
+        long next = 0;
+        while (!closing) {
+            if (next == posted) {
+                LockSupport.park(this);
+                continue;
+            }
+            int b = (int) (next % buckets.length);
             long t0 = System.nanoTime();
-            comm.allReduceSum(staging, o, l);
+            try {
+                comm.allReduceSum(staging, postOffset[b], postLength[b]);
+            } catch (Throwable t) {
+                failure = t;
+            }
             synchronized (this) {
                 reduceNanos += System.nanoTime() - t0;
             }
-        });
+            next++;
+            finished = next;
+            Thread w = waiter;
+            if (w != null) {
+                LockSupport.unpark(w);
+            }
+        }
     }
 
     /**
@@ -343,18 +380,16 @@ public final class DataParallel implements AutoCloseable {
             launch(launched++);
         }
         long t0 = System.nanoTime();
-        for (Future<?> f : inFlight) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new DistributedException("interrupted while waiting for the gradient all-reduce", e);
-            } catch (ExecutionException e) {
-                Throwable c = e.getCause();
-                throw c instanceof RuntimeException re ? re : new DistributedException(String.valueOf(c), c);
-            }
+        waiter = Thread.currentThread();
+        while (finished != posted && failure == null) {
+            LockSupport.park(this);
         }
+        waiter = null;
         exposedNanos += System.nanoTime() - t0;
+        Throwable f = failure;
+        if (f != null) {
+            throw f instanceof RuntimeException re ? re : new DistributedException(String.valueOf(f), f);
+        }
         for (int b = 0; b < buckets.length; b++) {
             device.upload(staging, buckets[b][0] + 1, slices[b]);
         }
@@ -389,8 +424,9 @@ public final class DataParallel implements AutoCloseable {
 
     @Override
     public void close() {
-        if (thread != null) {
-            thread.shutdownNow();
+        if (worker != null) {
+            closing = true;
+            LockSupport.unpark(worker);
         }
     }
 }

@@ -157,13 +157,40 @@ final class MpiCommunicator implements Communicator {
         return MemorySegment.ofBuffer(buf.slice(offset, length));
     }
 
+    /** The last buffer all-reduced and its segment: a training step reuses its staging buffer, so nothing is made per call. */
+    private FloatBuffer lastBuffer;
+    private MemorySegment lastSegment;
+
     @Override
     public void allReduceSum(FloatBuffer buf, int offset, int length) {
         if (length == 0) {
             return;
         }
-        MemorySegment s = segment(buf, offset, length);
-        call(() -> check((int) allreduce.invokeExact(IN_PLACE, s, length, mpiFloat, sum, world), "MPI_Allreduce"));
+        // the training path: no lambda, no buffer view per call
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("MPI was finalized");
+            }
+            if (buf != lastBuffer) {
+                if (!buf.isDirect()) {
+                    throw new IllegalArgumentException("MPI needs a direct buffer");
+                }
+                lastSegment = MemorySegment.ofBuffer(buf.duplicate().clear());
+                lastBuffer = buf;
+            }
+            if (offset < 0 || length < 0 || offset + length > buf.capacity()) {
+                throw new IndexOutOfBoundsException("floats [" + offset + ", " + (offset + length) + ") of " + buf.capacity());
+            }
+            MemorySegment s = lastSegment.asSlice(4L * offset, 4L * length);
+            check((int) allreduce.invokeExact(IN_PLACE, s, length, mpiFloat, sum, world), "MPI_Allreduce");
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new DistributedException(t.toString(), t);
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
@@ -171,12 +198,22 @@ final class MpiCommunicator implements Communicator {
         if (values.length == 0) {
             return;
         }
-        call(() -> {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("MPI was finalized");
+            }
             MemorySegment s = scratch(8L * values.length);
             MemorySegment.copy(values, 0, s, ValueLayout.JAVA_DOUBLE, 0, values.length);
             check((int) allreduce.invokeExact(IN_PLACE, s, values.length, mpiDouble, sum, world), "MPI_Allreduce");
             MemorySegment.copy(s, ValueLayout.JAVA_DOUBLE, 0, values, 0, values.length);
-        });
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new DistributedException(t.toString(), t);
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
