@@ -6,6 +6,7 @@ import dev.salvo.device.DeviceBuffer;
 import dev.salvo.device.ops.ElementwiseOps;
 import dev.salvo.dist.Communicator;
 import dev.salvo.dist.DistributedException;
+import dev.salvo.dist.SingleProcess;
 import dev.salvo.nn.Model;
 import dev.salvo.nn.NetworkSpec;
 import dev.salvo.nn.ParamLayout;
@@ -99,6 +100,11 @@ public final class DataParallel implements AutoCloseable {
         } else {
             worker = null;
         }
+    }
+
+    /** One process: {@link SingleProcess}, one bucket, nothing exchanged; the trainer's step is the same code. */
+    static DataParallel single(Model model) {
+        return new DataParallel(SingleProcess.INSTANCE, model, Integer.MAX_VALUE);
     }
 
     /**
@@ -249,6 +255,9 @@ public final class DataParallel implements AutoCloseable {
 
     /** Sums the host loss slots over the ranks (each holds its shard's summed loss). */
     void reduceLosses(float[] slots, int count, double[] scratch) {
+        if (size == 1) {
+            return;
+        }
         java.util.Arrays.fill(scratch, 0);
         for (int j = 0; j < count; j++) {
             scratch[j] = slots[j];

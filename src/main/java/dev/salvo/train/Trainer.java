@@ -64,6 +64,7 @@ public final class Trainer implements AutoCloseable {
     private Map<String, String> checkpointInfo = Map.of();
     /** Data-parallel exchange; null in a single process. */
     private final DataParallel dp;
+    private final boolean ownsDp;
     private final double[] lossScratch;
     /** SALVO_STEP_TRACE's per-step record; null when off. */
     private final StepTrace trace;
@@ -73,16 +74,19 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * A trainer of one rank of a data-parallel job ({@code dp} null: a single process). The batch
+     * A trainer of one rank of a data-parallel job ({@code dp} null: a single process, which runs
+     * the same step over {@link dev.salvo.dist.SingleProcess}, whose collectives do nothing). The batch
      * size of {@code config} is the global batch; the model's capacity needs only this rank's shard.
      */
     public Trainer(Model model, TrainConfig config, DataParallel dp) {
         int perRank = dp == null ? config.batchSize() : DataParallel.maxShard(config.batchSize(), dp.size());
         if (perRank > model.batchCapacity()) {
-            throw new IllegalArgumentException("batch size " + perRank + (dp == null ? "" : " per rank") + " exceeds the model's capacity "
+            throw new IllegalArgumentException("batch size " + perRank + (dp == null || dp.size() == 1 ? "" : " per rank")
+                    + " exceeds the model's capacity "
                     + model.batchCapacity());
         }
-        this.dp = dp;
+        this.ownsDp = dp == null;
+        this.dp = dp != null ? dp : DataParallel.single(model);
         this.model = model;
         this.config = config;
         this.device = model.device();
@@ -105,7 +109,7 @@ public final class Trainer implements AutoCloseable {
         slotRows = new int[k];
         slotStep = new long[k];
         lossScratch = new double[k];
-        trace = StepTrace.fromEnvironment(dp == null ? 0 : dp.rank());
+        trace = StepTrace.fromEnvironment(this.dp.rank());
         calls = new StepCalls(model, slots, health, perRank);
         clip = config.clipNorm() > 0 ? new GradientClip(model, config.clipNorm(), k, this::own) : null;
         optimizer = new OptimizerUpdate(model, config, velocity, m1, m2, clip == null ? null : clip.scale(), health);
@@ -249,8 +253,8 @@ public final class Trainer implements AutoCloseable {
                         double loss = slotHost[j] / ((double) slotRows[j] * model.positions()); // the mean over every labelled position
                         if (!Double.isFinite(loss)) {
                             int badStep = (int) (slotStep[j] - (long) p.epoch * steps);
-                            int lo = dp == null ? 0 : dp.shardStart(slotRows[j]);
-                            int rowsHere = dp == null ? slotRows[j] : dp.shardEnd(slotRows[j]) - lo;
+                            int lo = dp.shardStart(slotRows[j]);
+                            int rowsHere = dp.shardEnd(slotRows[j]) - lo;
                             String where = "another rank's rows";
                             if (rowsHere > 0) {
                                 feed.load(badStep * batch + lo, rowsHere);
@@ -332,16 +336,7 @@ public final class Trainer implements AutoCloseable {
      * step {@code t} (1-based). Allocates nothing.
      */
     private void step(Batcher feed, int from, int n, int slot, double lr, long t) {
-        if (dp == null) {
-            feed.load(from, n);
-            model.train(t);
-            model.forward(n);
-            model.loss(n);
-            device.run(calls.lossSum(slot, n));
-            model.backward(n);
-        } else {
-            stopRequested |= dp.step(feed, from, n, t, calls, slot, slots[slot]);
-        }
+        stopRequested |= dp.step(feed, from, n, t, calls, slot, slots[slot]); // this rank's shard (all rows in one process)
         device.run(calls.gradientCheck(slot));
         device.run(calls.slotCheck(slot));
         if (clip != null) {
@@ -358,9 +353,7 @@ public final class Trainer implements AutoCloseable {
             slotPrefix[pending] = prefix;
         }
         device.download(prefix, slotHost);
-        if (dp != null) {
-            dp.reduceLosses(slotHost, pending, lossScratch);
-        }
+        dp.reduceLosses(slotHost, pending, lossScratch);
         if (clip != null) {
             clip.read(pending);
         }
@@ -387,7 +380,7 @@ public final class Trainer implements AutoCloseable {
         }
         long validationBytes = validation == null ? 0 : Batcher.residentBytes(model, validation);
         trainFeed = Batcher.chooseResident(config.residentData(), model, train, validationBytes)
-                ? Batcher.resident(model, train, dp == null ? config.batchSize() : DataParallel.maxShard(config.batchSize(), dp.size()))
+                ? Batcher.resident(model, train, DataParallel.maxShard(config.batchSize(), dp.size()))
                 : Batcher.staged(model, train);
         return trainFeed;
     }
@@ -399,7 +392,7 @@ public final class Trainer implements AutoCloseable {
      */
     public Evaluation evaluateText(TextWindows text) {
         Evaluation e = textFeeds.evaluate(text);
-        return dp != null && dp.size() > 1 ? dp.fromRankZero(e) : e;
+        return dp.size() > 1 ? dp.fromRankZero(e) : e;
     }
     /** True when the training data of the last {@link #fit} (or {@link #runSteps}) is resident on the device. */
     public boolean dataResident() {
@@ -454,7 +447,7 @@ public final class Trainer implements AutoCloseable {
      * never stopped. Safe to call from any thread (a signal handler's); later fits stop at once.
      */
     public void requestStop() {
-        if (dp != null && dp.size() > 1) {
+        if (dp.size() > 1) {
             dp.requestStop(); // agreed by every rank at the end of the step's backward, then stopRequested
         } else {
             stopRequested = true;
@@ -544,7 +537,7 @@ public final class Trainer implements AutoCloseable {
      * every epoch goes up once).
      */
     public Evaluation evaluate(Dataset data) {
-        if (dp != null && dp.size() > 1) {
+        if (dp.size() > 1) {
             Dataset mine = dp.shard(data);
             return dp.reduce(mine.rows() == 0 ? new Evaluation(Double.NaN, Double.NaN, 0) : evaluateHere(mine));
         }
@@ -583,6 +576,9 @@ public final class Trainer implements AutoCloseable {
         owned.clear();
         if (trace != null) {
             trace.close();
+        }
+        if (ownsDp) {
+            dp.close();
         }
     }
     /** Device bytes of the optimizer state (velocity or Adam's two moments). */

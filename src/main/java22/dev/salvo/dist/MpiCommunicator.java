@@ -9,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.FloatBuffer;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * MPI on host memory through a handful of downcalls into Open MPI's {@code libmpi.so.40}. Open MPI's
@@ -17,7 +16,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code MPI_FLOAT} is {@code &ompi_mpi_float}, {@code MPI_IN_PLACE} is {@code (void *) 1}); MPI is
  * initialized with {@code MPI_THREAD_SERIALIZED} and every call holds one lock.
  */
-final class MpiCommunicator implements Communicator {
+final class MpiCommunicator extends LockedCalls implements Communicator {
 
     private static final int MPI_THREAD_SERIALIZED = 2;
     private static final MemorySegment IN_PLACE = MemorySegment.ofAddress(1);
@@ -38,10 +37,8 @@ final class MpiCommunicator implements Communicator {
     private final MethodHandle abort;
     private final MethodHandle finalizeCall;
     private final MethodHandle errorString;
-    private final ReentrantLock lock = new ReentrantLock();
     private final Arena arena = Arena.ofShared();
     private MemorySegment scratch;
-    private boolean closed;
 
     private MpiCommunicator(NativeLibrary lib, Launch launch) throws Throwable {
         this.launch = launch;
@@ -170,7 +167,7 @@ final class MpiCommunicator implements Communicator {
         lock.lock();
         try {
             if (closed) {
-                throw new IllegalStateException("MPI was finalized");
+                throw new IllegalStateException(closedMessage());
             }
             if (buf != lastBuffer) {
                 if (!buf.isDirect()) {
@@ -201,7 +198,7 @@ final class MpiCommunicator implements Communicator {
         lock.lock();
         try {
             if (closed) {
-                throw new IllegalStateException("MPI was finalized");
+                throw new IllegalStateException(closedMessage());
             }
             MemorySegment s = scratch(8L * values.length);
             MemorySegment.copy(values, 0, s, ValueLayout.JAVA_DOUBLE, 0, values.length);
@@ -283,23 +280,8 @@ final class MpiCommunicator implements Communicator {
         return scratch;
     }
 
-    private interface Body {
-        void run() throws Throwable;
-    }
-
-    private void call(Body body) {
-        lock.lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException("MPI was finalized");
-            }
-            body.run();
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new DistributedException(t.toString(), t);
-        } finally {
-            lock.unlock();
-        }
+    @Override
+    String closedMessage() {
+        return "MPI was finalized";
     }
 }

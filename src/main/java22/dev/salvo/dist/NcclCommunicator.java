@@ -16,7 +16,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * NCCL on one CUDA device per rank, through downcalls into {@code libnccl.so.2}; the MPI
@@ -24,7 +23,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * run in place on the device's stream with the device's context current, then the device is
  * synchronized and NCCL's asynchronous error checked. Every call holds one lock (but abort).
  */
-final class NcclCommunicator implements Communicator {
+final class NcclCommunicator extends LockedCalls implements Communicator {
 
     /** {@code ncclFloat} (= {@code ncclFloat32}) of {@code ncclDataType_t}. */
     static final int NCCL_FLOAT = 7;
@@ -46,8 +45,6 @@ final class NcclCommunicator implements Communicator {
     private final MethodHandle abortComm;
     private final MethodHandle errorString;
     private final MethodHandle asyncError;
-    private final ReentrantLock lock = new ReentrantLock();
-    private boolean closed;
 
     private NcclCommunicator(NativeLibrary lib, Path library, Communicator mpi, Device device) throws Throwable {
         this.mpi = mpi;
@@ -250,23 +247,8 @@ final class NcclCommunicator implements Communicator {
         }
     }
 
-    private interface Body {
-        void run() throws Throwable;
-    }
-
-    private void call(Body body) {
-        lock.lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException("the NCCL communicator was closed");
-            }
-            body.run();
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new DistributedException(t.toString(), t);
-        } finally {
-            lock.unlock();
-        }
+    @Override
+    String closedMessage() {
+        return "the NCCL communicator was closed";
     }
 }

@@ -159,6 +159,15 @@ class MpiTrainIT {
     void equivalence(Path tmp, String device, int steps, String... options) throws Exception {
         List<String> common = new ArrayList<>(List.of("train", "--data", "digits", "--device", device, "--no-progress"));
         common.addAll(List.of(options));
+        Result[] r = equivalence(tmp, steps, common);
+        assertTrue(Math.abs(accuracy(r[0].output()) - accuracy(r[1].output())) <= 0.5, r[0].output() + "\n" + r[1].output());
+    }
+
+    /**
+     * Runs {@code common} (salvo's arguments but --out) in 1 process and on 2 ranks: the first {@code steps}
+     * losses within 1e-5 relative, the ranks' parameters equal after every step and at the end. Returns both runs, 1 process first.
+     */
+    Result[] equivalence(Path tmp, int steps, List<String> common) throws Exception {
         Path t1 = tmp.resolve("t1");
         Path t2 = tmp.resolve("t2");
         List<String> one = new ArrayList<>(common);
@@ -182,7 +191,6 @@ class MpiTrainIT {
                 assertTrue(Math.abs(x - y) <= 1e-5 * Math.abs(x), "step " + (s + 1) + ": loss " + y + " on 2 ranks vs " + x + " on 1");
             }
         }
-        assertTrue(Math.abs(accuracy(r1.output()) - accuracy(r2.output())) <= 0.5, r1.output() + "\n" + r2.output());
         Matcher done = Pattern.compile("rank (\\d)/2: done at step (\\d+), parameters sha256 ([0-9a-f]{16})").matcher(r2.output());
         List<String> finals = new ArrayList<>();
         while (done.find()) {
@@ -191,6 +199,7 @@ class MpiTrainIT {
         assertEquals(2, finals.size(), r2.output());
         assertEquals(finals.get(0), finals.get(1), "the ranks' final parameters differ");
         assertEquals(b0.get(b0.size() - 1)[2].substring(0, 16), finals.get(0).split(" ")[1]);
+        return new Result[] {r1, r2};
     }
 
     @Test
@@ -210,28 +219,8 @@ class MpiTrainIT {
         List<String> common = List.of("train", "--data", "kjv-genesis", "--gpt", "2,2,32", "--context", "16", "--batch-size", "8",
                 "--steps", "50", "--eval-every", "25", "--eval-windows", "50", "--optimizer", "adamw", "--clip-norm", "1.0",
                 "--device", "cpu", "--no-progress", "--bucket-mb", "0.01");
-        Path t1 = tmp.resolve("t1");
-        Path t2 = tmp.resolve("t2");
-        List<String> one = new ArrayList<>(common);
-        one.addAll(List.of("--out", tmp.resolve("one").toString()));
-        List<String> two = new ArrayList<>(common);
-        two.addAll(List.of("--out", tmp.resolve("two").toString()));
-        Result r1 = run(salvo(one.toArray(new String[0])), t1, 600);
-        assertEquals(0, r1.rc(), r1.output());
-        Result r2 = run(mpi(2, salvo(two.toArray(new String[0]))), t2, 600);
-        assertEquals(0, r2.rc(), r2.output());
+        Result r2 = equivalence(tmp, 50, common)[1];
         assertTrue(Pattern.compile("rank 0/2 .* host memory .* \\d+ buckets").matcher(r2.output()).find(), r2.output());
-        List<String[]> a = trace(t1, 0);
-        List<String[]> b0 = trace(t2, 0);
-        List<String[]> b1 = trace(t2, 1);
-        assertEquals(50, a.size());
-        assertEquals(50, b0.size());
-        for (int s = 0; s < a.size(); s++) {
-            assertEquals(b0.get(s)[2], b1.get(s)[2], "step " + (s + 1) + ": the ranks' parameters differ");
-            double x = Double.parseDouble(a.get(s)[1]);
-            double y = Double.parseDouble(b0.get(s)[1]);
-            assertTrue(Math.abs(x - y) <= 1e-5 * Math.abs(x), "step " + (s + 1) + ": loss " + y + " on 2 ranks vs " + x + " on 1");
-        }
     }
 
     @Test
