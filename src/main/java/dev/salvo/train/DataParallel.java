@@ -70,7 +70,7 @@ public final class DataParallel implements AutoCloseable {
     /** {@link #afterVertex(int)} as the callback backward takes, made once (a method reference per step would allocate). */
     private final java.util.function.IntConsumer afterVertex = this::afterVertex;
     private int launched;
-    private boolean localStop;
+    private volatile boolean localStop; // set by a signal handler's thread
     private long steps;
     private long reduceNanos;
     private long exposedNanos;

@@ -336,7 +336,9 @@ public final class Trainer implements AutoCloseable {
      * step {@code t} (1-based). Allocates nothing.
      */
     private void step(Batcher feed, int from, int n, int slot, double lr, long t) {
-        stopRequested |= dp.step(feed, from, n, t, calls, slot, slots[slot]); // this rank's shard (all rows in one process)
+        if (dp.step(feed, from, n, t, calls, slot, slots[slot])) { // this rank's shard (all rows in one process)
+            stopRequested = true; // never "|=": that would write back a value read before a signal's request
+        }
         device.run(calls.gradientCheck(slot));
         device.run(calls.slotCheck(slot));
         if (clip != null) {

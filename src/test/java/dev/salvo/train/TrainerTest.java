@@ -52,6 +52,48 @@ class TrainerTest {
     }
 
     @Test
+    void aStopRequestFromAnotherThreadIsNeverLost() throws Exception {
+        // a signal handler calls requestStop on its own thread, most often while a step is running;
+        // whenever it lands, the fit ends interrupted soon after and long before its last epoch
+        NetworkSpec spec = NetworkSpec.input(64).dense(256, Activation.RELU).dense(256, Activation.RELU).dense(10).build();
+        Dataset data = Check.clusters("stop", 2048, 64, 10, 4);
+        TrainConfig cfg = TrainConfig.defaults().withBatchSize(64).withEpochs(1000);
+        for (int trial = 0; trial < 12; trial++) {
+            try (Device d = cpu(); Model m = new Model(d, spec, 1, 64); Trainer t = new Trainer(m, cfg)) {
+                java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+                long wait = trial * 200_000L; // 0 to 2.2 ms after a step was reported: inside later steps
+                Thread signal = new Thread(() -> {
+                    try {
+                        started.await();
+                        long until = System.nanoTime() + wait;
+                        while (System.nanoTime() < until) {
+                            Thread.onSpinWait();
+                        }
+                        t.requestStop();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                signal.start();
+                long[] lastStep = {0};
+                History h = t.fit(data, null, new TrainListener() {
+                    @Override
+                    public void onStep(int epoch, long step, int rows) {
+                        lastStep[0] = step;
+                        if (step == 3) {
+                            started.countDown();
+                        }
+                    }
+                });
+                signal.join();
+                assertTrue(h.interrupted(), "trial " + trial + ": the request was lost; ran " + h.steps() + " steps");
+                assertTrue(h.steps() < 32L * 1000, "trial " + trial + ": stopped before the end");
+                assertEquals(h.steps() - 1, lastStep[0], "trial " + trial + ": the last step reported is the last one run");
+            }
+        }
+    }
+
+    @Test
     void earlyStoppingRestoresTheBestEpoch() {
         NetworkSpec spec = NetworkSpec.input(20).dense(64, Activation.RELU).dense(5).build();
         // random labels: nothing to learn, so the validation loss rises once the net starts memorising
