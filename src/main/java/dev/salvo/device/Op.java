@@ -233,9 +233,12 @@ public abstract class Op {
         }
     }
 
-    /** True for int parameters that are sizes (non-negative); all but those named {@code seed*}, {@code step}. */
+    /**
+     * True for int parameters that are sizes (non-negative, fixed for a call); all but those named
+     * {@code seed*}, {@code step} and {@code first} (a random op's counter offset, changed per run).
+     */
     protected boolean isSize(String param) {
-        return !param.startsWith("seed") && !param.equals("step");
+        return !param.startsWith("seed") && !param.equals("step") && !param.equals("first");
     }
 
     /** Work-items of the launch (dimension 0 only, by default). */

@@ -173,10 +173,15 @@ public interface Layer {
         Mode mode();
     }
 
-    /** Train or eval mode and the global step (the dropout counter), read at each pass. */
+    /**
+     * Train or eval mode, the global step (the counter of dropout and random flips) and the global
+     * index of the batch's first row (a data-parallel rank's shard starts there; 0 otherwise), read
+     * at each pass.
+     */
     final class Mode {
         private boolean training;
         private long step;
+        private int firstRow;
 
         public boolean training() {
             return training;
@@ -186,9 +191,18 @@ public interface Layer {
             return step;
         }
 
+        public int firstRow() {
+            return firstRow;
+        }
+
         public void set(boolean training, long step) {
+            set(training, step, 0);
+        }
+
+        public void set(boolean training, long step, int firstRow) {
             this.training = training;
             this.step = step;
+            this.firstRow = firstRow;
         }
     }
 

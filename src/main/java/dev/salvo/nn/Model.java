@@ -193,14 +193,10 @@ public final class Model implements AutoCloseable {
         }
 
         @Override
-        public Device device() {
-            return device;
-        }
+        public Device device() { return device; }
 
         @Override
-        public int capacity() {
-            return capacity;
-        }
+        public int capacity() { return capacity; }
 
         @Override
         public Tensor x(int i) {
@@ -383,22 +379,24 @@ public final class Model implements AutoCloseable {
     /** Non-trainable state, laid out by {@link #stateLayout()}; the optimizer never touches it. */
     public DeviceBuffer state() { return state; }
 
+    /** {@link #train(long, int)} of a whole batch. */
+    public void train(long step) { train(step, 0); }
+
     /**
-     * Training mode for the next passes, at global step {@code step} (dropout draws its mask from
-     * it; batch norm uses the batch's statistics and updates its running ones).
+     * Training mode for the next passes, at global step {@code step} (dropout and random flips draw
+     * from it; batch norm uses the batch's statistics and updates its running ones); the batch's rows
+     * draw as rows {@code firstRow, firstRow + 1, ...} of the global batch (a data-parallel shard).
      */
-    public void train(long step) {
-        mode.set(true, step);
+    public void train(long step, int firstRow) {
+        mode.set(true, step, firstRow);
     }
 
     /** Eval mode: dropout off, batch norm on its running statistics (the default). */
     public void eval() {
-        mode.set(false, mode.step());
+        mode.set(false, mode.step(), 0);
     }
 
-    public boolean isTraining() {
-        return mode.training();
-    }
+    public boolean isTraining() { return mode.training(); }
 
     /** Input batch {@code (capacity, inputs)}; a step fills the first {@code rows} rows. */
     public DeviceBuffer input() { return input; }

@@ -282,7 +282,7 @@ public final class DataParallel implements AutoCloseable {
     boolean step(Batcher feed, int from, int n, long t, StepCalls calls, int slotIndex, DeviceBuffer slot) {
         int lo = shardStart(n);
         int local = shardEnd(n) - lo;
-        model.train(t);
+        model.train(t, lo); // dropout and random flips draw the shard's part of the global batch's masks
         beginBackward();
         if (local > 0) {
             feed.load(from + lo, local);

@@ -82,12 +82,15 @@ class PhiloxTest {
     void pOfOneOrMoreOrNaNIsRejectedWithTheReason() {
         Op op = RandomOps.DROPOUT_FORWARD;
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> op.validate(new int[] {10, 1, 2, 3}, new double[] {1.0}));
+                () -> op.validate(new int[] {10, 1, 2, 3, 0}, new double[] {1.0}));
         assertTrue(e.getMessage().contains("p = 1.0 drops every element"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> op.validate(new int[] {10, 1, 2, 3}, new double[] {0.999999999}));
-        assertThrows(IllegalArgumentException.class, () -> op.validate(new int[] {10, 1, 2, 3}, new double[] {-0.1}));
-        assertThrows(IllegalArgumentException.class, () -> op.validate(new int[] {10, 1, 2, 3}, new double[] {Double.NaN}));
-        op.validate(new int[] {10, -1, Integer.MIN_VALUE, -5}, new double[] {0.0}); // seeds and step may be anything
+        assertThrows(IllegalArgumentException.class, () -> op.validate(new int[] {10, 1, 2, 3, 0}, new double[] {0.999999999}));
+        assertThrows(IllegalArgumentException.class, () -> op.validate(new int[] {10, 1, 2, 3, 0}, new double[] {-0.1}));
+        assertThrows(IllegalArgumentException.class, () -> op.validate(new int[] {10, 1, 2, 3, 0}, new double[] {Double.NaN}));
+        op.validate(new int[] {10, -1, Integer.MIN_VALUE, -5, 0}, new double[] {0.0}); // seeds and step may be anything
+        e = assertThrows(IllegalArgumentException.class, () -> op.validate(new int[] {10, 1, 2, 3, -4}, new double[] {0.5}));
+        assertTrue(e.getMessage().contains("first = -4"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> op.validate(new int[] {10, 1, 2, 3, Integer.MAX_VALUE - 8}, new double[] {0.5}));
     }
 
     @Test
@@ -101,13 +104,75 @@ class PhiloxTest {
         maskMatchesReference("opencl:0");
     }
 
+    @Test
+    void shardsDrawTheirSliceOfTheWholeBatchOnCpu() {
+        shardsDrawTheirSlice("cpu");
+    }
+
+    @Test
+    void shardsDrawTheirSliceOfTheWholeBatchOnOpenCl() {
+        DeviceContract.availableOrSkip("opencl");
+        shardsDrawTheirSlice("opencl:0");
+    }
+
+    /**
+     * Data-parallel ranks draw masks for their rows of a global batch: dropout over elements
+     * {@code [lo, hi)} with {@code first = lo} and a random flip over samples {@code [lo, hi)} with
+     * {@code first = lo} give, bit for bit, that slice of the whole batch's result (also the
+     * reference's), for cuts on and off the Philox blocks of 4.
+     */
+    private static void shardsDrawTheirSlice(String selector) {
+        Random r = new Random(11);
+        try (Device dev = Devices.open(selector).device()) {
+            int n = 1031;
+            double[] x = new double[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = r.nextGaussian();
+            }
+            Op.Sample whole = new Op.Sample("whole", new int[] {n, 3, 4, 5, 0}, new double[] {0.4}, new Object[] {x, new double[n]});
+            float[] all = (float[]) OpCheck.deviceRun(dev, RandomOps.DROPOUT_FORWARD, whole)[1];
+            for (int[] cut : new int[][] {{0, 515}, {515, 1031}, {4, 8}, {5, 6}, {7, 1030}, {1030, 1031}, {1, 4}}) {
+                int lo = cut[0];
+                int len = cut[1] - lo;
+                Op.Sample part = new Op.Sample("shard", new int[] {len, 3, 4, 5, lo}, new double[] {0.4},
+                        new Object[] {java.util.Arrays.copyOfRange(x, lo, lo + len), new double[len]});
+                float[] got = (float[]) OpCheck.deviceRun(dev, RandomOps.DROPOUT_FORWARD, part)[1];
+                double[] ref = OpCheck.referenceRun(RandomOps.DROPOUT_FORWARD, part, false).f[1];
+                for (int i = 0; i < len; i++) {
+                    assertEquals(Float.floatToRawIntBits(all[lo + i]), Float.floatToRawIntBits(got[i]),
+                            selector + " dropout shard [" + lo + ", " + cut[1] + ") element " + i);
+                    assertEquals(all[lo + i], (float) ref[i], "reference, dropout shard from " + lo + " element " + i);
+                }
+            }
+            int samples = 23;
+            int per = 2 * 3 * 5;
+            double[] images = new double[samples * per];
+            for (int i = 0; i < images.length; i++) {
+                images[i] = i;
+            }
+            Op.Sample batch = new Op.Sample("whole", new int[] {samples, 2, 3, 5, 8, 9, 7, 0}, new double[0],
+                    new Object[] {images, new double[images.length]});
+            float[] flipped = (float[]) OpCheck.deviceRun(dev, RandomOps.HFLIP, batch)[1];
+            for (int[] cut : new int[][] {{0, 12}, {12, 23}, {3, 5}, {22, 23}}) {
+                int lo = cut[0];
+                int count = cut[1] - lo;
+                Op.Sample part = new Op.Sample("shard", new int[] {count, 2, 3, 5, 8, 9, 7, lo}, new double[0],
+                        new Object[] {java.util.Arrays.copyOfRange(images, lo * per, cut[1] * per), new double[count * per]});
+                float[] got = (float[]) OpCheck.deviceRun(dev, RandomOps.HFLIP, part)[1];
+                assertArrayEquals(java.util.Arrays.copyOfRange(flipped, lo * per, cut[1] * per), got,
+                        selector + " hflip shard [" + lo + ", " + cut[1] + ")");
+            }
+        }
+    }
+
     /** Forward and backward, several seeds, steps and p, n not a multiple of 4: zeros exactly where the reference has them. */
     private static void maskMatchesReference(String selector) {
         Random r = new Random(5);
         try (Device dev = Devices.open(selector).device()) {
             for (Op op : java.util.List.of(RandomOps.DROPOUT_FORWARD, RandomOps.DROPOUT_BACKWARD)) {
                 for (double p : new double[] {0, 0.25, 0.5, 0.9}) {
-                    for (int[] n : new int[][] {{4099, 1, 2, 0}, {4099, 1, 2, 1}, {10_001, -77, 0x12345678, 31}, {3, 9, 9, 9}}) {
+                    for (int[] n : new int[][] {{4099, 1, 2, 0, 0}, {4099, 1, 2, 1, 0}, {10_001, -77, 0x12345678, 31, 0}, {3, 9, 9, 9, 0},
+                            {4099, 1, 2, 1, 8195}, {3, 9, 9, 9, 1}}) {
                         double[] x = new double[n[0]];
                         for (int i = 0; i < x.length; i++) {
                             x[i] = 0.5 + r.nextDouble(); // never zero: a zero out is the mask's

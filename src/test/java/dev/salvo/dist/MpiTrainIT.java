@@ -207,8 +207,9 @@ class MpiTrainIT {
         equivalence(tmp, "cpu", 50, "--epochs", "3", "--batch-size", "64", "--loss-every", "1");
     }
 
+    /** A CNN with random flips and dropout: each rank draws its rows' part of the global batch's masks. */
     @Test
-    void cnnOnTwoCpuRanksMatchesOneProcess(@TempDir Path tmp) throws Exception {
+    void cnnWithFlipsAndDropoutOnTwoCpuRanksMatchesOneProcess(@TempDir Path tmp) throws Exception {
         equivalence(tmp, "cpu", 50, "--net", ROOT.resolve("src/test/resources/nets/dist-cnn.json").toString(), "--epochs", "2",
                 "--batch-size", "32");
     }

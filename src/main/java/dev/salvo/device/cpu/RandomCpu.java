@@ -26,6 +26,7 @@ final class RandomCpu implements CpuOps.Family {
         private final int[] words;
         private CpuOps.Args a;
         private int chunks;
+        private int firstBlock;
         private int blocks;
         private float pf;
         private float scale;
@@ -44,7 +45,9 @@ final class RandomCpu implements CpuOps.Family {
             a = args;
             pf = (float) args.r[0];
             scale = 1.0f / (1.0f - pf);
-            blocks = (n + 3) >>> 2;
+            int first = args.n[4];
+            firstBlock = first >>> 2;
+            blocks = (int) ((first + (long) n + 3) / 4 - firstBlock);
             chunks = Math.max(1, Math.min(pool.threads() * 4, blocks / GRAIN));
             try {
                 pool.run(chunks, this);
@@ -59,6 +62,7 @@ final class RandomCpu implements CpuOps.Family {
             int seed0 = a.n[1];
             int seed1 = a.n[2];
             int step = a.n[3];
+            int first = a.n[4];
             float[] x = a.f[0];
             float[] y = a.f[1];
             int xo = a.off[0];
@@ -71,19 +75,20 @@ final class RandomCpu implements CpuOps.Family {
             int threshold = (int) Math.ceil(pf * 0x1p24f);
             int scaleBits = Float.floatToRawIntBits(scale);
             int to = CpuPool.bound(blocks, chunks, task + 1);
-            for (int blk = CpuPool.bound(blocks, chunks, task); blk < to; blk++) {
+            for (int b = CpuPool.bound(blocks, chunks, task); b < to; b++) {
+                int blk = firstBlock + b; // the block of 4 global elements; i0 is its first one's local index
                 Philox.block(seed0, seed1, blk, step, 0, 0, w, at);
-                int i0 = blk << 2;
-                if (i0 + 4 <= n) {
+                int i0 = (blk << 2) - first;
+                if (i0 >= 0 && i0 + 4 <= n) {
                     int xi = xo + i0;
                     int yi = yo + i0;
                     y[yi] = x[xi] * factor(w[at], threshold, scaleBits);
                     y[yi + 1] = x[xi + 1] * factor(w[at + 1], threshold, scaleBits);
                     y[yi + 2] = x[xi + 2] * factor(w[at + 2], threshold, scaleBits);
                     y[yi + 3] = x[xi + 3] * factor(w[at + 3], threshold, scaleBits);
-                } else {
-                    for (int i = i0; i < n; i++) {
-                        y[yo + i] = x[xo + i] * factor(w[at + (i & 3)], threshold, scaleBits);
+                } else { // a shard's first or the last, partial block
+                    for (int i = Math.max(i0, 0); i < Math.min(i0 + 4, n); i++) {
+                        y[yo + i] = x[xo + i] * factor(w[at + (i - i0)], threshold, scaleBits);
                     }
                 }
             }
@@ -131,8 +136,9 @@ final class RandomCpu implements CpuOps.Family {
             float[] y = a.f[1];
             int at = 4 * worker;
             for (int s = CpuPool.bound(batch, chunks, task); s < CpuPool.bound(batch, chunks, task + 1); s++) {
-                dev.salvo.device.Philox.block(a.n[4], a.n[5], s >>> 2, a.n[6], 1, 0, words, at);
-                boolean flip = words[at + (s & 3)] < 0;
+                int g = a.n[7] + s; // drawn as sample g of the whole batch
+                dev.salvo.device.Philox.block(a.n[4], a.n[5], g >>> 2, a.n[6], 1, 0, words, at);
+                boolean flip = words[at + (g & 3)] < 0;
                 for (int row = 0; row < plane; row++) {
                     int xo = a.off[0] + (s * plane + row) * w;
                     int yo = a.off[1] + (s * plane + row) * w;

@@ -11,8 +11,8 @@ import dev.salvo.nn.Layer;
 /**
  * Inverted dropout, any shape: in training {@code y = x * m / (1 - p)} with {@code m} 0 with
  * probability {@code p}, drawn by the counter-based generator from the run's seed, the layer's
- * index and the global step, so the mask is bitwise the same on every provider and after a
- * resume; backward recomputes the mask ({@code dx = dy * m / (1 - p)}). In eval mode {@code y = x}.
+ * index, the global step and the element's index in the global batch, so the mask is bitwise the
+ * same on every provider, after a resume and over any number of data-parallel ranks; backward recomputes the mask ({@code dx = dy * m / (1 - p)}). In eval mode {@code y = x}.
  */
 public record Dropout(double p) implements Layer {
 
@@ -54,26 +54,29 @@ public record Dropout(double p) implements Layer {
             int n = rows * size;
             DeviceBuffer x = Rows.of(b.x(0), rows);
             DeviceBuffer y = Rows.of(b.y(), rows);
-            OpCall fwd = RandomOps.DROPOUT_FORWARD.call(new DeviceBuffer[] {x, y}, new int[] {n, seed0, seed1, 0}, p);
+            OpCall fwd = RandomOps.DROPOUT_FORWARD.call(new DeviceBuffer[] {x, y}, new int[] {n, seed0, seed1, 0, 0}, p);
             OpCall pass = ElementwiseOps.copy(x, y);
             OpCall bwd = b.dx(0) == null ? null : RandomOps.DROPOUT_BACKWARD.call(new DeviceBuffer[] {Rows.of(b.dy(), rows),
-                    Rows.of(b.dx(0), rows)}, new int[] {n, seed0, seed1, 0}, p);
-            return randomPass(d, mode, fwd, pass, bwd, 3);
+                    Rows.of(b.dx(0), rows)}, new int[] {n, seed0, seed1, 0, 0}, p);
+            return randomPass(d, mode, fwd, pass, bwd, 3, size);
         };
     }
 
     /**
      * The pass of a layer that draws from the device RNG in training and is the identity in eval
      * (dropout, random flip): {@code fwd} and {@code bwd} (null: no input gradient needed) get the
-     * global step in int slot {@code stepSlot} before each run, so a mask is drawn once per step and
-     * backward replays it; {@code identity} copies x to y in eval mode.
+     * global step in int slot {@code stepSlot} and the global index of their first row's first draw
+     * ({@link Mode#firstRow()} times {@code perRow} draws) in the slot after it before each run, so a
+     * mask is drawn once per step, backward replays it, and a rank's shard draws its part of the
+     * global batch's mask; {@code identity} copies x to y in eval mode.
      */
-    static Pass randomPass(Device d, Mode mode, OpCall fwd, OpCall identity, OpCall bwd, int stepSlot) {
+    static Pass randomPass(Device d, Mode mode, OpCall fwd, OpCall identity, OpCall bwd, int stepSlot, int perRow) {
         return new Pass() {
             @Override
             public void forward() {
                 if (mode.training()) {
                     fwd.setInt(stepSlot, (int) mode.step());
+                    fwd.setInt(stepSlot + 1, Math.multiplyExact(mode.firstRow(), perRow));
                     d.run(fwd);
                 } else {
                     d.run(identity);
@@ -84,6 +87,7 @@ public record Dropout(double p) implements Layer {
             public void backward() {
                 if (bwd != null) {
                     bwd.setInt(stepSlot, (int) mode.step());
+                    bwd.setInt(stepSlot + 1, Math.multiplyExact(mode.firstRow(), perRow));
                     d.run(bwd);
                 }
             }

@@ -11,7 +11,8 @@ import dev.salvo.nn.Layer;
 /**
  * Data augmentation on images (C,H,W): in training, each sample is mirrored left-right with
  * probability 1/2, drawn by the counter-based generator from the run's seed, the layer's index,
- * the global step and the sample ({@code random.hflip}), so every provider and a resumed run flip
+ * the global step and the sample's index in the global batch ({@code random.hflip}), so every
+ * provider, a resumed run and any number of data-parallel ranks flip
  * the same samples; in eval mode it passes the input through. Backward mirrors the gradient back.
  */
 public record RandomFlip() implements Layer {
@@ -46,12 +47,12 @@ public record RandomFlip() implements Layer {
         return rows -> {
             DeviceBuffer x = Rows.of(b.x(0), rows);
             DeviceBuffer y = Rows.of(b.y(), rows);
-            int[] ints = {rows, s[0], s[1], s[2], (int) key, (int) (key >>> 32), 0};
+            int[] ints = {rows, s[0], s[1], s[2], (int) key, (int) (key >>> 32), 0, 0};
             OpCall fwd = RandomOps.HFLIP.call(new DeviceBuffer[] {x, y}, ints);
             OpCall pass = ElementwiseOps.copy(x, y);
             OpCall bwd = b.dx(0) == null ? null : RandomOps.HFLIP.call(new DeviceBuffer[] {Rows.of(b.dy(), rows),
                     Rows.of(b.dx(0), rows)}, ints);
-            return Dropout.randomPass(d, mode, fwd, pass, bwd, 6);
+            return Dropout.randomPass(d, mode, fwd, pass, bwd, 6, 1);
         };
     }
 }

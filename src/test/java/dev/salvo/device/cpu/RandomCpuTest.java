@@ -44,7 +44,7 @@ class RandomCpuTest {
                         try (DeviceBuffer xb = dev.allocFloat(n); DeviceBuffer yb = dev.allocFloat(n)) {
                             dev.upload(x, xb);
                             for (int rep = 0; rep < (n > 10000 ? 20 : 1); rep++) {
-                                dev.run(RandomOps.DROPOUT_FORWARD.call(new DeviceBuffer[] {xb, yb}, new int[] {n, seed0, seed1, step}, p));
+                                dev.run(RandomOps.DROPOUT_FORWARD.call(new DeviceBuffer[] {xb, yb}, new int[] {n, seed0, seed1, step, 0}, p));
                             }
                             float[] y = new float[n];
                             dev.download(yb, y);
