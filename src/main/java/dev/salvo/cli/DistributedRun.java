@@ -171,28 +171,43 @@ final class DistributedRun implements AutoCloseable {
 
     /**
      * The communicator for this rank's device: NCCL when {@code allReduce} allows it, the device is
-     * CUDA, each rank of this machine has its own GPU and {@code libnccl.so.2} is found; MPI on
-     * (pinned) host memory otherwise.
+     * CUDA, and on every rank {@code libnccl.so.2} is found and the rank has its own GPU (the ranks
+     * count who can in one all-reduce, so all take the same path); MPI on (pinned) host memory otherwise.
      */
     Communicator communicatorFor(Device device, String allReduce) {
         boolean cuda = device.info().id().startsWith("cuda");
-        if (allReduce.equals("host") || !cuda) {
+        if (allReduce.equals("host") || !cuda) { // the options and the provider agree on every rank
             if (allReduce.equals("nccl")) {
                 throw new IllegalArgumentException("--all-reduce nccl needs a CUDA device, this rank has " + device.info().id());
             }
             return comm;
         }
         Path lib = Nccl.find();
-        if (lib == null || !ownGpu) {
-            if (allReduce.equals("nccl")) {
-                throw new IllegalArgumentException("--all-reduce nccl: " + (lib == null ? Nccl.LIBRARY + " not found (searched NCCL_LIBRARY,"
-                        + " LD_LIBRARY_PATH, the CUDA and system library folders and PyTorch's nvidia/nccl/lib)"
-                        : "ranks of this machine share a GPU, which NCCL refuses"));
-            }
+        String cannot = lib == null ? Nccl.LIBRARY + " not found (searched NCCL_LIBRARY, LD_LIBRARY_PATH, the CUDA and system"
+                + " library folders and PyTorch's nvidia/nccl/lib)" : !ownGpu ? "ranks of this machine share a GPU, which NCCL refuses" : null;
+        double[] able = {cannot == null ? 1 : 0};
+        comm.allReduceSum(able);
+        if (!useNccl(allReduce, cannot, (int) able[0], comm.size())) {
             return comm;
         }
         comm = Nccl.open(comm, device, lib);
         return comm;
+    }
+
+    /**
+     * Whether the ranks all-reduce with NCCL: only when all {@code size} can ({@code able} of them
+     * said so; {@code cannot}: this rank's reason, null when it can). {@code --all-reduce nccl}
+     * that some rank cannot honour is an error on every rank; {@code auto} falls back to host memory.
+     */
+    static boolean useNccl(String allReduce, String cannot, int able, int size) {
+        if (able == size) {
+            return true;
+        }
+        if (allReduce.equals("nccl")) {
+            throw new IllegalArgumentException("--all-reduce nccl: " + (cannot != null ? cannot
+                    : (size - able) + " of the " + size + " ranks cannot use NCCL"));
+        }
+        return false;
     }
 
     /**

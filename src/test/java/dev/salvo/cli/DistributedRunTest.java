@@ -73,6 +73,17 @@ class DistributedRunTest {
     }
 
     @Test
+    void ncclOnlyWhenEveryRankCan() {
+        assertTrue(DistributedRun.useNccl("auto", null, 4, 4));
+        assertTrue(!DistributedRun.useNccl("auto", null, 3, 4), "a rank without NCCL: all ranks stage through host memory");
+        assertTrue(!DistributedRun.useNccl("auto", "libnccl.so.2 not found", 3, 4));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DistributedRun.useNccl("nccl", "libnccl.so.2 not found", 3, 4));
+        assertEquals("--all-reduce nccl: libnccl.so.2 not found", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> DistributedRun.useNccl("nccl", null, 3, 4));
+        assertEquals("--all-reduce nccl: 1 of the 4 ranks cannot use NCCL", e.getMessage());
+    }
+
+    @Test
     void distributedOutsideMpirunAndOnJdk17IsBadInput() {
         StringWriter err = new StringWriter();
         int rc = Main.run(new String[] {"train", "--distributed", "--data", "digits"}, new PrintWriter(new StringWriter()), new PrintWriter(err));
