@@ -27,6 +27,7 @@ final class Interrupts implements AutoCloseable {
     private final List<Signal> signals = new ArrayList<>();
     private final List<SignalHandler> previous = new ArrayList<>();
     private volatile Runnable onFirst = () -> { };
+    private volatile boolean quietFirst;
 
     private Interrupts(PrintWriter err) {
         this.err = err;
@@ -49,14 +50,33 @@ final class Interrupts implements AutoCloseable {
 
     private void handle(Signal s) {
         if (count.incrementAndGet() == 1) {
-            err.println("\nSIG" + s.getName() + ": stopping after the current step and saving the run (again to quit at once)");
-            err.flush();
-            onFirst.run();
-        } else {
-            err.println("\nSIG" + s.getName() + " again: quitting at once (files written so far are complete)");
-            err.flush();
+            onFirst.run(); // first: a write to a full stderr pipe may block this thread
+            if (!quietFirst) {
+                err.println("\nSIG" + s.getName() + ": stopping after the current step and saving the run (again to quit at once)");
+                err.flush();
+            }
+        } else { // say so, unless stderr blocks (a full pipe): the halt comes within 200 ms either way
+            Thread say = new Thread(() -> {
+                err.println("\nSIG" + s.getName() + " again: quitting at once (files written so far are complete)");
+                err.flush();
+            }, "salvo-quit-message");
+            say.setDaemon(true);
+            say.start();
+            try {
+                say.join(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             Runtime.getRuntime().halt(EXIT);
         }
+    }
+
+    /**
+     * A data-parallel rank other than 0 says nothing on the first signal: mpirun forwards a Ctrl-C
+     * (and its SIGTERM when it ends a job) to every rank, and rank 0, which saves the run, speaks for them.
+     */
+    void quietFirst() {
+        quietFirst = true;
     }
 
     /** True once a signal came. */

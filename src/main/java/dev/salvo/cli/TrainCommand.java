@@ -223,6 +223,9 @@ final class TrainCommand implements Callable<Integer> {
 
     private int train(Interrupts interrupts) {
         DistributedRun job = DistributedRun.check(dist.distributed, device);
+        if (job != null && !job.writer()) {
+            interrupts.quietFirst();
+        }
         int rc = TextTraining.isText(data) ? TextTraining.train(this, interrupts, job) : train(interrupts, job);
         if (job != null) {
             job.close(); // every rank got here: MPI_Finalize (a failure ends the job from Main's handler instead)
