@@ -9,13 +9,20 @@
 #   run-gpu-tests.sh    runs the tests, salvo devices/check/train, writes JUnit XML under results/
 #   compare.sh          Salvo against PyTorch on the same GPU (with pytorch_gpu_reference.py)
 # Usage: tests-gpu/build-bundle.sh [OUT_DIR]   (default tests-gpu/bundle; git ignores it)
-# Environment: JAVA_HOME (a JDK 17+ with jlink), SALVO_CUDA_ARCHS (default "sm_90 sm_80").
+# Environment: JAVA_HOME (the JDK that runs Maven), SALVO_BUNDLE_JDK (the JDK whose jlink makes the
+# runtime; default the Temurin 25 of these machines when it is there, so the bundle also runs the JDK 22+
+# classes: NCCL and MPI; else JAVA_HOME), SALVO_CUDA_ARCHS (default "sm_90 sm_80").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${1:-$root/tests-gpu/bundle}"
 archs="${SALVO_CUDA_ARCHS:-sm_90 sm_80}"
 jdk="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
 junit_console_version=1.11.3
+runtime_jdk="${SALVO_BUNDLE_JDK:-}"
+if [[ -z "$runtime_jdk" ]]; then
+  runtime_jdk="$jdk"
+  if [[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/jlink ]]; then runtime_jdk=/usr/lib/jvm/temurin-25-jdk-amd64; fi
+fi
 
 cd "$root"
 echo "build-bundle: packaging with Maven (-Pgpu, tests compiled, not run)"
@@ -35,11 +42,19 @@ mvn -q -B -ntp dependency:copy -Dartifact="org.junit.platform:junit-platform-con
     -DoutputDirectory="$out/lib" -Dmdep.stripVersion=true
 cp -r kernels "$out/kernels"
 
-echo "build-bundle: jlink runtime from $jdk"
+echo "build-bundle: jlink runtime from $runtime_jdk"
 # every module Salvo's classes and tests use (BundleRuntimeTest checks this list against jdeps), less
 # java.desktop (plots are optional); jdk.management: com.sun.management.ThreadMXBean (AllocationFreeStepTest)
-"$jdk/bin/jlink" --add-modules java.base,java.compiler,java.logging,java.xml,java.management,jdk.management,java.sql,jdk.incubator.vector,jdk.unsupported,jdk.zipfs \
-    --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/runtime" 2>&1 | grep -v "incubator" || true
+compress=2
+if (( $("$runtime_jdk/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p') >= 21 )); then
+  compress=zip-9
+fi
+"$runtime_jdk/bin/jlink" --add-modules java.base,java.compiler,java.logging,java.xml,java.management,jdk.management,java.sql,jdk.incubator.vector,jdk.unsupported,jdk.zipfs \
+    --strip-debug --no-header-files --no-man-pages --compress=$compress --output "$out/runtime" 2>&1 | grep -v "incubator" || true
+# the JVM's own symbol table (5 MB of a JDK 25 libjvm.so) is not needed to run; binutils' strip drops it
+if command -v strip >/dev/null 2>&1; then
+  strip --strip-unneeded "$out/runtime/lib/server/libjvm.so"
+fi
 
 if command -v nvcc >/dev/null 2>&1 || [[ -x "${CUDA_HOME:-/nonexistent}/bin/nvcc" ]]; then
   echo "build-bundle: prebuilt cubins for $archs"

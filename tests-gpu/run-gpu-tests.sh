@@ -16,6 +16,8 @@ export SALVO_CACHE_DIR="${SALVO_CACHE_DIR:-$here/cache}"
 mkdir -p "$results/junit" "$results/work"
 results="$(cd "$results" && pwd)"
 flags=(--add-modules=jdk.incubator.vector -Xmx8g)
+# a JDK 22+ runtime runs the FFM classes (MPI, NCCL) and, like JOCL and JCuda, may load native code
+if "$java" --enable-native-access=ALL-UNNAMED -version >/dev/null 2>&1; then flags+=(--enable-native-access=ALL-UNNAMED); fi
 # signal chaining, so native drivers' signal handlers cannot take over the JVM's (see the README)
 if [[ -f "$here/runtime/lib/libjsig.so" ]]; then export LD_PRELOAD="$here/runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"; fi
 status=0
