@@ -12,7 +12,8 @@ import dev.salvo.nn.Layer;
  * Inverted dropout, any shape: in training {@code y = x * m / (1 - p)} with {@code m} 0 with
  * probability {@code p}, drawn by the counter-based generator from the run's seed, the layer's
  * index, the global step and the element's index in the global batch, so the mask is bitwise the
- * same on every provider, after a resume and over any number of data-parallel ranks; backward recomputes the mask ({@code dx = dy * m / (1 - p)}). In eval mode {@code y = x}.
+ * same on every provider, after a resume and over any number of data-parallel ranks; backward
+ * recomputes the mask ({@code dx = dy * m / (1 - p)}). In eval mode {@code y = x}.
  */
 public record Dropout(double p) implements Layer {
 
@@ -58,7 +59,7 @@ public record Dropout(double p) implements Layer {
             OpCall pass = ElementwiseOps.copy(x, y);
             OpCall bwd = b.dx(0) == null ? null : RandomOps.DROPOUT_BACKWARD.call(new DeviceBuffer[] {Rows.of(b.dy(), rows),
                     Rows.of(b.dx(0), rows)}, new int[] {n, seed0, seed1, 0, 0}, p);
-            return randomPass(d, mode, fwd, pass, bwd, 3, size);
+            return randomPass(d, mode, fwd, pass, bwd, 3, size, rows);
         };
     }
 
@@ -70,13 +71,23 @@ public record Dropout(double p) implements Layer {
      * mask is drawn once per step, backward replays it, and a rank's shard draws its part of the
      * global batch's mask; {@code identity} copies x to y in eval mode.
      */
-    static Pass randomPass(Device d, Mode mode, OpCall fwd, OpCall identity, OpCall bwd, int stepSlot, int perRow) {
+    static Pass randomPass(Device d, Mode mode, OpCall fwd, OpCall identity, OpCall bwd, int stepSlot, int perRow, int rows) {
         return new Pass() {
+            /** The global index of the pass's first draw; the draws' 32-bit counters must not wrap. */
+            private int first() {
+                long f = (long) mode.firstRow() * perRow;
+                if (f + (long) perRow * rows + 3 > Integer.MAX_VALUE) {
+                    throw new IllegalStateException("a random layer draws " + perRow + " numbers a row: rows from "
+                            + mode.firstRow() + " of the global batch pass the 2^31 draws its counters reach; use a smaller global batch");
+                }
+                return (int) f;
+            }
+
             @Override
             public void forward() {
                 if (mode.training()) {
                     fwd.setInt(stepSlot, (int) mode.step());
-                    fwd.setInt(stepSlot + 1, Math.multiplyExact(mode.firstRow(), perRow));
+                    fwd.setInt(stepSlot + 1, first());
                     d.run(fwd);
                 } else {
                     d.run(identity);
@@ -87,7 +98,7 @@ public record Dropout(double p) implements Layer {
             public void backward() {
                 if (bwd != null) {
                     bwd.setInt(stepSlot, (int) mode.step());
-                    bwd.setInt(stepSlot + 1, Math.multiplyExact(mode.firstRow(), perRow));
+                    bwd.setInt(stepSlot + 1, first());
                     d.run(bwd);
                 }
             }

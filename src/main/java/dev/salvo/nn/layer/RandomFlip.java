@@ -12,8 +12,8 @@ import dev.salvo.nn.Layer;
  * Data augmentation on images (C,H,W): in training, each sample is mirrored left-right with
  * probability 1/2, drawn by the counter-based generator from the run's seed, the layer's index,
  * the global step and the sample's index in the global batch ({@code random.hflip}), so every
- * provider, a resumed run and any number of data-parallel ranks flip
- * the same samples; in eval mode it passes the input through. Backward mirrors the gradient back.
+ * provider, a resumed run and any number of data-parallel ranks flip the same samples; in eval
+ * mode it passes the input through. Backward mirrors the gradient back.
  */
 public record RandomFlip() implements Layer {
 
@@ -52,7 +52,7 @@ public record RandomFlip() implements Layer {
             OpCall pass = ElementwiseOps.copy(x, y);
             OpCall bwd = b.dx(0) == null ? null : RandomOps.HFLIP.call(new DeviceBuffer[] {Rows.of(b.dy(), rows),
                     Rows.of(b.dx(0), rows)}, ints);
-            return Dropout.randomPass(d, mode, fwd, pass, bwd, 6, 1);
+            return Dropout.randomPass(d, mode, fwd, pass, bwd, 6, 1, rows);
         };
     }
 }
