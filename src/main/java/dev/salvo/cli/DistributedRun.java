@@ -287,6 +287,29 @@ final class DistributedRun implements AutoCloseable {
         return r != null && !r.closed && r.rank() != 0;
     }
 
+    /** How long a rank other than 0 with bad input waits for mpirun to end it (rank 0 saw the same). */
+    static final long GRACE_MILLIS = 5_000;
+
+    /**
+     * Waits {@link #GRACE_MILLIS} for mpirun to end this process, as it does once rank 0 has failed
+     * on the same bad input; returns true when it did not (rank 0 went on: the input differs here).
+     */
+    static boolean outlivesRankZero() {
+        try {
+            Thread.sleep(GRACE_MILLIS);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        }
+    }
+
+    /** This process's rank from Open MPI's environment (0 when not under mpirun). */
+    static int launchRank() {
+        Launch l = Launch.of(System.getenv());
+        return l == null ? 0 : l.rank();
+    }
+
     /** This process's rank in the active job (0 when none). */
     static int rankOf() {
         DistributedRun r = current;

@@ -70,11 +70,14 @@ public final class Main {
 
     /** Prints a failed command's error (one line; a stack trace only for a bug) and returns its exit code. */
     private static int handle(Exception ex, String cmd, PrintWriter err) {
-        if (quietUsage && !DistributedRun.otherRank()) {
-            // a rank other than 0 before MPI started: rank 0 reports the same bad input
-            if (ex instanceof IllegalArgumentException) {
+        if (quietUsage && !DistributedRun.otherRank() && ex instanceof IllegalArgumentException) {
+            // a rank other than 0 before MPI started: rank 0 reports the same bad input, and mpirun ends
+            // this rank meanwhile; one still here after the grace period has input that rank 0 does not
+            // share (a file only its machine lacks), so it says what
+            if (!DistributedRun.outlivesRankZero()) {
                 return EXIT_USAGE;
             }
+            cmd = cmd + " (rank " + DistributedRun.launchRank() + ")";
         }
         if (DistributedRun.otherRank()) {
             cmd = cmd + " (rank " + DistributedRun.rankOf() + ")";

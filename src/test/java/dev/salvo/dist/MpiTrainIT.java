@@ -333,6 +333,16 @@ class MpiTrainIT {
         assertEquals(2, r.rc(), r.output());
         assertTrue(r.output().contains("rank 1 differs from rank 0 in network"), r.output());
         assertTrue(!r.output().contains("epoch "), "trained although the ranks differ:\n" + r.output());
+
+        // bad input on rank 1 only (its machine lacks a file rank 0 has): rank 1 says it, after its grace period
+        cmd = new ArrayList<>(cmd.subList(0, cmd.indexOf(":") + 3));
+        cmd.set(cmd.indexOf(tmp.resolve("a").toString()), tmp.resolve("a2").toString());
+        cmd.addAll(salvo("train", "--data", "csv:" + tmp.resolve("only-on-rank-0.csv"), "--device", "cpu", "--layers", "64,32,10",
+                "--out", tmp.resolve("c").toString()));
+        r = run(cmd, null, 300);
+        assertEquals(2, r.rc(), r.output());
+        assertEquals(1, r.output().lines().filter(l -> l.startsWith("salvo train (rank 1): ") && l.contains("only-on-rank-0.csv")).count(),
+                r.output());
     }
 
     @Test
