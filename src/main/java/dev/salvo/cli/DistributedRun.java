@@ -310,12 +310,6 @@ final class DistributedRun implements AutoCloseable {
         return l == null ? 0 : l.rank();
     }
 
-    /** This process's rank in the active job (0 when none). */
-    static int rankOf() {
-        DistributedRun r = current;
-        return r == null ? 0 : r.rank();
-    }
-
     @Override
     public void close() {
         if (!closed && comm != null) {

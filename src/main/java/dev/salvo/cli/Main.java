@@ -70,17 +70,15 @@ public final class Main {
 
     /** Prints a failed command's error (one line; a stack trace only for a bug) and returns its exit code. */
     private static int handle(Exception ex, String cmd, PrintWriter err) {
-        if (quietUsage && !DistributedRun.otherRank() && ex instanceof IllegalArgumentException) {
+        if (quietUsage && !DistributedRun.otherRank() && ex instanceof IllegalArgumentException
+                && !DistributedRun.outlivesRankZero()) {
             // a rank other than 0 before MPI started: rank 0 reports the same bad input, and mpirun ends
             // this rank meanwhile; one still here after the grace period has input that rank 0 does not
-            // share (a file only its machine lacks), so it says what
-            if (!DistributedRun.outlivesRankZero()) {
-                return EXIT_USAGE;
-            }
-            cmd = cmd + " (rank " + DistributedRun.launchRank() + ")";
+            // share (a file only its machine lacks), so it goes on to say what
+            return EXIT_USAGE;
         }
-        if (DistributedRun.otherRank()) {
-            cmd = cmd + " (rank " + DistributedRun.rankOf() + ")";
+        if (quietUsage || DistributedRun.otherRank()) { // quietUsage: a rank other than 0, before or after MPI started
+            cmd = cmd + " (rank " + DistributedRun.launchRank() + ")";
         }
         {
             if (ex instanceof IllegalArgumentException || ex instanceof dev.salvo.data.DataFormatException
