@@ -24,7 +24,8 @@ import java.util.Arrays;
  * </ul>
  *
  * Both put bitwise the same values into the model. Neither allocates per batch once the batch
- * sizes it sees are known. A language model's windows of a token stream come from a third kind,
+ * sizes it sees are known: the device gathers are made once per step of an epoch ({@link PerStep}),
+ * also for a data-parallel rank's shard, which starts inside its batch. A language model's windows of a token stream come from a third kind,
  * {@link Windows} (no dataset: the order holds window starts).
  */
 abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, Batcher.Resident, Batcher.Windows {
@@ -118,6 +119,45 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
     public void close() {
     }
 
+    /**
+     * The gather calls of each step of an epoch, made on its first load and reused by the epochs
+     * after it: step {@code s} loads rows {@code [from, from + n)} with {@code from / batch == s}
+     * (a whole batch, or a data-parallel rank's shard of it, the same rows every epoch). A load
+     * that differs from the one kept for its step replaces it.
+     */
+    static final class PerStep<T> {
+        private final int batch;
+        private final int[] from;
+        private final int[] n;
+        private final Object[] calls;
+
+        PerStep(int batch, int steps) {
+            this.batch = batch;
+            this.from = new int[steps];
+            this.n = new int[steps];
+            this.calls = new Object[steps];
+            Arrays.fill(from, -1);
+        }
+
+        /** The calls kept for rows {@code [from, from + n)}, or null. */
+        @SuppressWarnings("unchecked")
+        T get(int from, int n) {
+            int s = from / batch;
+            return s < calls.length && this.from[s] == from && this.n[s] == n ? (T) calls[s] : null;
+        }
+
+        /** Keeps {@code c} for rows {@code [from, from + n)} (beyond the last step: not kept) and returns it. */
+        T put(int from, int n, T c) {
+            int s = from / batch;
+            if (s < calls.length) {
+                this.from[s] = from;
+                this.n[s] = n;
+                calls[s] = c;
+            }
+            return c;
+        }
+    }
+
     /** Gathers rows on the host, uploads them each batch. */
     static final class Staged extends Batcher {
         private final float[] x;
@@ -159,11 +199,8 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
         private final DeviceBuffer labels;
         private final DeviceBuffer orderBuf;
         private final DeviceBuffer eye;
-        private final int batch;
-        /** The order's slice for each batch {@code [s*batch, s*batch + n)}, made once. */
-        private final DeviceBuffer[] steps;
-        /** The gathers of each batch (features, labels, targets under MSE), made once with the order's slices. */
-        private final OpCall[][] gathers;
+        /** The gathers of each step (features, labels, targets under MSE) with their slices of the order. */
+        private final PerStep<OpCall[]> gathers;
         private int[] uploaded;
         private boolean naturalUploaded;
 
@@ -173,7 +210,6 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
                 throw new IllegalArgumentException("batch " + batch + " outside [1, " + model.batchCapacity() + "]");
             }
             int rows = data.rows();
-            this.batch = batch;
             DeviceBuffer f = null;
             DeviceBuffer l = null;
             DeviceBuffer o = null;
@@ -206,14 +242,12 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
             labels = l;
             orderBuf = o;
             eye = e;
-            steps = new DeviceBuffer[(rows + batch - 1) / batch];
-            for (int s = 0; s < steps.length; s++) {
+            int steps = (rows + batch - 1) / batch;
+            gathers = new PerStep<>(batch, steps);
+            for (int s = 0; s < steps; s++) { // whole batches: one process's loads
                 int from = s * batch;
-                steps[s] = orderBuf.slice(from, Math.min(batch, rows - from));
-            }
-            gathers = new OpCall[steps.length][];
-            for (int s = 0; s < steps.length; s++) {
-                gathers[s] = gathers(steps[s], (int) steps[s].length());
+                int n = Math.min(batch, rows - from);
+                gathers.put(from, n, gathers(orderBuf.slice(from, n), n));
             }
         }
 
@@ -248,8 +282,10 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
         @Override
         void put(int from, int n) {
             ensureOrder();
-            OpCall[] calls = from % batch == 0 && from / batch < steps.length && steps[from / batch].length() == n
-                    ? gathers[from / batch] : gathers(orderBuf.slice(from, n), n);
+            OpCall[] calls = gathers.get(from, n);
+            if (calls == null) {
+                calls = gathers.put(from, n, gathers(orderBuf.slice(from, n), n));
+            }
             for (OpCall c : calls) {
                 device.run(c);
             }
@@ -287,9 +323,8 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
         private final DeviceBuffer startsAlloc;
         private final DeviceBuffer starts;
         private final int context;
-        private final int batch;
-        /** The gather of each whole batch {@code [s*batch, (s+1)*batch)} of the starts, made once. */
-        private final OpCall[] gathers;
+        /** The gather of each step's windows, made on its first load ({@code count / batch} steps kept). */
+        private final PerStep<OpCall> gathers;
         private int[] uploaded;
 
         /**
@@ -305,12 +340,11 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
             this.tokens = tokens;
             this.ownsTokens = ownsTokens;
             this.context = model.spec().inputs();
-            this.batch = batch;
             this.startsAlloc = device.allocInt(Math.max(1, count));
             this.starts = startsAlloc.slice(0, count);
-            gathers = new OpCall[count / batch];
-            for (int s = 0; s < gathers.length; s++) {
-                gathers[s] = gather(s * batch, batch);
+            gathers = new PerStep<>(batch, count / batch);
+            for (int s = 0; s < count / batch; s++) {
+                gathers.put(s * batch, batch, gather(s * batch, batch));
             }
         }
 
@@ -347,7 +381,8 @@ abstract sealed class Batcher implements AutoCloseable permits Batcher.Staged, B
                 device.upload(o, starts);
                 uploaded = o;
             }
-            device.run(from % batch == 0 && n == batch && from / batch < gathers.length ? gathers[from / batch] : gather(from, n));
+            OpCall call = gathers.get(from, n);
+            device.run(call != null ? call : gathers.put(from, n, gather(from, n)));
         }
 
         private OpCall gather(int from, int n) {
