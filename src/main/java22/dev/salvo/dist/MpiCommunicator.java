@@ -2,6 +2,7 @@ package dev.salvo.dist;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -32,6 +33,7 @@ final class MpiCommunicator extends LockedCalls implements Communicator {
     private final MemorySegment mpiInt;
     private final MemorySegment sum;
     private final MethodHandle allreduce;
+    private final MethodHandle allreduceAt;
     private final MethodHandle bcast;
     private final MethodHandle barrier;
     private final MethodHandle abort;
@@ -54,6 +56,9 @@ final class MpiCommunicator extends LockedCalls implements Communicator {
         MethodHandle setErrhandler = lib.function("MPI_Comm_set_errhandler", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         MethodHandle libVersion = lib.function("MPI_Get_library_version", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         allreduce = lib.function("MPI_Allreduce", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        // the same function, its buffer given as a raw address (a pointer travels as a 64-bit integer on the
+        // x86-64 and AArch64 ABIs): a gradient bucket inside the staging buffer needs no segment made per call
+        allreduceAt = lib.function("MPI_Allreduce", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         bcast = lib.function("MPI_Bcast", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
         barrier = lib.function("MPI_Barrier", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         abort = lib.function("MPI_Abort", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
@@ -154,9 +159,9 @@ final class MpiCommunicator extends LockedCalls implements Communicator {
         return MemorySegment.ofBuffer(buf.slice(offset, length));
     }
 
-    /** The last buffer all-reduced and its segment: a training step reuses its staging buffer, so nothing is made per call. */
+    /** The last buffer all-reduced (kept reachable) and its address: a training step reuses its staging buffer, so nothing is made per call. */
     private FloatBuffer lastBuffer;
-    private MemorySegment lastSegment;
+    private long lastAddress;
 
     @Override
     public void allReduceSum(FloatBuffer buf, int offset, int length) {
@@ -173,14 +178,13 @@ final class MpiCommunicator extends LockedCalls implements Communicator {
                 if (!buf.isDirect()) {
                     throw new IllegalArgumentException("MPI needs a direct buffer");
                 }
-                lastSegment = MemorySegment.ofBuffer(buf.duplicate().clear());
+                lastAddress = MemorySegment.ofBuffer(buf.duplicate().clear()).address();
                 lastBuffer = buf;
             }
             if (offset < 0 || length < 0 || offset + length > buf.capacity()) {
                 throw new IndexOutOfBoundsException("floats [" + offset + ", " + (offset + length) + ") of " + buf.capacity());
             }
-            MemorySegment s = lastSegment.asSlice(4L * offset, 4L * length);
-            check((int) allreduce.invokeExact(IN_PLACE, s, length, mpiFloat, sum, world), "MPI_Allreduce");
+            check((int) allreduceAt.invokeExact(IN_PLACE, lastAddress + 4L * offset, length, mpiFloat, sum, world), "MPI_Allreduce");
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code package}) with a JDK 22+: 2 ranks with the global batch split reproduce 1 process step by
  * step (loss within 1e-5 relative, test accuracy within 0.5 points) with the ranks' parameters
  * bitwise equal after every step (SALVO_STEP_TRACE's hashes); checkpoints of 2 ranks resume on 1
- * and 3; a rank killed with SIGKILL ends the job; ranks that differ, a world larger than the batch
+ * and 3; a rank killed with SIGKILL ends the job; the MPI binding allocates nothing per all-reduce; ranks that differ, a world larger than the batch
  * and one GPU named twice are refused. Skipped with the reason when mpirun or a JDK 22+ is missing,
  * unless SALVO_REQUIRE lists {@code mpi}.
  */
@@ -318,6 +318,32 @@ class MpiTrainIT {
         Result r = run(salvo("train", "--resume", ck.toString(), "--epochs", "1", "--device", "cpu", "--no-progress",
                 "--out", tmp.resolve("again").toString()), null, 300);
         assertTrue(r.output().contains("resume:") || r.output().contains("nothing to do"), r.output());
+    }
+
+    /** The FFM binding's hot calls (a gradient bucket inside the staging buffer, the loss sums) allocate nothing once warm. */
+    @Test
+    void theMpiBindingAllocatesNothingPerAllReduce() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(mpirun.toString(), "--oversubscribe", "-np", "2"));
+        if ("root".equals(System.getProperty("user.name"))) {
+            cmd.add(1, "--allow-run-as-root");
+        }
+        // "-classpath", not "-cp": mpirun rewrites a java command's arguments that contain "cp"
+        cmd.addAll(List.of(jvm.toString(), "--enable-native-access=ALL-UNNAMED", "-classpath",
+                JAR + ":" + ROOT.resolve("target/test-classes"), MpiAllocationMain.class.getName()));
+        Result r = run(cmd, null, 300);
+        assertEquals(0, r.rc(), r.output());
+        Matcher m = Pattern.compile("round (\\d): buckets ([0-9.]+) B/call, doubles ([0-9.]+) B/call \\(all ranks\\), sums (\\w+)")
+                .matcher(r.output());
+        int lines = 0;
+        while (m.find()) {
+            lines++;
+            assertEquals("right", m.group(4), r.output());
+            if (Integer.parseInt(m.group(1)) >= 2) { // after the JIT's warm-up
+                assertEquals(0.0, Double.parseDouble(m.group(2)), 0.05, "bytes per bucket all-reduce:\n" + r.output());
+                assertEquals(0.0, Double.parseDouble(m.group(3)), 0.05, "bytes per double[] all-reduce:\n" + r.output());
+            }
+        }
+        assertEquals(5, lines, r.output());
     }
 
     @Test
