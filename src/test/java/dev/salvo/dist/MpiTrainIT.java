@@ -24,9 +24,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code package}) with a JDK 22+: 2 ranks with the global batch split reproduce 1 process step by
  * step (loss within 1e-5 relative, test accuracy within 0.5 points) with the ranks' parameters
  * bitwise equal after every step (SALVO_STEP_TRACE's hashes); checkpoints of 2 ranks resume on 1
- * and 3; a rank killed with SIGKILL ends the job; the MPI binding allocates nothing per all-reduce; ranks that differ, a world larger than the batch
- * and one GPU named twice are refused. Skipped with the reason when mpirun or a JDK 22+ is missing,
- * unless SALVO_REQUIRE lists {@code mpi}.
+ * and 3; a rank killed with SIGKILL ends the job; the MPI binding allocates nothing per
+ * all-reduce; ranks that differ, bad input on one rank only, a world larger than the batch and one
+ * GPU named twice are refused. Skipped with the reason when mpirun or a JDK 22+ is missing, unless
+ * SALVO_REQUIRE lists {@code mpi}.
  */
 class MpiTrainIT {
 
